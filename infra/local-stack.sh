@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Local stack for the MCP gateway: moto (DynamoDB + Secrets Manager) and the demo MCP backends.
+#   infra/local-stack.sh up       start everything in the background (idempotent), seed moto, wait until ready
+#   infra/local-stack.sh down     stop what .run/*.pid names (whole process groups), remove the pid files
+#   infra/local-stack.sh status   show what runs
+# STACK_FAULTS=1 also starts the never-answering backend on 3003. Logs and pids: .run/ in the repo root.
+# Everything listens on 127.0.0.1 only.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN="$ROOT/.run"
+export PATH="$ROOT/.venv/bin:$PATH"
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
+
+SERVICES=(moto everything demo hang)   # start order; `down` stops in reverse
+declare -A PORT=([moto]=4566 [everything]=3001 [demo]=3002 [hang]=3003)
+INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"local-stack","version":"0"}}}'
+
+log() { echo "local-stack: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+pid_of() { cat "$RUN/$1.pid" 2>/dev/null || true; }
+alive() { local p; p="$(pid_of "$1")"; [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+log_tail() { echo "----- last lines of $RUN/$1.log -----" >&2; tail -n 25 "$RUN/$1.log" >&2 2>/dev/null || true; }
+
+ready() {   # is service $1 answering?
+  case "$1" in
+    moto) curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:4566/moto-api/data.json" ;;
+    everything | demo)
+      curl -sf -o /dev/null --max-time 3 -X POST "http://127.0.0.1:${PORT[$1]}/mcp" \
+        -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d "$INIT" ;;
+    hang) port_open "${PORT[hang]}" ;;
+  esac
+}
+
+set_cmd() {   # CMD = the command line that runs service $1
+  case "$1" in
+    moto) CMD=(moto_server -H 127.0.0.1 -p 4566) ;;
+    # Scrubbed env: server-everything has a get-env tool that would reveal whatever we pass it.
+    everything) CMD=(env -i "PATH=$PATH" "HOME=$HOME" PORT=3001 "NODE_OPTIONS=--import $ROOT/infra/loopback-only.mjs"
+      "$ROOT/infra/node_modules/.bin/mcp-server-everything" streamableHttp) ;;
+    demo) CMD=(python "$ROOT/tests/backends/demo_server.py" --port 3002) ;;
+    hang) CMD=(python "$ROOT/tests/backends/hang_server.py" --port 3003 --max-seconds 7200) ;;
+  esac
+}
+
+start() {   # start service $1 unless ours already runs, then wait (bounded) until it answers
+  local name="$1" port="${PORT[$1]}" i
+  if alive "$name"; then
+    log "$name: already running (pid $(pid_of "$name"))"
+  else
+    rm -f "$RUN/$name.pid"
+    # A leftover process on our port would silently "win" (stale state): refuse loudly.
+    port_open "$port" && die "$name: 127.0.0.1:$port is already in use by a process we did not start (leftover? see: ss -ltnp 'sport = :$port')"
+    set_cmd "$name"
+    setsid "${CMD[@]}" >"$RUN/$name.log" 2>&1 </dev/null &
+    echo $! >"$RUN/$name.pid"
+    log "$name: started (pid $(pid_of "$name")), log $RUN/$name.log"
+  fi
+  for i in $(seq 1 120); do   # <= 60 s
+    if ! alive "$name"; then log_tail "$name"; rm -f "$RUN/$name.pid"; die "$name: exited during startup"; fi
+    if ready "$name"; then log "$name: ready on 127.0.0.1:$port"; return 0; fi
+    sleep 0.5
+  done
+  log_tail "$name"; die "$name: not ready on 127.0.0.1:$port after 60 s"
+}
+
+stop() {   # stop service $1 (its whole process group), remove its pid file
+  local name="$1" pid i
+  pid="$(pid_of "$name")"
+  [[ -n "$pid" ]] || return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    # Our services are session leaders (setsid): signal the group only if it is really theirs.
+    if [[ "$(ps -o pgid= -p "$pid" | tr -d ' ')" == "$pid" ]]; then kill -TERM -- "-$pid" 2>/dev/null || true
+    else kill -TERM "$pid" 2>/dev/null || true; fi
+    for i in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    if kill -0 "$pid" 2>/dev/null; then log "$name: still alive after 5 s, SIGKILL"; kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; fi
+    log "$name: stopped (pid $pid)"
+  fi
+  rm -f "$RUN/$name.pid"
+}
+
+up() {
+  mkdir -p "$RUN"
+  [[ -x "$ROOT/.venv/bin/python" ]] || die "no venv at $ROOT/.venv (python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt)"
+  if [[ ! -d "$ROOT/infra/node_modules/@modelcontextprotocol/server-everything" ]]; then
+    log "installing infra/node_modules (npm ci)"
+    npm ci --prefix "$ROOT/infra" --no-audit --no-fund >"$RUN/npm-ci.log" 2>&1 || { log_tail npm-ci; die "npm ci failed"; }
+  fi
+  start moto
+  python "$ROOT/infra/seed.py" || die "seeding moto failed"
+  start everything
+  start demo
+  local extra=""
+  if [[ "${STACK_FAULTS:-0}" == "1" ]]; then start hang; extra=", hang :3003"; fi
+  log "up: moto :4566, everything :3001/mcp, demo :3002/mcp$extra"
+}
+
+down() {
+  local i
+  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do stop "${SERVICES[$i]}"; done
+  log "down"
+}
+
+status() {
+  local name rc=0
+  for name in "${SERVICES[@]}"; do
+    if alive "$name"; then printf '%-11s running  pid %-7s 127.0.0.1:%s\n' "$name" "$(pid_of "$name")" "${PORT[$name]}"
+    else printf '%-11s stopped\n' "$name"; [[ "$name" == hang ]] || rc=1; fi
+  done
+  return "$rc"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status   (STACK_FAULTS=1 $0 up also starts the hanging backend)" >&2; exit 2 ;;
+esac

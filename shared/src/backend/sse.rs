@@ -1,0 +1,94 @@
+//! Incremental `text/event-stream` parser (WHATWG HTML §9.2): bytes in, complete events out.
+//! Backends may answer a POST with an SSE stream carrying notifications before the response.
+
+/// One dispatched event. `event` is empty for the default `message` type.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub event: String,
+    pub data: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Parser {
+    buffer: Vec<u8>,
+    event: String,
+    data: Vec<String>,
+}
+
+impl Parser {
+    /// Feeds a chunk and returns the events it completed.
+    pub fn feed(&mut self, chunk: &[u8]) -> Vec<Event> {
+        self.buffer.extend_from_slice(chunk);
+        let mut events = Vec::new();
+        while let Some(end) = self.buffer.iter().position(|b| *b == b'\n' || *b == b'\r') {
+            // A CR immediately followed by LF is one line break; a lone CR at the end of the buffer may
+            // still be followed by LF in the next chunk, so wait for more input.
+            let crlf = self.buffer[end] == b'\r' && self.buffer.get(end + 1) == Some(&b'\n');
+            if self.buffer[end] == b'\r' && end + 1 == self.buffer.len() {
+                break;
+            }
+            let line = String::from_utf8_lossy(&self.buffer[..end]).into_owned();
+            self.buffer.drain(..end + if crlf { 2 } else { 1 });
+            if let Some(event) = self.line(&line) {
+                events.push(event);
+            }
+        }
+        events
+    }
+
+    fn line(&mut self, line: &str) -> Option<Event> {
+        if line.is_empty() {
+            if self.data.is_empty() {
+                self.event.clear();
+                return None;
+            }
+            let data = std::mem::take(&mut self.data).join("\n");
+            return Some(Event { event: std::mem::take(&mut self.event), data });
+        }
+        if line.starts_with(':') {
+            return None;
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "data" => self.data.push(value.to_owned()),
+            "event" => self.event = value.to_owned(),
+            _ => {} // `id` and `retry` matter only for resumable streams, which a buffered call does not use.
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_split_across_chunks_and_line_endings() {
+        let mut p = Parser::default();
+        assert!(p.feed(b"event: message\r\ndata: {\"a\"").is_empty());
+        let events = p.feed(b":1}\r\n\r\n: comment\n\nid: 7\ndata: x\ndata:y\n\n");
+        assert_eq!(
+            events,
+            vec![
+                Event { event: "message".into(), data: "{\"a\":1}".into() },
+                Event { event: String::new(), data: "x\ny".into() }
+            ]
+        );
+    }
+
+    #[test]
+    fn cr_only_line_endings_wait_for_a_possible_lf() {
+        let mut p = Parser::default();
+        assert!(p.feed(b"data: a\r").is_empty());
+        assert_eq!(p.feed(b"\r").len(), 0);
+        assert_eq!(p.feed(b"\n").len(), 1);
+    }
+
+    #[test]
+    fn priming_events_without_data_are_skipped() {
+        let mut p = Parser::default();
+        assert!(p.feed(b"id: 1\ndata:\n\n").iter().all(|e| e.data.is_empty()));
+        assert!(p.feed(b"id: 2\n\n").is_empty());
+    }
+}

@@ -1,0 +1,140 @@
+//! Typed configuration, parsed once per cold start. Every error names the variable and the bad value, so a
+//! misconfigured deployment fails at start-up with a message an operator can act on.
+
+use std::time::Duration;
+
+use crate::backend::{BackendSet, BackendSetError};
+
+/// Backends served when neither `GATEWAY_BACKENDS_FILE` nor `GATEWAY_BACKENDS_JSON` is set: the two demo
+/// servers the local stack starts, so `make dev` works without any configuration.
+pub const DEFAULT_BACKENDS_JSON: &str = include_str!("default_backends.json");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var}: {value:?} is not valid: {reason}")]
+    Invalid { var: &'static str, value: String, reason: String },
+    #[error("{var}: cannot read {path:?}: {source}")]
+    Unreadable { var: &'static str, path: String, #[source] source: std::io::Error },
+    #[error("{var}: {source}")]
+    Backends { var: &'static str, #[source] source: BackendSetError },
+}
+
+/// Everything the functions need to know, read from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `serverInfo.name` of the gateway (`GATEWAY_NAME`).
+    pub gateway_name: String,
+    /// DynamoDB table holding sessions and other state (`TABLE_NAME`).
+    pub table_name: String,
+    /// The enabled backends and how their names are exposed.
+    pub backends: BackendSet,
+    /// Idle lifetime of a client session (`GATEWAY_SESSION_TTL_SECS`, default 24 h).
+    pub session_ttl: Duration,
+    /// Largest accepted request body (`GATEWAY_MAX_BODY_BYTES`, default 1 MiB); larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// Largest accepted backend response (`GATEWAY_MAX_BACKEND_RESPONSE_BYTES`, default 8 MiB).
+    pub max_backend_response_bytes: usize,
+    /// `Host` names accepted (`GATEWAY_ALLOWED_HOSTS`, comma list; empty = any). DNS-rebinding guard.
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins accepted (`GATEWAY_ALLOWED_ORIGINS`, comma list). Empty = same origin as `Host` only.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |var: &str| lookup(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        Ok(Self {
+            gateway_name: get("GATEWAY_NAME").unwrap_or_else(|| "mcp-gateway".into()),
+            table_name: get("TABLE_NAME").unwrap_or_else(|| "mcp-gateway".into()),
+            backends: backends(&get)?,
+            session_ttl: Duration::from_secs(number(&get, "GATEWAY_SESSION_TTL_SECS", 86_400, 60..=2_592_000)?),
+            max_body_bytes: number(&get, "GATEWAY_MAX_BODY_BYTES", 1 << 20, 1024..=10 << 20)? as usize,
+            max_backend_response_bytes: number(
+                &get,
+                "GATEWAY_MAX_BACKEND_RESPONSE_BYTES",
+                8 << 20,
+                1024..=64 << 20,
+            )? as usize,
+            allowed_hosts: list(&get, "GATEWAY_ALLOWED_HOSTS"),
+            allowed_origins: list(&get, "GATEWAY_ALLOWED_ORIGINS"),
+        })
+    }
+}
+
+fn backends(get: &impl Fn(&str) -> Option<String>) -> Result<BackendSet, ConfigError> {
+    let (var, text) = if let Some(path) = get("GATEWAY_BACKENDS_FILE") {
+        let var = "GATEWAY_BACKENDS_FILE";
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Unreadable { var, path, source })?;
+        (var, text)
+    } else if let Some(json) = get("GATEWAY_BACKENDS_JSON") {
+        ("GATEWAY_BACKENDS_JSON", json)
+    } else {
+        ("built-in default backends", DEFAULT_BACKENDS_JSON.to_owned())
+    };
+    BackendSet::from_json(&text).map_err(|source| ConfigError::Backends { var, source })
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let Some(value) = get(var) else { return Ok(default) };
+    match value.parse::<u64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            var,
+            value,
+            reason: format!("expected a whole number from {} to {}", range.start(), range.end()),
+        }),
+    }
+}
+
+fn list(get: &impl Fn(&str) -> Option<String>, var: &str) -> Vec<String> {
+    get(var)
+        .map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+    }
+
+    #[test]
+    fn defaults_serve_the_demo_backends() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.table_name, "mcp-gateway");
+        assert_eq!(c.max_body_bytes, 1 << 20);
+        assert_eq!(c.backends.len(), 2);
+    }
+
+    #[test]
+    fn bad_number_names_the_variable_and_value() {
+        let err = config(&[("GATEWAY_MAX_BODY_BYTES", "lots")]).unwrap_err().to_string();
+        assert!(err.contains("GATEWAY_MAX_BODY_BYTES") && err.contains("lots"), "{err}");
+    }
+
+    #[test]
+    fn bad_backends_json_names_the_field() {
+        let json = r#"{"backends":[{"id":"a","url":"ftp://x"}]}"#;
+        let err = config(&[("GATEWAY_BACKENDS_JSON", json)]).unwrap_err().to_string();
+        assert!(err.contains("GATEWAY_BACKENDS_JSON") && err.contains("backends[0].url"), "{err}");
+    }
+
+    #[test]
+    fn lists_are_trimmed_and_lowercased() {
+        let c = config(&[("GATEWAY_ALLOWED_HOSTS", " LocalHost, 127.0.0.1 ,")]).unwrap();
+        assert_eq!(c.allowed_hosts, vec!["localhost", "127.0.0.1"]);
+    }
+}

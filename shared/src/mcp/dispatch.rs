@@ -1,0 +1,29 @@
+//! Method → handler for requests inside an established session.
+
+use serde_json::{json, Value};
+
+use super::{
+    calls,
+    lists::{self, ListKind},
+    upstream::Ctx,
+};
+use crate::GatewayError;
+
+pub async fn request(ctx: &Ctx<'_>, method: &str, params: &Value) -> Result<Value, GatewayError> {
+    if let Some(kind) = ListKind::from_method(method) {
+        return lists::list(ctx, kind, params).await;
+    }
+    match method {
+        "ping" => Ok(json!({})),
+        "tools/call" => calls::call_tool(ctx, params).await,
+        "prompts/get" => calls::get_prompt(ctx, params).await,
+        "resources/read" => calls::read_resource(ctx, params).await,
+        "completion/complete" => calls::complete(ctx, params).await,
+        "logging/setLevel" => calls::set_level(ctx, params).await,
+        "initialize" => Err(GatewayError::InvalidRequest(
+            "this session is already initialized; send initialize without Mcp-Session-Id to start another".into(),
+        )),
+        // Includes resources/subscribe: not offered, since updates could never be delivered.
+        _ => Err(GatewayError::MethodNotFound(method.to_owned())),
+    }
+}

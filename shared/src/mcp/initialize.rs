@@ -1,0 +1,74 @@
+//! `initialize`: negotiates the version, opens a session with every backend in parallel (one that is
+//! down is simply left out and retried when next needed), and stores the new client session.
+
+use std::collections::BTreeMap;
+
+use futures_util::future::join_all;
+use serde_json::{json, Map, Value};
+
+use super::{session, version, BackendSession, Session};
+use crate::{auth::Principal, store::now_secs, App, GatewayError};
+
+/// Capabilities the gateway can honestly offer when any backend has them. `listChanged` and
+/// `subscribe` are never offered: a buffered response has no way to deliver those notifications.
+const AGGREGATED: [&str; 5] = ["tools", "prompts", "resources", "completions", "logging"];
+
+pub async fn initialize(app: &App, principal: &Principal, params: &Value) -> Result<(Session, Value), GatewayError> {
+    let requested = params
+        .get("protocolVersion")
+        .and_then(Value::as_str)
+        .ok_or_else(|| GatewayError::InvalidParams("\"protocolVersion\" must be a string".into()))?;
+    let version = version::negotiate(requested);
+    let opened = join_all(app.config.backends.iter().map(|b| app.client.initialize(b, version))).await;
+    let mut backends = BTreeMap::new();
+    for (backend, outcome) in app.config.backends.iter().zip(opened) {
+        match outcome {
+            Ok(handshake) => {
+                backends.insert(backend.id.clone(), BackendSession::from(handshake));
+            }
+            Err(error) => tracing::warn!(backend = %backend.id, %error, "backend left out of the new session"),
+        }
+    }
+    let session = Session {
+        id: session::mint_id()?,
+        owner: principal.id.clone(),
+        protocol_version: version.to_owned(),
+        client_capabilities: params.get("capabilities").cloned().unwrap_or_else(|| json!({})),
+        client_info: params.get("clientInfo").cloned().unwrap_or(Value::Null),
+        backends,
+        log_level: None,
+        expires_at: now_secs() + app.config.session_ttl.as_secs(),
+    };
+    app.sessions.save(&session).await?;
+    let result = json!({
+        "protocolVersion": version,
+        "capabilities": capabilities(&session),
+        "serverInfo": { "name": app.config.gateway_name, "version": env!("CARGO_PKG_VERSION") },
+        "instructions": instructions(app),
+    });
+    Ok((session, result))
+}
+
+fn capabilities(session: &Session) -> Value {
+    let offered: Map<String, Value> = AGGREGATED
+        .iter()
+        .filter(|cap| session.backends.values().any(|b| b.has(cap)))
+        .map(|cap| (cap.to_string(), json!({})))
+        .collect();
+    Value::Object(offered)
+}
+
+fn instructions(app: &App) -> String {
+    let backends = &app.config.backends;
+    let names: Vec<String> = backends
+        .iter()
+        .map(|b| match b.prefix.as_str() {
+            "" => format!("{} (unprefixed)", b.id),
+            prefix => format!("{} ({prefix}{}*)", b.id, backends.separator),
+        })
+        .collect();
+    format!(
+        "This gateway aggregates several MCP servers. Tool and prompt names are prefixed with their server: {}.",
+        names.join(", ")
+    )
+}

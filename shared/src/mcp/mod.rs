@@ -1,0 +1,16 @@
+//! The MCP protocol as the gateway serves it: JSON-RPC framing, version negotiation, sessions, and the
+//! methods, each routed to the backends that own the items involved.
+
+mod calls;
+mod dispatch;
+pub mod handler;
+mod initialize;
+pub mod jsonrpc;
+mod lists;
+mod owners;
+mod session;
+mod upstream;
+pub mod version;
+
+pub use owners::ResourceOwners;
+pub use session::{BackendSession, Session};

@@ -1,0 +1,37 @@
+//! In-memory fake of the store ports, for unit tests of one module. Not for production: it is per
+//! process, which is exactly what the gateway must not depend on.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use async_trait::async_trait;
+
+use super::{now_secs, SessionStore, StoreError};
+use crate::mcp::Session;
+
+#[derive(Default)]
+pub struct MemoryStore {
+    sessions: Mutex<HashMap<String, Session>>,
+}
+
+impl MemoryStore {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn load(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        Ok(self.sessions().get(id).filter(|s| s.expires_at > now_secs()).cloned())
+    }
+
+    async fn save(&self, session: &Session) -> Result<(), StoreError> {
+        self.sessions().insert(session.id.clone(), session.clone());
+        Ok(())
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), StoreError> {
+        self.sessions().remove(id);
+        Ok(())
+    }
+}

@@ -1,0 +1,118 @@
+"""Demo MCP backend for the gateway's local stack and end-to-end tests.
+
+Built on the official Python SDK (mcp 2.3.0, MCPServer). Listens on 127.0.0.1 only.
+
+    python tests/backends/demo_server.py --port 3002 --transport streamable-http   # serves /mcp
+    python tests/backends/demo_server.py --port 3004 --transport sse               # serves /sse + /messages/
+
+Tools:     echo(text), add(a, b), slow(seconds), whoami()  (whoami = JSON of the request headers it received)
+Resources: demo://greeting, demo://items/1..N (resources/list is paginated, --page-size per page),
+           template demo://users/{user_id}
+Prompts:   summarize(topic)   (+ completion for the `topic` argument)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.resources import TextResource
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INVALID_PARAMS,
+    Completion,
+    ListResourcesResult,
+    PaginatedRequestParams,
+    PromptReference,
+)
+
+TOPICS = ["mcp", "lambda", "rust"]
+ITEM_COUNT = 12
+
+
+def build_server(page_size: int) -> MCPServer:
+    server = MCPServer("demo-backend", version="1.0.0", instructions="Demo backend for the MCP gateway tests.")
+
+    @server.tool(description="Echo the given text back unchanged.")
+    def echo(text: str) -> str:
+        return text
+
+    @server.tool(description="Add two integers.")
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @server.tool(description="Sleep for `seconds`, then answer 'done'.")
+    async def slow(seconds: float) -> str:
+        await asyncio.sleep(seconds)
+        return "done"
+
+    @server.tool(description="Return, as JSON, the HTTP request headers this backend received (lowercased names).")
+    def whoami(ctx: Context) -> str:
+        headers = ctx.headers or {}
+        return json.dumps({k.lower(): v for k, v in headers.items()}, sort_keys=True)
+
+    @server.resource("demo://greeting", name="greeting", description="A static greeting.", mime_type="text/plain")
+    def greeting() -> str:
+        return "Hello from the demo backend"
+
+    @server.resource("demo://users/{user_id}", name="user", description="A user by id.", mime_type="text/plain")
+    def user(user_id: str) -> str:
+        return f"User {user_id}"
+
+    for n in range(1, ITEM_COUNT + 1):
+        server.add_resource(
+            TextResource(uri=f"demo://items/{n}", name=f"item-{n}", text=f"Item {n}", mime_type="text/plain")
+        )
+
+    @server.prompt(description="Ask for a summary of a topic.")
+    def summarize(topic: str) -> str:
+        return f"Please summarize the topic: {topic}"
+
+    @server.completion()
+    async def complete(ref, argument, context):  # noqa: ANN001 - SDK callback signature
+        if isinstance(ref, PromptReference) and ref.name == "summarize" and argument.name == "topic":
+            values = [t for t in TOPICS if t.startswith(argument.value)]
+            return Completion(values=values, total=len(values), has_more=False)
+        return None
+
+    # MCPServer lists every resource in one page; replace resources/list with a paginated one so the
+    # gateway's cursor aggregation is exercised. Cursor = base64 of the next offset (opaque to clients).
+    async def list_resources_paginated(ctx, params: PaginatedRequestParams) -> ListResourcesResult:  # noqa: ANN001
+        resources = await server.list_resources()
+        offset = 0
+        if params.cursor is not None:
+            try:
+                offset = int(base64.urlsafe_b64decode(params.cursor.encode()).decode().removeprefix("offset:"))
+                if not 0 <= offset < len(resources):
+                    raise ValueError(offset)
+            except ValueError:
+                raise MCPError(code=INVALID_PARAMS, message="Invalid cursor") from None
+        end = offset + page_size
+        next_cursor = base64.urlsafe_b64encode(f"offset:{end}".encode()).decode() if end < len(resources) else None
+        return ListResourcesResult(resources=resources[offset:end], next_cursor=next_cursor)
+
+    server._lowlevel_server.add_request_handler(  # noqa: SLF001 - no public hook for paginated lists
+        "resources/list", PaginatedRequestParams, list_resources_paginated
+    )
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=3002)
+    parser.add_argument("--transport", choices=["streamable-http", "sse"], default="streamable-http")
+    parser.add_argument("--page-size", type=int, default=5, help="resources/list page size (default 5)")
+    parser.add_argument("--json-response", action="store_true", help="answer POSTs with JSON instead of SSE")
+    args = parser.parse_args()
+    server = build_server(args.page_size)
+    if args.transport == "sse":
+        server.run("sse", host="127.0.0.1", port=args.port)
+    else:
+        server.run("streamable-http", host="127.0.0.1", port=args.port, json_response=args.json_response)
+
+
+if __name__ == "__main__":
+    main()
