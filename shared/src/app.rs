@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::{
     backend::McpHttpClient,
     config::ConfigError,
-    mcp::ResourceOwners,
+    mcp::{ResourceOwners, ToolCatalog},
     store::{DynamoStore, SessionStore},
     Config,
 };
@@ -23,12 +23,19 @@ pub struct App {
     pub client: McpHttpClient,
     pub sessions: Arc<dyn SessionStore>,
     pub owners: ResourceOwners,
+    pub tools: ToolCatalog,
 }
 
 impl App {
     pub fn new(config: Config, sessions: Arc<dyn SessionStore>) -> Result<Self, StartupError> {
         let client = McpHttpClient::new(config.max_backend_response_bytes, &config.gateway_name)?;
-        Ok(Self { config, client, sessions, owners: ResourceOwners::default() })
+        Ok(Self {
+            config,
+            client,
+            sessions,
+            owners: ResourceOwners::default(),
+            tools: ToolCatalog::default(),
+        })
     }
 
     /// Reads the environment, loads the AWS configuration (honouring `AWS_ENDPOINT_URL` for the local

@@ -12,11 +12,24 @@ pub const DEFAULT_BACKENDS_JSON: &str = include_str!("default_backends.json");
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{var}: {value:?} is not valid: {reason}")]
-    Invalid { var: &'static str, value: String, reason: String },
+    Invalid {
+        var: &'static str,
+        value: String,
+        reason: String,
+    },
     #[error("{var}: cannot read {path:?}: {source}")]
-    Unreadable { var: &'static str, path: String, #[source] source: std::io::Error },
+    Unreadable {
+        var: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{var}: {source}")]
-    Backends { var: &'static str, #[source] source: BackendSetError },
+    Backends {
+        var: &'static str,
+        #[source]
+        source: BackendSetError,
+    },
 }
 
 /// Everything the functions need to know, read from the environment.
@@ -48,13 +61,23 @@ impl Config {
 
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |var: &str| lookup(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |var: &str| {
+            lookup(var)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         Ok(Self {
             gateway_name: get("GATEWAY_NAME").unwrap_or_else(|| "mcp-gateway".into()),
             table_name: get("TABLE_NAME").unwrap_or_else(|| "mcp-gateway".into()),
             backends: backends(&get)?,
-            session_ttl: Duration::from_secs(number(&get, "GATEWAY_SESSION_TTL_SECS", 86_400, 60..=2_592_000)?),
-            max_body_bytes: number(&get, "GATEWAY_MAX_BODY_BYTES", 1 << 20, 1024..=10 << 20)? as usize,
+            session_ttl: Duration::from_secs(number(
+                &get,
+                "GATEWAY_SESSION_TTL_SECS",
+                86_400,
+                60..=2_592_000,
+            )?),
+            max_body_bytes: number(&get, "GATEWAY_MAX_BODY_BYTES", 1 << 20, 1024..=10 << 20)?
+                as usize,
             max_backend_response_bytes: number(
                 &get,
                 "GATEWAY_MAX_BACKEND_RESPONSE_BYTES",
@@ -68,15 +91,20 @@ impl Config {
 }
 
 fn backends(get: &impl Fn(&str) -> Option<String>) -> Result<BackendSet, ConfigError> {
-    let (var, text) = if let Some(path) = get("GATEWAY_BACKENDS_FILE") {
-        let var = "GATEWAY_BACKENDS_FILE";
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Unreadable { var, path, source })?;
-        (var, text)
-    } else if let Some(json) = get("GATEWAY_BACKENDS_JSON") {
-        ("GATEWAY_BACKENDS_JSON", json)
-    } else {
-        ("built-in default backends", DEFAULT_BACKENDS_JSON.to_owned())
-    };
+    let (var, text) =
+        if let Some(path) = get("GATEWAY_BACKENDS_FILE") {
+            let var = "GATEWAY_BACKENDS_FILE";
+            let text = std::fs::read_to_string(&path)
+                .map_err(|source| ConfigError::Unreadable { var, path, source })?;
+            (var, text)
+        } else if let Some(json) = get("GATEWAY_BACKENDS_JSON") {
+            ("GATEWAY_BACKENDS_JSON", json)
+        } else {
+            (
+                "built-in default backends",
+                DEFAULT_BACKENDS_JSON.to_owned(),
+            )
+        };
     BackendSet::from_json(&text).map_err(|source| ConfigError::Backends { var, source })
 }
 
@@ -86,20 +114,31 @@ fn number(
     default: u64,
     range: std::ops::RangeInclusive<u64>,
 ) -> Result<u64, ConfigError> {
-    let Some(value) = get(var) else { return Ok(default) };
+    let Some(value) = get(var) else {
+        return Ok(default);
+    };
     match value.parse::<u64>() {
         Ok(n) if range.contains(&n) => Ok(n),
         _ => Err(ConfigError::Invalid {
             var,
             value,
-            reason: format!("expected a whole number from {} to {}", range.start(), range.end()),
+            reason: format!(
+                "expected a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
         }),
     }
 }
 
 fn list(get: &impl Fn(&str) -> Option<String>, var: &str) -> Vec<String> {
     get(var)
-        .map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect())
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -108,7 +147,11 @@ mod tests {
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+        Config::from_lookup(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
     }
 
     #[test]
@@ -121,15 +164,25 @@ mod tests {
 
     #[test]
     fn bad_number_names_the_variable_and_value() {
-        let err = config(&[("GATEWAY_MAX_BODY_BYTES", "lots")]).unwrap_err().to_string();
-        assert!(err.contains("GATEWAY_MAX_BODY_BYTES") && err.contains("lots"), "{err}");
+        let err = config(&[("GATEWAY_MAX_BODY_BYTES", "lots")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("GATEWAY_MAX_BODY_BYTES") && err.contains("lots"),
+            "{err}"
+        );
     }
 
     #[test]
     fn bad_backends_json_names_the_field() {
         let json = r#"{"backends":[{"id":"a","url":"ftp://x"}]}"#;
-        let err = config(&[("GATEWAY_BACKENDS_JSON", json)]).unwrap_err().to_string();
-        assert!(err.contains("GATEWAY_BACKENDS_JSON") && err.contains("backends[0].url"), "{err}");
+        let err = config(&[("GATEWAY_BACKENDS_JSON", json)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("GATEWAY_BACKENDS_JSON") && err.contains("backends[0].url"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -28,7 +28,9 @@ pub enum GatewayError {
     Parse,
     #[error("invalid request: {0}")]
     InvalidRequest(String),
-    #[error("unsupported MCP-Protocol-Version {0:?}; supported: 2025-03-26, 2025-06-18, 2025-11-25")]
+    #[error(
+        "unsupported MCP-Protocol-Version {0:?}; supported: 2025-03-26, 2025-06-18, 2025-11-25"
+    )]
     UnsupportedProtocolVersion(String),
     #[error("the Mcp-Session-Id header is required; send initialize first to get one")]
     SessionRequired,
@@ -91,7 +93,11 @@ impl GatewayError {
             E::ResourceNotFound(uri) => (StatusCode::OK, -32002, Some(json!({ "uri": uri }))),
             E::BackendUnavailable { .. } => (StatusCode::OK, -32603, None),
             E::BackendRpc(error) => {
-                return ErrorMapping { status: StatusCode::OK, error: error.clone(), allow: None };
+                return ErrorMapping {
+                    status: StatusCode::OK,
+                    error: error.clone(),
+                    allow: None,
+                };
             }
             E::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, -32603, None),
             E::Internal(_) => {
@@ -108,7 +114,11 @@ impl GatewayError {
             error["data"] = data;
         }
         let allow = matches!(self, E::MethodNotAllowed).then_some("POST, DELETE");
-        ErrorMapping { status, error, allow }
+        ErrorMapping {
+            status,
+            error,
+            allow,
+        }
     }
 }
 

@@ -9,6 +9,8 @@ pub struct Principal {
 
 impl Principal {
     pub fn anonymous() -> Self {
-        Self { id: "anonymous".into() }
+        Self {
+            id: "anonymous".into(),
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! The `/mcp` endpoint (Streamable HTTP, legacy era): POST carries JSON-RPC, DELETE ends a session,
 //! GET is 405 because responses are buffered (no server-initiated stream).
 
-use futures_util::future::join_all;
 use ::http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
+use futures_util::future::join_all;
 use lambda_http::{Body, Request};
 use serde_json::Value;
 
@@ -60,9 +60,15 @@ async fn post(app: &App, request: &Request) -> Response<Body> {
     }
 }
 
-async fn post_message(app: &App, headers: &HeaderMap, message: Value) -> Result<Response<Body>, GatewayError> {
+async fn post_message(
+    app: &App,
+    headers: &HeaderMap,
+    message: Value,
+) -> Result<Response<Body>, GatewayError> {
     let principal = Principal::anonymous();
-    if let Some(v) = http::header(headers, "mcp-protocol-version").filter(|v| !version::is_supported(v)) {
+    if let Some(v) =
+        http::header(headers, "mcp-protocol-version").filter(|v| !version::is_supported(v))
+    {
         return Err(GatewayError::UnsupportedProtocolVersion(v.to_owned()));
     }
     if let Value::Array(messages) = message {
@@ -73,7 +79,8 @@ async fn post_message(app: &App, headers: &HeaderMap, message: Value) -> Result<
         if method == "initialize" {
             let (session, result) = initialize::initialize(app, &principal, params).await?;
             let mut response = http::json(StatusCode::OK, &jsonrpc::success(id, result));
-            let session_id = HeaderValue::try_from(session.id).map_err(|e| GatewayError::Internal(e.to_string()))?;
+            let session_id = HeaderValue::try_from(session.id)
+                .map_err(|e| GatewayError::Internal(e.to_string()))?;
             response.headers_mut().insert("mcp-session-id", session_id);
             return Ok(response);
         }
@@ -96,7 +103,9 @@ async fn batch(
     messages: Vec<Value>,
 ) -> Result<Response<Body>, GatewayError> {
     if messages.is_empty() {
-        return Err(GatewayError::InvalidRequest("an empty batch is not a request".into()));
+        return Err(GatewayError::InvalidRequest(
+            "an empty batch is not a request".into(),
+        ));
     }
     let session = load_session(app, headers, principal).await?;
     if !version::allows_batches(&session.protocol_version) {
@@ -138,9 +147,17 @@ async fn answer(ctx: &Ctx<'_>, incoming: Incoming) -> Option<(Value, Result<Valu
     }
 }
 
-async fn load_session(app: &App, headers: &HeaderMap, principal: &Principal) -> Result<Session, GatewayError> {
+async fn load_session(
+    app: &App,
+    headers: &HeaderMap,
+    principal: &Principal,
+) -> Result<Session, GatewayError> {
     let id = http::header(headers, "mcp-session-id").ok_or(GatewayError::SessionRequired)?;
-    let session = app.sessions.load(id).await?.ok_or(GatewayError::SessionNotFound)?;
+    let session = app
+        .sessions
+        .load(id)
+        .await?
+        .ok_or(GatewayError::SessionNotFound)?;
     // A session belongs to its creator; to anyone else it does not exist (no oracle for valid ids).
     if session.owner != principal.id {
         return Err(GatewayError::SessionNotFound);
@@ -174,7 +191,10 @@ async fn delete(app: &App, headers: &HeaderMap) -> Result<Response<Body>, Gatewa
     let ends = session.backends.iter().filter_map(|(id, state)| {
         let backend = app.config.backends.get(id)?;
         let backend_session = state.session_id.as_deref()?;
-        Some(app.client.end_session(backend, backend_session, &state.protocol_version))
+        Some(
+            app.client
+                .end_session(backend, backend_session, &state.protocol_version),
+        )
     });
     join_all(ends).await;
     Ok(http::empty(StatusCode::NO_CONTENT))

@@ -13,27 +13,44 @@ use crate::{auth::Principal, store::now_secs, App, GatewayError};
 /// `subscribe` are never offered: a buffered response has no way to deliver those notifications.
 const AGGREGATED: [&str; 5] = ["tools", "prompts", "resources", "completions", "logging"];
 
-pub async fn initialize(app: &App, principal: &Principal, params: &Value) -> Result<(Session, Value), GatewayError> {
+pub async fn initialize(
+    app: &App,
+    principal: &Principal,
+    params: &Value,
+) -> Result<(Session, Value), GatewayError> {
     let requested = params
         .get("protocolVersion")
         .and_then(Value::as_str)
-        .ok_or_else(|| GatewayError::InvalidParams("\"protocolVersion\" must be a string".into()))?;
+        .ok_or_else(|| {
+            GatewayError::InvalidParams("\"protocolVersion\" must be a string".into())
+        })?;
     let version = version::negotiate(requested);
-    let opened = join_all(app.config.backends.iter().map(|b| app.client.initialize(b, version))).await;
+    let opened = join_all(
+        app.config
+            .backends
+            .iter()
+            .map(|b| app.client.initialize(b, version)),
+    )
+    .await;
     let mut backends = BTreeMap::new();
     for (backend, outcome) in app.config.backends.iter().zip(opened) {
         match outcome {
             Ok(handshake) => {
                 backends.insert(backend.id.clone(), BackendSession::from(handshake));
             }
-            Err(error) => tracing::warn!(backend = %backend.id, %error, "backend left out of the new session"),
+            Err(error) => {
+                tracing::warn!(backend = %backend.id, %error, "backend left out of the new session")
+            }
         }
     }
     let session = Session {
         id: session::mint_id()?,
         owner: principal.id.clone(),
         protocol_version: version.to_owned(),
-        client_capabilities: params.get("capabilities").cloned().unwrap_or_else(|| json!({})),
+        client_capabilities: params
+            .get("capabilities")
+            .cloned()
+            .unwrap_or_else(|| json!({})),
         client_info: params.get("clientInfo").cloned().unwrap_or(Value::Null),
         backends,
         log_level: None,

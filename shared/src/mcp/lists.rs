@@ -2,7 +2,7 @@
 //! backend that fails or is slow only leaves its items out. Pagination uses one opaque gateway cursor
 //! holding each unfinished backend's own cursor.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use futures_util::future::join_all;
@@ -78,7 +78,9 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind, params: &Value) -> Result<Value
             let cursor = decode(cursor, kind)?;
             let mut positions = Vec::new();
             for (id, c) in cursor.next {
-                let backend = backends.get(&id).ok_or_else(|| bad_cursor("it names an unknown backend"))?;
+                let backend = backends
+                    .get(&id)
+                    .ok_or_else(|| bad_cursor("it names an unknown backend"))?;
                 positions.push((backend.as_ref(), Some(c)));
             }
             positions
@@ -88,14 +90,27 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind, params: &Value) -> Result<Value
 
     let mut items = Vec::new();
     let mut next = BTreeMap::new();
-    for ((backend, _), page) in positions.iter().zip(pages) {
+    for ((backend, cursor), page) in positions.iter().zip(pages) {
         let Some(mut page) = page else { continue };
-        if let Some(Value::Array(found)) = page.get_mut(kind.field()).map(Value::take) {
-            items.extend(found.into_iter().filter_map(|item| expose(ctx, backend, kind, item)));
+        let found = match page.get_mut(kind.field()).map(Value::take) {
+            Some(Value::Array(found)) => found,
+            _ => Vec::new(),
+        };
+        match page.get("nextCursor") {
+            Some(Value::String(c)) => {
+                next.insert(backend.id.clone(), c.clone());
+            }
+            // A first page that is also the last is the backend's whole tool list.
+            _ if kind == ListKind::Tools && cursor.is_none() => {
+                ctx.app.tools.remember(&backend.id, names(&found))
+            }
+            _ => {}
         }
-        if let Some(Value::String(c)) = page.get("nextCursor") {
-            next.insert(backend.id.clone(), c.clone());
-        }
+        items.extend(
+            found
+                .into_iter()
+                .filter_map(|item| expose(ctx, backend, kind, item)),
+        );
     }
     let mut result = Map::new();
     result.insert(kind.field().into(), Value::Array(items));
@@ -105,14 +120,50 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind, params: &Value) -> Result<Value
     Ok(Value::Object(result))
 }
 
+/// Every tool name `backend` has, following its cursors (bounded); `None` if it could not answer.
+pub async fn tool_names(ctx: &Ctx<'_>, backend: &Backend) -> Option<HashSet<String>> {
+    const MAX_PAGES: usize = 50;
+    let mut all = HashSet::new();
+    let mut cursor = None;
+    for _ in 0..MAX_PAGES {
+        let page = page(ctx, backend, ListKind::Tools, cursor.take()).await?;
+        all.extend(names(
+            page.get("tools")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+        ));
+        match page.get("nextCursor") {
+            Some(Value::String(c)) => cursor = Some(c.clone()),
+            _ => break,
+        }
+    }
+    ctx.app.tools.remember(&backend.id, all.clone());
+    Some(all)
+}
+
+fn names(items: &[Value]) -> HashSet<String> {
+    items
+        .iter()
+        .filter_map(|t| t.get("name")?.as_str().map(str::to_owned))
+        .collect()
+}
+
 /// One page from one backend; `None` when it has no such items or could not answer.
-async fn page(ctx: &Ctx<'_>, backend: &Backend, kind: ListKind, cursor: Option<String>) -> Option<Value> {
+async fn page(
+    ctx: &Ctx<'_>,
+    backend: &Backend,
+    kind: ListKind,
+    cursor: Option<String>,
+) -> Option<Value> {
     let outcome = async {
         let state = ctx.backend_session(backend).await?;
         if !state.has(kind.capability()) {
             return Ok(None);
         }
-        let params = cursor.map(|c| json!({ "cursor": c })).unwrap_or_else(|| json!({}));
+        let params = cursor
+            .map(|c| json!({ "cursor": c }))
+            .unwrap_or_else(|| json!({}));
         ctx.call(backend, kind.method(), params).await.map(Some)
     };
     match outcome.await {
@@ -139,20 +190,30 @@ fn expose(ctx: &Ctx<'_>, backend: &Backend, kind: ListKind, mut item: Value) -> 
             item["name"] = Value::String(exposed);
         }
         ListKind::Resources => owners.learn_uri(item.get("uri")?.as_str()?, &backend.id),
-        ListKind::ResourceTemplates => owners.learn_template(item.get("uriTemplate")?.as_str()?, &backend.id),
+        ListKind::ResourceTemplates => {
+            owners.learn_template(item.get("uriTemplate")?.as_str()?, &backend.id)
+        }
     }
     Some(item)
 }
 
 fn encode(kind: ListKind, next: BTreeMap<String, String>) -> Value {
-    let cursor = Cursor { list: kind.field().into(), next };
+    let cursor = Cursor {
+        list: kind.field().into(),
+        next,
+    };
     Value::String(URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default()))
 }
 
 fn decode(cursor: &Value, kind: ListKind) -> Result<Cursor, GatewayError> {
-    let text = cursor.as_str().ok_or_else(|| bad_cursor("it must be a string"))?;
-    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad_cursor("it was not issued by this gateway"))?;
-    let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad_cursor("it was not issued by this gateway"))?;
+    let text = cursor
+        .as_str()
+        .ok_or_else(|| bad_cursor("it must be a string"))?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|_| bad_cursor("it was not issued by this gateway"))?;
+    let cursor: Cursor = serde_json::from_slice(&bytes)
+        .map_err(|_| bad_cursor("it was not issued by this gateway"))?;
     if cursor.list != kind.field() {
         return Err(bad_cursor("it belongs to another list"));
     }

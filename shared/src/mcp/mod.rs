@@ -2,6 +2,7 @@
 //! methods, each routed to the backends that own the items involved.
 
 mod calls;
+mod catalog;
 mod dispatch;
 pub mod handler;
 mod initialize;
@@ -12,5 +13,6 @@ mod session;
 mod upstream;
 pub mod version;
 
+pub use catalog::ToolCatalog;
 pub use owners::ResourceOwners;
 pub use session::{BackendSession, Session};

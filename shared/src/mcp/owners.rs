@@ -37,7 +37,10 @@ impl ResourceOwners {
             return Some(owner.clone());
         }
         let templates = self.templates.read().unwrap_or_else(|p| p.into_inner());
-        templates.iter().find(|(t, _)| t == uri || template_matches(t, uri)).map(|(_, b)| b.clone())
+        templates
+            .iter()
+            .find(|(t, _)| t == uri || template_matches(t, uri))
+            .map(|(_, b)| b.clone())
     }
 }
 
@@ -47,7 +50,9 @@ fn template_matches(template: &str, uri: &str) -> bool {
     let mut literals = Vec::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else { return false };
+        let Some(close) = rest[open..].find('}') else {
+            return false;
+        };
         literals.push(&rest[..open]);
         rest = &rest[open + close + 1..];
     }
@@ -74,10 +79,22 @@ mod tests {
 
     #[test]
     fn templates_match_literals_in_order() {
-        assert!(template_matches("test://template/{id}/data", "test://template/42/data"));
-        assert!(!template_matches("test://template/{id}/data", "test://template//data"));
-        assert!(!template_matches("test://template/{id}/data", "test://other/42/data"));
-        assert!(template_matches("demo://users/{user_id}", "demo://users/ada"));
+        assert!(template_matches(
+            "test://template/{id}/data",
+            "test://template/42/data"
+        ));
+        assert!(!template_matches(
+            "test://template/{id}/data",
+            "test://template//data"
+        ));
+        assert!(!template_matches(
+            "test://template/{id}/data",
+            "test://other/42/data"
+        ));
+        assert!(template_matches(
+            "demo://users/{user_id}",
+            "demo://users/ada"
+        ));
         assert!(template_matches("x://{a}/{b}", "x://1/2"));
         assert!(!template_matches("x://{a}/{b}", "x://1/"));
         assert!(!template_matches("x://plain", "x://plain"));
@@ -88,7 +105,10 @@ mod tests {
         let owners = ResourceOwners::default();
         owners.learn_template("demo://users/{id}", "demo");
         owners.learn_uri("demo://users/root", "admin");
-        assert_eq!(owners.owner_of("demo://users/root").as_deref(), Some("admin"));
+        assert_eq!(
+            owners.owner_of("demo://users/root").as_deref(),
+            Some("admin")
+        );
         assert_eq!(owners.owner_of("demo://users/ada").as_deref(), Some("demo"));
         assert_eq!(owners.owner_of("other://x"), None);
     }

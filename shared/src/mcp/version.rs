@@ -8,7 +8,11 @@ pub const LATEST: &str = "2025-11-25";
 /// The version to answer `initialize` with: the requested one if served, else the latest (the client
 /// then decides whether it can continue, as the lifecycle spec says).
 pub fn negotiate(requested: &str) -> &'static str {
-    SUPPORTED.iter().copied().find(|v| *v == requested).unwrap_or(LATEST)
+    SUPPORTED
+        .iter()
+        .copied()
+        .find(|v| *v == requested)
+        .unwrap_or(LATEST)
 }
 
 pub fn is_supported(version: &str) -> bool {

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `make dev`: the whole gateway on this machine, no AWS account: moto (DynamoDB + Secrets Manager),
+# two demo MCP backends, and the functions under `cargo lambda watch` with hot reload, in the foreground.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+infra/setup.sh
+cargo build --workspace
+trap 'infra/local-stack.sh down' EXIT
+infra/local-stack.sh up
+echo
+echo "Gateway: http://127.0.0.1:9000/mcp   health: http://127.0.0.1:9000/health   (Ctrl-C stops everything)"
+echo
+GATEWAY_BACKENDS_FILE="${GATEWAY_BACKENDS_FILE:-$ROOT/infra/backends.local.json}" \
+GATEWAY_ALLOWED_HOSTS="${GATEWAY_ALLOWED_HOSTS:-localhost,127.0.0.1,::1}" \
+  cargo lambda watch --disable-cors -A 127.0.0.1 -P 9000
