@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::{
     backend::McpHttpClient,
     config::ConfigError,
-    mcp::{ResourceOwners, ToolCatalog},
+    mcp::{ModernSessions, ResourceOwners, ToolCatalog},
     store::{DynamoStore, SessionStore},
     Config,
 };
@@ -24,6 +24,7 @@ pub struct App {
     pub sessions: Arc<dyn SessionStore>,
     pub owners: ResourceOwners,
     pub tools: ToolCatalog,
+    pub modern: ModernSessions,
 }
 
 impl App {
@@ -35,6 +36,7 @@ impl App {
             sessions,
             owners: ResourceOwners::default(),
             tools: ToolCatalog::default(),
+            modern: ModernSessions::default(),
         })
     }
 

@@ -12,11 +12,7 @@ pub const DEFAULT_BACKENDS_JSON: &str = include_str!("default_backends.json");
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{var}: {value:?} is not valid: {reason}")]
-    Invalid {
-        var: &'static str,
-        value: String,
-        reason: String,
-    },
+    Invalid { var: &'static str, value: String, reason: String },
     #[error("{var}: cannot read {path:?}: {source}")]
     Unreadable {
         var: &'static str,
@@ -61,29 +57,15 @@ impl Config {
 
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |var: &str| {
-            lookup(var)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |var: &str| lookup(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         Ok(Self {
             gateway_name: get("GATEWAY_NAME").unwrap_or_else(|| "mcp-gateway".into()),
             table_name: get("TABLE_NAME").unwrap_or_else(|| "mcp-gateway".into()),
             backends: backends(&get)?,
-            session_ttl: Duration::from_secs(number(
-                &get,
-                "GATEWAY_SESSION_TTL_SECS",
-                86_400,
-                60..=2_592_000,
-            )?),
-            max_body_bytes: number(&get, "GATEWAY_MAX_BODY_BYTES", 1 << 20, 1024..=10 << 20)?
+            session_ttl: Duration::from_secs(number(&get, "GATEWAY_SESSION_TTL_SECS", 86_400, 60..=2_592_000)?),
+            max_body_bytes: number(&get, "GATEWAY_MAX_BODY_BYTES", 1 << 20, 1024..=10 << 20)? as usize,
+            max_backend_response_bytes: number(&get, "GATEWAY_MAX_BACKEND_RESPONSE_BYTES", 8 << 20, 1024..=64 << 20)?
                 as usize,
-            max_backend_response_bytes: number(
-                &get,
-                "GATEWAY_MAX_BACKEND_RESPONSE_BYTES",
-                8 << 20,
-                1024..=64 << 20,
-            )? as usize,
             allowed_hosts: list(&get, "GATEWAY_ALLOWED_HOSTS"),
             allowed_origins: list(&get, "GATEWAY_ALLOWED_ORIGINS"),
         })
@@ -91,20 +73,15 @@ impl Config {
 }
 
 fn backends(get: &impl Fn(&str) -> Option<String>) -> Result<BackendSet, ConfigError> {
-    let (var, text) =
-        if let Some(path) = get("GATEWAY_BACKENDS_FILE") {
-            let var = "GATEWAY_BACKENDS_FILE";
-            let text = std::fs::read_to_string(&path)
-                .map_err(|source| ConfigError::Unreadable { var, path, source })?;
-            (var, text)
-        } else if let Some(json) = get("GATEWAY_BACKENDS_JSON") {
-            ("GATEWAY_BACKENDS_JSON", json)
-        } else {
-            (
-                "built-in default backends",
-                DEFAULT_BACKENDS_JSON.to_owned(),
-            )
-        };
+    let (var, text) = if let Some(path) = get("GATEWAY_BACKENDS_FILE") {
+        let var = "GATEWAY_BACKENDS_FILE";
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Unreadable { var, path, source })?;
+        (var, text)
+    } else if let Some(json) = get("GATEWAY_BACKENDS_JSON") {
+        ("GATEWAY_BACKENDS_JSON", json)
+    } else {
+        ("built-in default backends", DEFAULT_BACKENDS_JSON.to_owned())
+    };
     BackendSet::from_json(&text).map_err(|source| ConfigError::Backends { var, source })
 }
 
@@ -122,23 +99,14 @@ fn number(
         _ => Err(ConfigError::Invalid {
             var,
             value,
-            reason: format!(
-                "expected a whole number from {} to {}",
-                range.start(),
-                range.end()
-            ),
+            reason: format!("expected a whole number from {} to {}", range.start(), range.end()),
         }),
     }
 }
 
 fn list(get: &impl Fn(&str) -> Option<String>, var: &str) -> Vec<String> {
     get(var)
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_ascii_lowercase())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
+        .map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect())
         .unwrap_or_default()
 }
 
@@ -147,11 +115,7 @@ mod tests {
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::from_lookup(|k| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        })
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
     }
 
     #[test]
@@ -164,25 +128,15 @@ mod tests {
 
     #[test]
     fn bad_number_names_the_variable_and_value() {
-        let err = config(&[("GATEWAY_MAX_BODY_BYTES", "lots")])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("GATEWAY_MAX_BODY_BYTES") && err.contains("lots"),
-            "{err}"
-        );
+        let err = config(&[("GATEWAY_MAX_BODY_BYTES", "lots")]).unwrap_err().to_string();
+        assert!(err.contains("GATEWAY_MAX_BODY_BYTES") && err.contains("lots"), "{err}");
     }
 
     #[test]
     fn bad_backends_json_names_the_field() {
         let json = r#"{"backends":[{"id":"a","url":"ftp://x"}]}"#;
-        let err = config(&[("GATEWAY_BACKENDS_JSON", json)])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("GATEWAY_BACKENDS_JSON") && err.contains("backends[0].url"),
-            "{err}"
-        );
+        let err = config(&[("GATEWAY_BACKENDS_JSON", json)]).unwrap_err().to_string();
+        assert!(err.contains("GATEWAY_BACKENDS_JSON") && err.contains("backends[0].url"), "{err}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use http::StatusCode;
 use serde_json::{json, Value};
 
-use crate::{backend::BackendError, store::StoreError};
+use crate::{backend::BackendError, mcp::version::Era, store::StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -28,9 +28,7 @@ pub enum GatewayError {
     Parse,
     #[error("invalid request: {0}")]
     InvalidRequest(String),
-    #[error(
-        "unsupported MCP-Protocol-Version {0:?}; supported: 2025-03-26, 2025-06-18, 2025-11-25"
-    )]
+    #[error("unsupported MCP-Protocol-Version {0:?}; supported: 2025-03-26, 2025-06-18, 2025-11-25")]
     UnsupportedProtocolVersion(String),
     #[error("the Mcp-Session-Id header is required; send initialize first to get one")]
     SessionRequired,
@@ -53,6 +51,10 @@ pub enum GatewayError {
     BackendRpc(Value),
     #[error("the session store is unavailable; retry shortly")]
     Store(#[from] StoreError),
+    #[error("header mismatch: {0}")]
+    HeaderMismatch(String),
+    #[error("unsupported protocol version {requested:?}")]
+    UnsupportedModernVersion { requested: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -69,7 +71,25 @@ pub struct ErrorMapping {
 
 impl GatewayError {
     /// The single, exhaustive mapping. New variants must be placed here deliberately.
-    pub fn mapping(&self) -> ErrorMapping {
+    ///
+    /// The modern era (2026-07-28) derives the HTTP status from the JSON-RPC code (400 for request
+    /// defects, 404 for unknown methods) and reports a missing resource as -32602.
+    pub fn mapping(&self, era: Era) -> ErrorMapping {
+        let mut mapping = self.legacy_mapping();
+        if era == Era::Modern {
+            if matches!(self, GatewayError::ResourceNotFound(_)) {
+                mapping.error["code"] = json!(-32602);
+            }
+            mapping.status = match mapping.error["code"].as_i64() {
+                Some(-32700 | -32600 | -32602 | -32020 | -32021 | -32022) => StatusCode::BAD_REQUEST,
+                Some(-32601) => StatusCode::NOT_FOUND,
+                _ => mapping.status,
+            };
+        }
+        mapping
+    }
+
+    fn legacy_mapping(&self) -> ErrorMapping {
         use GatewayError as E;
         let message = self.to_string();
         let (status, code, data) = match self {
@@ -93,12 +113,14 @@ impl GatewayError {
             E::ResourceNotFound(uri) => (StatusCode::OK, -32002, Some(json!({ "uri": uri }))),
             E::BackendUnavailable { .. } => (StatusCode::OK, -32603, None),
             E::BackendRpc(error) => {
-                return ErrorMapping {
-                    status: StatusCode::OK,
-                    error: error.clone(),
-                    allow: None,
-                };
+                return ErrorMapping { status: StatusCode::OK, error: error.clone(), allow: None };
             }
+            E::HeaderMismatch(_) => (StatusCode::BAD_REQUEST, -32020, None),
+            E::UnsupportedModernVersion { requested } => (
+                StatusCode::BAD_REQUEST,
+                -32022,
+                Some(json!({ "supported": crate::mcp::version::ALL, "requested": requested })),
+            ),
             E::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, -32603, None),
             E::Internal(_) => {
                 // The cause stays in the logs; the client learns only that it was our fault.
@@ -114,11 +136,7 @@ impl GatewayError {
             error["data"] = data;
         }
         let allow = matches!(self, E::MethodNotAllowed).then_some("POST, DELETE");
-        ErrorMapping {
-            status,
-            error,
-            allow,
-        }
+        ErrorMapping { status, error, allow }
     }
 }
 
@@ -128,25 +146,36 @@ mod tests {
 
     #[test]
     fn transport_errors_map_to_their_status() {
-        assert_eq!(GatewayError::NotAcceptable.mapping().status, 406);
-        assert_eq!(GatewayError::UnsupportedMediaType.mapping().status, 415);
-        assert_eq!(GatewayError::PayloadTooLarge(1).mapping().status, 413);
-        assert_eq!(GatewayError::SessionNotFound.mapping().status, 404);
-        let m = GatewayError::MethodNotAllowed.mapping();
+        assert_eq!(GatewayError::NotAcceptable.mapping(Era::Legacy).status, 406);
+        assert_eq!(GatewayError::UnsupportedMediaType.mapping(Era::Legacy).status, 415);
+        assert_eq!(GatewayError::PayloadTooLarge(1).mapping(Era::Legacy).status, 413);
+        assert_eq!(GatewayError::SessionNotFound.mapping(Era::Legacy).status, 404);
+        let m = GatewayError::MethodNotAllowed.mapping(Era::Legacy);
         assert_eq!((m.status.as_u16(), m.allow), (405, Some("POST, DELETE")));
     }
 
     #[test]
+    fn modern_era_derives_status_from_the_code() {
+        assert_eq!(GatewayError::MethodNotFound("ping".into()).mapping(Era::Modern).status, 404);
+        assert_eq!(GatewayError::InvalidParams("x".into()).mapping(Era::Modern).status, 400);
+        let m = GatewayError::ResourceNotFound("test://x".into()).mapping(Era::Modern);
+        assert_eq!((m.status.as_u16(), m.error["code"].as_i64()), (400, Some(-32602)));
+        let m = GatewayError::UnsupportedModernVersion { requested: "2099-01-01".into() }.mapping(Era::Modern);
+        assert_eq!(m.error["data"]["requested"], "2099-01-01");
+        assert!(m.error["data"]["supported"].as_array().unwrap().contains(&json!("2026-07-28")));
+    }
+
+    #[test]
     fn internal_details_are_hidden() {
-        let m = GatewayError::Internal("secret path /var/task".into()).mapping();
+        let m = GatewayError::Internal("secret path /var/task".into()).mapping(Era::Legacy);
         assert!(!m.error.to_string().contains("secret"));
-        let m = GatewayError::Store(StoreError::Corrupt("row 7".into())).mapping();
+        let m = GatewayError::Store(StoreError::Corrupt("row 7".into())).mapping(Era::Legacy);
         assert!(!m.error.to_string().contains("row 7"));
     }
 
     #[test]
     fn backend_errors_pass_through_unchanged() {
         let e = json!({"code": -32602, "message": "Unknown tool: x", "data": {"k": 1}});
-        assert_eq!(GatewayError::BackendRpc(e.clone()).mapping().error, e);
+        assert_eq!(GatewayError::BackendRpc(e.clone()).mapping(Era::Legacy).error, e);
     }
 }

@@ -13,11 +13,7 @@ use crate::backend::{Backend, BackendSet, McpHttpClient};
 const PROBE_LIMIT: Duration = Duration::from_secs(5);
 
 /// Status and body. `ok` = all backends up, `degraded` = some, `down` = none (503).
-pub async fn report(
-    gateway: &str,
-    backends: &BackendSet,
-    client: &McpHttpClient,
-) -> (StatusCode, Value) {
+pub async fn report(gateway: &str, backends: &BackendSet, client: &McpHttpClient) -> (StatusCode, Value) {
     let probes = join_all(backends.iter().map(|b| probe(b, client))).await;
     let up = probes.iter().filter(|(_, p)| p["status"] == "up").count();
     let (status, word) = match up {
@@ -38,24 +34,15 @@ pub async fn report(
 async fn probe(backend: &Backend, client: &McpHttpClient) -> (String, Value) {
     let started = Instant::now();
     let limit = backend.timeout.min(PROBE_LIMIT);
-    let outcome = tokio::time::timeout(
-        limit,
-        client.initialize(backend, crate::mcp::version::LATEST),
-    )
-    .await;
+    let outcome = tokio::time::timeout(limit, client.initialize(backend, crate::mcp::version::LATEST)).await;
     let latency_ms = started.elapsed().as_millis() as u64;
     let detail = match outcome {
         Ok(Ok(handshake)) => {
             if let Some(session) = &handshake.session_id {
-                client
-                    .end_session(backend, session, &handshake.protocol_version)
-                    .await;
+                client.end_session(backend, session, &handshake.protocol_version).await;
             }
-            let capabilities: Vec<&String> = handshake
-                .capabilities
-                .as_object()
-                .map(|c| c.keys().collect())
-                .unwrap_or_default();
+            let capabilities: Vec<&String> =
+                handshake.capabilities.as_object().map(|c| c.keys().collect()).unwrap_or_default();
             json!({ "status": "up", "latencyMs": latency_ms, "protocolVersion": handshake.protocol_version, "capabilities": capabilities })
         }
         Ok(Err(error)) => {
@@ -75,13 +62,8 @@ pub async fn handle(
     request: &lambda_http::Request,
 ) -> http::Response<lambda_http::Body> {
     if request.method() != http::Method::GET && request.method() != http::Method::HEAD {
-        let mut response = crate::http::json(
-            StatusCode::METHOD_NOT_ALLOWED,
-            &json!({ "error": "use GET" }),
-        );
-        response
-            .headers_mut()
-            .insert(http::header::ALLOW, http::HeaderValue::from_static("GET"));
+        let mut response = crate::http::json(StatusCode::METHOD_NOT_ALLOWED, &json!({ "error": "use GET" }));
+        response.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static("GET"));
         return response;
     }
     let (status, body) = report(&config.gateway_name, &config.backends, client).await;

@@ -1,7 +1,8 @@
 """The official Python MCP client (mcp 2.3.0) against the gateway, in both connect modes.
 
 mode="legacy": initialize handshake directly.
-mode="auto" (the SDK default): probes `server/discover` first (no session), must fall back to initialize.
+mode="auto" (the SDK default): probes `server/discover` first; the gateway answers it, so the client
+adopts the stateless 2026-07-28 era.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ async def all_tools(client: Client) -> list:
 
 async def test_handshake(mode: str):
     async with connect(mode) as client:
-        assert client.protocol_version == LATEST
+        assert client.protocol_version == {"legacy": LATEST, "auto": "2026-07-28"}[mode]
         assert client.server_info is not None and client.server_info.name
         caps = client.server_capabilities
         assert caps.tools is not None and caps.resources is not None and caps.prompts is not None

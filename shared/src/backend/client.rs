@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 
 use super::{sse, Backend};
 
-/// Protocol versions the gateway can speak with a backend, newest first.
+/// The stateless era's version, spoken to backends that `server/discover` says support it.
+pub const MODERN_VERSION: &str = "2026-07-28";
+/// Handshake-era versions the gateway can speak with a backend, newest first.
 pub const BACKEND_VERSIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
 
 /// What a backend answered to one request.
@@ -91,52 +93,52 @@ impl McpHttpClient {
     /// Opens a session on `backend`: `initialize` at `version`, then `notifications/initialized`.
     /// The gateway declares no client capabilities: it cannot relay sampling, elicitation or roots
     /// requests over a buffered response, so it does not invite them.
-    pub async fn initialize(
-        &self,
-        backend: &Backend,
-        version: &str,
-    ) -> Result<BackendHandshake, BackendError> {
+    pub async fn initialize(&self, backend: &Backend, version: &str) -> Result<BackendHandshake, BackendError> {
         let params = json!({ "protocolVersion": version, "capabilities": {}, "clientInfo": self.client_info });
-        let exchange = self
-            .exchange(backend, None, None, &self.message("initialize", params))
-            .await?;
+        let exchange = self.exchange(backend, None, None, &self.message("initialize", params)).await?;
         let result = match exchange.reply {
             Some(Reply::Result(result)) => result,
             Some(Reply::Error(error)) => {
-                return Err(BackendError::InvalidResponse(format!(
-                    "initialize failed: {error}"
-                )))
+                return Err(BackendError::InvalidResponse(format!("initialize failed: {error}")))
             }
-            None => {
-                return Err(BackendError::InvalidResponse(
-                    "no reply to initialize".into(),
-                ))
-            }
+            None => return Err(BackendError::InvalidResponse("no reply to initialize".into())),
         };
-        let negotiated = result
-            .get("protocolVersion")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let negotiated = result.get("protocolVersion").and_then(Value::as_str).unwrap_or_default();
         if !BACKEND_VERSIONS.contains(&negotiated) {
             return Err(BackendError::UnsupportedVersion(negotiated.to_owned()));
         }
         let handshake = BackendHandshake {
             session_id: exchange.session_id,
             protocol_version: negotiated.to_owned(),
-            capabilities: result
-                .get("capabilities")
-                .cloned()
-                .unwrap_or_else(|| json!({})),
+            capabilities: result.get("capabilities").cloned().unwrap_or_else(|| json!({})),
         };
         let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
-        self.exchange(
-            backend,
-            handshake.session_id.as_deref(),
-            Some(negotiated),
-            &initialized,
-        )
-        .await?;
+        self.exchange(backend, handshake.session_id.as_deref(), Some(negotiated), &initialized).await?;
         Ok(handshake)
+    }
+
+    /// Asks whether `backend` serves the stateless 2026-07-28 era. `None` means it answers only the
+    /// handshake era (a legacy server rejects a session-less `server/discover`).
+    pub async fn discover(&self, backend: &Backend) -> Result<Option<BackendHandshake>, BackendError> {
+        let params = json!({ "_meta": {
+            "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": self.client_info,
+        }});
+        let message = self.message("server/discover", params);
+        match self.exchange(backend, None, Some(MODERN_VERSION), &message).await {
+            Ok(Exchange { reply: Some(Reply::Result(result)), .. }) => {
+                let versions = result.get("supportedVersions").and_then(Value::as_array);
+                let modern = versions.is_some_and(|v| v.iter().any(|v| v == MODERN_VERSION));
+                Ok(modern.then(|| BackendHandshake {
+                    session_id: None,
+                    protocol_version: MODERN_VERSION.to_owned(),
+                    capabilities: result.get("capabilities").cloned().unwrap_or_else(|| json!({})),
+                }))
+            }
+            Ok(_) | Err(BackendError::Status(_) | BackendError::InvalidResponse(_)) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     /// Sends one request and returns the backend's reply.
@@ -148,17 +150,8 @@ impl McpHttpClient {
         method: &str,
         params: Value,
     ) -> Result<Reply, BackendError> {
-        let exchange = self
-            .exchange(
-                backend,
-                session_id,
-                Some(version),
-                &self.message(method, params),
-            )
-            .await?;
-        exchange
-            .reply
-            .ok_or_else(|| BackendError::InvalidResponse("request was answered with 202".into()))
+        let exchange = self.exchange(backend, session_id, Some(version), &self.message(method, params)).await?;
+        exchange.reply.ok_or_else(|| BackendError::InvalidResponse("request was answered with 202".into()))
     }
 
     /// Ends a backend session (DELETE), best effort: a backend that does not support it is fine.
@@ -170,20 +163,13 @@ impl McpHttpClient {
             .header("mcp-session-id", session_id)
             .header("mcp-protocol-version", version)
             .send();
-        if let Err(e) = tokio::time::timeout(backend.timeout, request)
-            .await
-            .map(|r| r.map(drop))
-        {
+        if let Err(e) = tokio::time::timeout(backend.timeout, request).await.map(|r| r.map(drop)) {
             tracing::debug!(backend = %backend.id, error = %e, "backend session delete did not complete");
         }
     }
 
     fn message(&self, method: &str, params: Value) -> Value {
-        let id = format!(
-            "{}-{}",
-            self.id_prefix,
-            self.next_id.fetch_add(1, Ordering::Relaxed)
-        );
+        let id = format!("{}-{}", self.id_prefix, self.next_id.fetch_add(1, Ordering::Relaxed));
         json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })
     }
 
@@ -195,12 +181,9 @@ impl McpHttpClient {
         version: Option<&str>,
         message: &Value,
     ) -> Result<Exchange, BackendError> {
-        tokio::time::timeout(
-            backend.timeout,
-            self.exchange_unbounded(backend, session_id, version, message),
-        )
-        .await
-        .map_err(|_| BackendError::Timeout(backend.timeout))?
+        tokio::time::timeout(backend.timeout, self.exchange_unbounded(backend, session_id, version, message))
+            .await
+            .map_err(|_| BackendError::Timeout(backend.timeout))?
     }
 
     async fn exchange_unbounded(
@@ -221,22 +204,13 @@ impl McpHttpClient {
         if !status.is_success() {
             return Err(BackendError::Status(status.as_u16()));
         }
-        let new_session = response
-            .headers()
-            .get("mcp-session-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let new_session = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let session = new_session.as_deref().or(session_id);
         let Some(id) = message.get("id") else {
-            return Ok(Exchange {
-                reply: None,
-                session_id: new_session,
-            });
+            return Ok(Exchange { reply: None, session_id: new_session });
         };
         if status == http::StatusCode::ACCEPTED {
-            return Err(BackendError::InvalidResponse(
-                "request was answered with 202".into(),
-            ));
+            return Err(BackendError::InvalidResponse("request was answered with 202".into()));
         }
         let is_sse = response
             .headers()
@@ -244,21 +218,15 @@ impl McpHttpClient {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
         let reply = if is_sse {
-            self.read_sse(backend, &mut response, id, session, version)
-                .await?
+            self.read_sse(backend, &mut response, id, session, version).await?
         } else {
             let body = self.read_body(&mut response).await?;
-            let value: Value = serde_json::from_slice(&body)
-                .map_err(|_| BackendError::InvalidResponse("body is not JSON".into()))?;
+            let value: Value =
+                serde_json::from_slice(&body).map_err(|_| BackendError::InvalidResponse("body is not JSON".into()))?;
             match_reply(&value, id)
         };
-        let reply = reply.ok_or_else(|| {
-            BackendError::InvalidResponse("no response with the request id".into())
-        })?;
-        Ok(Exchange {
-            reply: Some(reply),
-            session_id: new_session,
-        })
+        let reply = reply.ok_or_else(|| BackendError::InvalidResponse("no response with the request id".into()))?;
+        Ok(Exchange { reply: Some(reply), session_id: new_session })
     }
 
     /// A POST of one JSON-RPC message with the transport headers the spec requires.
@@ -281,6 +249,19 @@ impl McpHttpClient {
         }
         if let Some(v) = version {
             request = request.header("mcp-protocol-version", v);
+        }
+        if version == Some(MODERN_VERSION) {
+            // 2026-07-28 routes on headers that repeat the body.
+            let method = message.get("method").and_then(Value::as_str).unwrap_or_default();
+            request = request.header("mcp-method", method);
+            let named = match method {
+                "tools/call" | "prompts/get" => message.pointer("/params/name"),
+                "resources/read" => message.pointer("/params/uri"),
+                _ => None,
+            };
+            if let Some(name) = named.and_then(Value::as_str) {
+                request = request.header("mcp-name", encode_header(name));
+            }
         }
         request
     }
@@ -321,8 +302,7 @@ impl McpHttpClient {
                 if let Some(reply) = match_reply(&message, id) {
                     return Ok(Some(reply));
                 }
-                if let (Some(request_id), Some(method)) = (message.get("id"), message.get("method"))
-                {
+                if let (Some(request_id), Some(method)) = (message.get("id"), message.get("method")) {
                     tracing::info!(backend = %backend.id, %method, "refusing a server-to-client request");
                     self.refuse(backend, request_id, session_id, version).await;
                 }
@@ -331,24 +311,25 @@ impl McpHttpClient {
         Ok(None)
     }
 
-    async fn refuse(
-        &self,
-        backend: &Backend,
-        request_id: &Value,
-        session_id: Option<&str>,
-        version: Option<&str>,
-    ) {
+    async fn refuse(&self, backend: &Backend, request_id: &Value, session_id: Option<&str>, version: Option<&str>) {
         let refusal = json!({ "jsonrpc": "2.0", "id": request_id, "error": {
             "code": -32601,
             "message": "the gateway cannot relay server-to-client requests over a buffered response",
         }});
-        if let Err(e) = self
-            .post(backend, session_id, version, &refusal)
-            .send()
-            .await
-        {
+        if let Err(e) = self.post(backend, session_id, version, &refusal).send().await {
             tracing::debug!(backend = %backend.id, error = %e, "could not refuse a server-to-client request");
         }
+    }
+}
+
+/// A header value as 2026-07-28 carries it: verbatim when plain printable ASCII, else base64-wrapped.
+fn encode_header(value: &str) -> String {
+    let plain = value.bytes().all(|b| (0x20..0x7f).contains(&b)) && value.trim() == value;
+    if plain {
+        value.to_owned()
+    } else {
+        use base64::Engine;
+        format!("=?base64?{}?=", base64::engine::general_purpose::STANDARD.encode(value))
     }
 }
 
@@ -371,21 +352,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn header_values_are_base64_wrapped_only_when_needed() {
+        assert_eq!(encode_header("demo_add"), "demo_add");
+        assert_eq!(encode_header("tool ✓"), "=?base64?dG9vbCDinJM=?=");
+        assert_eq!(encode_header(" padded"), "=?base64?IHBhZGRlZA==?=");
+    }
+
+    #[test]
     fn replies_match_by_id_only() {
         let id = json!("gw-1");
+        assert_eq!(match_reply(&json!({"jsonrpc":"2.0","id":"gw-2","result":{}}), &id), None);
+        assert_eq!(match_reply(&json!({"jsonrpc":"2.0","id":"gw-1","method":"x"}), &id), None);
         assert_eq!(
-            match_reply(&json!({"jsonrpc":"2.0","id":"gw-2","result":{}}), &id),
-            None
-        );
-        assert_eq!(
-            match_reply(&json!({"jsonrpc":"2.0","id":"gw-1","method":"x"}), &id),
-            None
-        );
-        assert_eq!(
-            match_reply(
-                &json!([{"id":"gw-0","result":1},{"id":"gw-1","error":{"code":1}}]),
-                &id
-            ),
+            match_reply(&json!([{"id":"gw-0","result":1},{"id":"gw-1","error":{"code":1}}]), &id),
             Some(Reply::Error(json!({"code":1})))
         );
     }

@@ -6,6 +6,6 @@ mod naming;
 mod spec;
 mod sse;
 
-pub use client::{BackendError, BackendHandshake, Exchange, McpHttpClient, Reply};
+pub use client::{BackendError, BackendHandshake, Exchange, McpHttpClient, Reply, MODERN_VERSION};
 pub use naming::Resolved;
 pub use spec::{Backend, BackendSet, BackendSetError};

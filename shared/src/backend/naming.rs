@@ -33,19 +33,9 @@ impl BackendSet {
                 let rest = if b.prefix.is_empty() {
                     exposed
                 } else {
-                    exposed
-                        .strip_prefix(b.prefix.as_str())?
-                        .strip_prefix(self.separator.as_str())?
+                    exposed.strip_prefix(b.prefix.as_str())?.strip_prefix(self.separator.as_str())?
                 };
-                (!rest.is_empty()).then(|| {
-                    (
-                        b.prefix.len(),
-                        Resolved {
-                            backend: b.clone(),
-                            name: rest.to_owned(),
-                        },
-                    )
-                })
+                (!rest.is_empty()).then(|| (b.prefix.len(), Resolved { backend: b.clone(), name: rest.to_owned() }))
             })
             .max_by_key(|(len, _)| *len)
             .map(|(_, r)| r)
@@ -72,10 +62,7 @@ mod tests {
         for b in set.iter() {
             let exposed = set.expose(b, "echo");
             let r = set.resolve(&exposed).unwrap();
-            assert_eq!(
-                (r.backend.id.as_str(), r.name.as_str()),
-                (b.id.as_str(), "echo")
-            );
+            assert_eq!((r.backend.id.as_str(), r.name.as_str()), (b.id.as_str(), "echo"));
         }
     }
 
@@ -89,12 +76,8 @@ mod tests {
 
     #[test]
     fn unprefixed_names_fall_to_the_empty_prefix_backend_or_nowhere() {
-        assert_eq!(
-            set().resolve("test_simple_text").unwrap().backend.id,
-            "plain"
-        );
-        let only_prefixed =
-            BackendSet::from_json(r#"{"backends":[{"id":"a","url":"http://h/mcp"}]}"#).unwrap();
+        assert_eq!(set().resolve("test_simple_text").unwrap().backend.id, "plain");
+        let only_prefixed = BackendSet::from_json(r#"{"backends":[{"id":"a","url":"http://h/mcp"}]}"#).unwrap();
         assert!(only_prefixed.resolve("b_tool").is_none());
         assert!(only_prefixed.resolve("a_").is_none());
     }

@@ -14,10 +14,7 @@ pub struct BackendSetError {
 }
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> BackendSetError {
-    BackendSetError {
-        field: field.into(),
-        message: message.into(),
-    }
+    BackendSetError { field: field.into(), message: message.into() }
 }
 
 #[derive(Deserialize)]
@@ -88,19 +85,9 @@ pub struct BackendSet {
 impl BackendSet {
     /// Parses and validates the backends document.
     pub fn from_json(text: &str) -> Result<Self, BackendSetError> {
-        let spec: FileSpec =
-            serde_json::from_str(text).map_err(|e| invalid("backends document", e.to_string()))?;
-        if spec.separator.is_empty()
-            || spec.separator.len() > 4
-            || !spec.separator.chars().all(name_char)
-        {
-            return Err(invalid(
-                "separator",
-                format!(
-                    "{:?} must be 1-4 characters of [A-Za-z0-9_.-]",
-                    spec.separator
-                ),
-            ));
+        let spec: FileSpec = serde_json::from_str(text).map_err(|e| invalid("backends document", e.to_string()))?;
+        if spec.separator.is_empty() || spec.separator.len() > 4 || !spec.separator.chars().all(name_char) {
+            return Err(invalid("separator", format!("{:?} must be 1-4 characters of [A-Za-z0-9_.-]", spec.separator)));
         }
         let (mut ids, mut prefixes) = (HashSet::new(), HashSet::new());
         let mut backends = Vec::new();
@@ -108,64 +95,35 @@ impl BackendSet {
             let field = |name: &str| format!("backends[{i}].{name}");
             if b.id.is_empty()
                 || b.id.len() > 64
-                || !b
-                    .id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                || !b.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             {
-                return Err(invalid(
-                    field("id"),
-                    format!("{:?} must be 1-64 characters of [A-Za-z0-9_-]", b.id),
-                ));
+                return Err(invalid(field("id"), format!("{:?} must be 1-64 characters of [A-Za-z0-9_-]", b.id)));
             }
             if !ids.insert(b.id.clone()) {
-                return Err(invalid(
-                    field("id"),
-                    format!("{:?} is used by another backend", b.id),
-                ));
+                return Err(invalid(field("id"), format!("{:?} is used by another backend", b.id)));
             }
             let url = reqwest::Url::parse(&b.url)
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-                .ok_or_else(|| {
-                    invalid(field("url"), format!("{:?} is not an http(s) URL", b.url))
-                })?;
+                .ok_or_else(|| invalid(field("url"), format!("{:?} is not an http(s) URL", b.url)))?;
             let prefix = b.prefix.unwrap_or_else(|| b.id.clone());
             if prefix.len() > 64 || !prefix.chars().all(name_char) {
-                return Err(invalid(
-                    field("prefix"),
-                    format!("{prefix:?} must be 0-64 characters of [A-Za-z0-9_.-]"),
-                ));
+                return Err(invalid(field("prefix"), format!("{prefix:?} must be 0-64 characters of [A-Za-z0-9_.-]")));
             }
             if !(100..=900_000).contains(&b.timeout_ms) {
-                return Err(invalid(
-                    field("timeoutMs"),
-                    format!("{} must be from 100 to 900000", b.timeout_ms),
-                ));
+                return Err(invalid(field("timeoutMs"), format!("{} must be from 100 to 900000", b.timeout_ms)));
             }
             let headers = headers(&b.headers).map_err(|m| invalid(field("headers"), m))?;
             if !b.enabled {
                 continue;
             }
             if !prefixes.insert(prefix.clone()) {
-                return Err(invalid(
-                    field("prefix"),
-                    format!("{prefix:?} is used by another enabled backend"),
-                ));
+                return Err(invalid(field("prefix"), format!("{prefix:?} is used by another enabled backend")));
             }
             let timeout = Duration::from_millis(b.timeout_ms);
-            backends.push(Arc::new(Backend {
-                id: b.id,
-                url,
-                prefix,
-                timeout,
-                headers,
-            }));
+            backends.push(Arc::new(Backend { id: b.id, url, prefix, timeout, headers }));
         }
-        Ok(Self {
-            separator: spec.separator,
-            backends,
-        })
+        Ok(Self { separator: spec.separator, backends })
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Backend>> {
@@ -193,8 +151,7 @@ pub(crate) fn name_char(c: char) -> bool {
 fn headers(spec: &std::collections::BTreeMap<String, String>) -> Result<HeaderMap, String> {
     let mut map = HeaderMap::new();
     for (name, value) in spec {
-        let name = HeaderName::try_from(name.as_str())
-            .map_err(|_| format!("{name:?} is not a valid header name"))?;
+        let name = HeaderName::try_from(name.as_str()).map_err(|_| format!("{name:?} is not a valid header name"))?;
         // The value is deliberately not echoed: it is usually a credential.
         let mut value = HeaderValue::try_from(value.as_str())
             .map_err(|_| format!("the value of {name} is not a valid header value"))?;
@@ -230,28 +187,21 @@ mod tests {
 
     #[test]
     fn header_values_are_not_echoed_in_errors_or_debug() {
-        let err = BackendSet::from_json(
-            r#"{"backends":[{"id":"a","url":"http://h/mcp","headers":{"x-key":"sec\nret"}}]}"#,
-        )
-        .unwrap_err();
+        let err =
+            BackendSet::from_json(r#"{"backends":[{"id":"a","url":"http://h/mcp","headers":{"x-key":"sec\nret"}}]}"#)
+                .unwrap_err();
         assert!(!err.to_string().contains("sec"), "{err}");
-        let set = BackendSet::from_json(
-            r#"{"backends":[{"id":"a","url":"http://h/mcp","headers":{"x-key":"hunter2"}}]}"#,
-        )
-        .unwrap();
+        let set =
+            BackendSet::from_json(r#"{"backends":[{"id":"a","url":"http://h/mcp","headers":{"x-key":"hunter2"}}]}"#)
+                .unwrap();
         assert!(!format!("{set:?}").contains("hunter2"));
     }
 
     #[test]
     fn unknown_fields_and_bad_timeouts_name_the_field() {
-        let err = BackendSet::from_json(
-            r#"{"backends":[{"id":"a","url":"http://h/mcp","timeoutMs":5}]}"#,
-        )
-        .unwrap_err();
+        let err = BackendSet::from_json(r#"{"backends":[{"id":"a","url":"http://h/mcp","timeoutMs":5}]}"#).unwrap_err();
         assert_eq!(err.field, "backends[0].timeoutMs");
-        let err =
-            BackendSet::from_json(r#"{"backends":[{"id":"a","url":"http://h/mcp","tiemout":5}]}"#)
-                .unwrap_err();
+        let err = BackendSet::from_json(r#"{"backends":[{"id":"a","url":"http://h/mcp","tiemout":5}]}"#).unwrap_err();
         assert!(err.message.contains("tiemout"), "{err}");
     }
 }

@@ -43,10 +43,7 @@ impl Parser {
                 return None;
             }
             let data = std::mem::take(&mut self.data).join("\n");
-            return Some(Event {
-                event: std::mem::take(&mut self.event),
-                data,
-            });
+            return Some(Event { event: std::mem::take(&mut self.event), data });
         }
         if line.starts_with(':') {
             return None;
@@ -74,14 +71,8 @@ mod tests {
         assert_eq!(
             events,
             vec![
-                Event {
-                    event: "message".into(),
-                    data: "{\"a\":1}".into()
-                },
-                Event {
-                    event: String::new(),
-                    data: "x\ny".into()
-                }
+                Event { event: "message".into(), data: "{\"a\":1}".into() },
+                Event { event: String::new(), data: "x\ny".into() }
             ]
         );
     }
@@ -97,10 +88,7 @@ mod tests {
     #[test]
     fn priming_events_without_data_are_skipped() {
         let mut p = Parser::default();
-        assert!(p
-            .feed(b"id: 1\ndata:\n\n")
-            .iter()
-            .all(|e| e.data.is_empty()));
+        assert!(p.feed(b"id: 1\ndata:\n\n").iter().all(|e| e.data.is_empty()));
         assert!(p.feed(b"id: 2\n\n").is_empty());
     }
 }

@@ -16,19 +16,13 @@ fn host_name(authority: &str) -> &str {
     if let Some(rest) = authority.strip_prefix('[') {
         return rest.split(']').next().unwrap_or_default();
     }
-    authority
-        .rsplit_once(':')
-        .map_or(authority, |(host, _)| host)
+    authority.rsplit_once(':').map_or(authority, |(host, _)| host)
 }
 
 /// Rejects requests for unlisted hosts or from disallowed browser origins.
 pub fn check_origin(config: &Config, headers: &HeaderMap) -> Result<(), GatewayError> {
-    let host = header(headers, header::HOST.as_str())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if !config.allowed_hosts.is_empty()
-        && !config.allowed_hosts.iter().any(|h| h == host_name(&host))
-    {
+    let host = header(headers, header::HOST.as_str()).unwrap_or_default().to_ascii_lowercase();
+    if !config.allowed_hosts.is_empty() && !config.allowed_hosts.iter().any(|h| h == host_name(&host)) {
         return Err(GatewayError::ForbiddenHost);
     }
     match header(headers, header::ORIGIN.as_str()) {
@@ -39,11 +33,7 @@ pub fn check_origin(config: &Config, headers: &HeaderMap) -> Result<(), GatewayE
 }
 
 fn origin_allowed(config: &Config, origin: &str, host: &str) -> bool {
-    if config
-        .allowed_origins
-        .iter()
-        .any(|o| o == "*" || o == origin)
-    {
+    if config.allowed_origins.iter().any(|o| o == "*" || o == origin) {
         return true;
     }
     // With no list configured, only the gateway's own origin (same authority as Host) is allowed.
@@ -59,10 +49,7 @@ pub fn cors_headers(headers: &HeaderMap, response: &mut Response<Body>) {
     let out = response.headers_mut();
     out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     out.insert(header::VARY, HeaderValue::from_static("Origin"));
-    out.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static(EXPOSED_HEADERS),
-    );
+    out.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
 }
 
 /// Answer to a CORS preflight (`OPTIONS`), after [`check_origin`] passed.
@@ -70,18 +57,9 @@ pub fn preflight(headers: &HeaderMap) -> Response<Body> {
     let mut response = empty(StatusCode::NO_CONTENT);
     cors_headers(headers, &mut response);
     let out = response.headers_mut();
-    out.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("POST, DELETE, OPTIONS"),
-    );
-    out.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static(ALLOWED_HEADERS),
-    );
-    out.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("600"),
-    );
+    out.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, DELETE, OPTIONS"));
+    out.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOWED_HEADERS));
+    out.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
     response
 }
 
@@ -111,26 +89,14 @@ mod tests {
     fn same_origin_and_originless_requests_pass() {
         let c = config("", "");
         assert!(check_origin(&c, &headers("localhost:9000", None)).is_ok());
-        assert!(check_origin(
-            &c,
-            &headers("localhost:9000", Some("http://localhost:9000"))
-        )
-        .is_ok());
-        assert!(check_origin(
-            &c,
-            &headers("localhost:9000", Some("http://evil.example.com"))
-        )
-        .is_err());
+        assert!(check_origin(&c, &headers("localhost:9000", Some("http://localhost:9000"))).is_ok());
+        assert!(check_origin(&c, &headers("localhost:9000", Some("http://evil.example.com"))).is_err());
     }
 
     #[test]
     fn rebinding_hosts_are_refused_when_hosts_are_listed() {
         let c = config("localhost,127.0.0.1,::1", "");
-        assert!(check_origin(
-            &c,
-            &headers("evil.example.com", Some("http://evil.example.com"))
-        )
-        .is_err());
+        assert!(check_origin(&c, &headers("evil.example.com", Some("http://evil.example.com"))).is_err());
         assert!(check_origin(&c, &headers("127.0.0.1:9000", None)).is_ok());
         assert!(check_origin(&c, &headers("[::1]:9000", None)).is_ok());
     }
@@ -138,15 +104,7 @@ mod tests {
     #[test]
     fn listed_origins_pass_and_others_fail() {
         let c = config("", "https://app.example.com");
-        assert!(check_origin(
-            &c,
-            &headers("gw.example.com", Some("https://app.example.com"))
-        )
-        .is_ok());
-        assert!(check_origin(
-            &c,
-            &headers("gw.example.com", Some("https://gw.example.com"))
-        )
-        .is_err());
+        assert!(check_origin(&c, &headers("gw.example.com", Some("https://app.example.com"))).is_ok());
+        assert!(check_origin(&c, &headers("gw.example.com", Some("https://gw.example.com"))).is_err());
     }
 }

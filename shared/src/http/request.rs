@@ -7,20 +7,11 @@ use crate::GatewayError;
 
 /// A header as text; absent or non-ASCII values read as absent.
 pub fn header<'r>(headers: &'r HeaderMap, name: &str) -> Option<&'r str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
 fn media_types(value: &str) -> impl Iterator<Item = String> + '_ {
-    value.split(',').map(|part| {
-        part.split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase()
-    })
+    value.split(',').map(|part| part.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
 }
 
 /// POST bodies must be JSON.
@@ -41,9 +32,7 @@ pub fn check_accept(headers: &HeaderMap) -> Result<(), GatewayError> {
         .collect();
     let takes = |wanted: &str| {
         let family = format!("{}/*", wanted.split('/').next().unwrap_or_default());
-        accepted
-            .iter()
-            .any(|a| a == wanted || a == "*/*" || *a == family)
+        accepted.iter().any(|a| a == wanted || a == "*/*" || *a == family)
     };
     if takes("application/json") && takes("text/event-stream") {
         Ok(())
@@ -76,16 +65,10 @@ mod tests {
 
     #[test]
     fn accept_needs_json_and_sse() {
-        assert!(check_accept(&headers(&[(
-            "accept",
-            "application/json, text/event-stream"
-        )]))
-        .is_ok());
-        assert!(check_accept(&headers(&[
-            ("accept", "application/json"),
-            ("accept", "text/event-stream;q=0.5")
-        ]))
-        .is_ok());
+        assert!(check_accept(&headers(&[("accept", "application/json, text/event-stream")])).is_ok());
+        assert!(
+            check_accept(&headers(&[("accept", "application/json"), ("accept", "text/event-stream;q=0.5")])).is_ok()
+        );
         assert!(check_accept(&headers(&[("accept", "*/*")])).is_ok());
         assert!(check_accept(&headers(&[("accept", "application/json")])).is_err());
         assert!(check_accept(&headers(&[])).is_err());
@@ -93,11 +76,7 @@ mod tests {
 
     #[test]
     fn content_type_must_be_json() {
-        assert!(check_content_type(&headers(&[(
-            "content-type",
-            "application/json; charset=utf-8"
-        )]))
-        .is_ok());
+        assert!(check_content_type(&headers(&[("content-type", "application/json; charset=utf-8")])).is_ok());
         assert!(check_content_type(&headers(&[("content-type", "text/plain")])).is_err());
         assert!(check_content_type(&headers(&[])).is_err());
     }

@@ -10,16 +10,7 @@ use crate::{
     GatewayError,
 };
 
-const LOG_LEVELS: [&str; 8] = [
-    "debug",
-    "info",
-    "notice",
-    "warning",
-    "error",
-    "critical",
-    "alert",
-    "emergency",
-];
+const LOG_LEVELS: [&str; 8] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
 fn required_str<'p>(params: &'p Value, field: &str) -> Result<&'p str, GatewayError> {
     params
@@ -35,26 +26,17 @@ fn renamed(params: &Value, field: &str, name: &str) -> Value {
     params
 }
 
-fn into_result(
-    backend: &Backend,
-    reply: Result<Reply, BackendError>,
-) -> Result<Value, GatewayError> {
+fn into_result(backend: &Backend, reply: Result<Reply, BackendError>) -> Result<Value, GatewayError> {
     match reply {
         Ok(Reply::Result(result)) => Ok(result),
         Ok(Reply::Error(error)) => Err(GatewayError::BackendRpc(error)),
-        Err(source) => Err(GatewayError::BackendUnavailable {
-            backend: backend.id.clone(),
-            source,
-        }),
+        Err(source) => Err(GatewayError::BackendUnavailable { backend: backend.id.clone(), source }),
     }
 }
 
 pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
     let name = required_str(params, "name")?;
-    let Resolved {
-        backend,
-        name: original,
-    } = ctx
+    let Resolved { backend, name: original } = ctx
         .app
         .config
         .backends
@@ -68,10 +50,7 @@ pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayEr
             }
         }
     }
-    match ctx
-        .call(&backend, "tools/call", renamed(params, "name", &original))
-        .await
-    {
+    match ctx.call(&backend, "tools/call", renamed(params, "name", &original)).await {
         // A backend that cannot be reached is a tool failure the model can read, not a protocol error.
         Err(error) => {
             tracing::warn!(backend = %backend.id, %error, "tools/call failed");
@@ -86,20 +65,13 @@ pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayEr
 
 pub async fn get_prompt(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
     let name = required_str(params, "name")?;
-    let Resolved {
-        backend,
-        name: original,
-    } = ctx
+    let Resolved { backend, name: original } = ctx
         .app
         .config
         .backends
         .resolve(name)
         .ok_or_else(|| GatewayError::InvalidParams(format!("unknown prompt: {name}")))?;
-    into_result(
-        &backend,
-        ctx.call(&backend, "prompts/get", renamed(params, "name", &original))
-            .await,
-    )
+    into_result(&backend, ctx.call(&backend, "prompts/get", renamed(params, "name", &original)).await)
 }
 
 pub async fn read_resource(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
@@ -119,22 +91,13 @@ async fn by_uri(
     params: Value,
 ) -> Result<Option<Value>, GatewayError> {
     let backends = &ctx.app.config.backends;
-    if let Some(backend) = ctx
-        .app
-        .owners
-        .owner_of(uri)
-        .and_then(|id| backends.get(&id).cloned())
-    {
+    if let Some(backend) = ctx.app.owners.owner_of(uri).and_then(|id| backends.get(&id).cloned()) {
         return into_result(&backend, ctx.call(&backend, method, params).await).map(Some);
     }
     let asks = backends.iter().map(|b| {
         let params = params.clone();
         async move {
-            ctx.backend_session(b)
-                .await
-                .ok()?
-                .has(capability)
-                .then_some(())?;
+            ctx.backend_session(b).await.ok()?.has(capability).then_some(())?;
             match ctx.call(b, method, params).await {
                 Ok(Reply::Result(result)) => Some(result),
                 _ => None,
@@ -151,44 +114,23 @@ async fn by_uri(
 
 pub async fn complete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
     let reference = params.get("ref").filter(|r| r.is_object());
-    let kind = reference
-        .and_then(|r| r.get("type"))
-        .and_then(Value::as_str);
+    let kind = reference.and_then(|r| r.get("type")).and_then(Value::as_str);
     let empty = json!({ "completion": { "values": [], "hasMore": false } });
     match (kind, reference) {
         (Some("ref/prompt"), Some(reference)) => {
             let name = required_str(reference, "name")?;
-            let Some(Resolved {
-                backend,
-                name: original,
-            }) = ctx.app.config.backends.resolve(name)
-            else {
-                return Err(GatewayError::InvalidParams(format!(
-                    "unknown prompt: {name}"
-                )));
+            let Some(Resolved { backend, name: original }) = ctx.app.config.backends.resolve(name) else {
+                return Err(GatewayError::InvalidParams(format!("unknown prompt: {name}")));
             };
             let mut params = params.clone();
             params["ref"]["name"] = Value::String(original);
-            into_result(
-                &backend,
-                ctx.call(&backend, "completion/complete", params).await,
-            )
+            into_result(&backend, ctx.call(&backend, "completion/complete", params).await)
         }
         (Some("ref/resource"), Some(reference)) => {
             let uri = required_str(reference, "uri")?;
-            Ok(by_uri(
-                ctx,
-                uri,
-                "completion/complete",
-                "completions",
-                params.clone(),
-            )
-            .await?
-            .unwrap_or(empty))
+            Ok(by_uri(ctx, uri, "completion/complete", "completions", params.clone()).await?.unwrap_or(empty))
         }
-        _ => Err(GatewayError::InvalidParams(
-            "\"ref\" must be a ref/prompt or ref/resource object".into(),
-        )),
+        _ => Err(GatewayError::InvalidParams("\"ref\" must be a ref/prompt or ref/resource object".into())),
     }
 }
 
@@ -197,17 +139,12 @@ pub async fn complete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayErr
 pub async fn set_level(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
     let level = required_str(params, "level")?;
     if !LOG_LEVELS.contains(&level) {
-        return Err(GatewayError::InvalidParams(format!(
-            "level must be one of {}",
-            LOG_LEVELS.join(", ")
-        )));
+        return Err(GatewayError::InvalidParams(format!("level must be one of {}", LOG_LEVELS.join(", "))));
     }
     let sets = ctx.app.config.backends.iter().map(|b| async move {
         let state = ctx.backend_session(b).await.ok()?;
         state.has("logging").then_some(())?;
-        ctx.call(b, "logging/setLevel", json!({ "level": level }))
-            .await
-            .ok()
+        ctx.call(b, "logging/setLevel", json!({ "level": level })).await.ok()
     });
     join_all(sets).await;
     Ok(json!({}))

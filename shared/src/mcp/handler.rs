@@ -9,8 +9,10 @@ use serde_json::Value;
 use super::{
     dispatch, initialize,
     jsonrpc::{self, Incoming},
+    modern,
     upstream::Ctx,
-    version, Session,
+    version::{self, Era},
+    Session,
 };
 use crate::{auth::Principal, http, store::now_secs, App, GatewayError};
 
@@ -20,7 +22,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     let headers = request.headers();
     let mut response = match route(app, &request).await {
         Ok(response) => response,
-        Err(error) => http::error(&error, &Value::Null),
+        Err(error) => http::error(&error, &Value::Null, Era::Legacy),
     };
     if response.status() != StatusCode::FORBIDDEN {
         http::cors_headers(headers, &mut response);
@@ -38,6 +40,8 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, GatewayEr
     http::check_origin(&app.config, request.headers())?;
     match *request.method() {
         Method::POST => Ok(post(app, request).await),
+        // 2026-07-28 has no sessions to end.
+        Method::DELETE if modern::is_modern(request.headers(), &Value::Null) => Err(GatewayError::MethodNotAllowed),
         Method::DELETE => delete(app, request.headers()).await,
         Method::OPTIONS => Ok(http::preflight(request.headers())),
         _ => Err(GatewayError::MethodNotAllowed),
@@ -51,24 +55,21 @@ async fn post(app: &App, request: &Request) -> Response<Body> {
         .and_then(|body| serde_json::from_slice::<Value>(body).map_err(|_| GatewayError::Parse));
     let message = match parsed {
         Ok(message) => message,
-        Err(error) => return http::error(&error, &Value::Null),
+        Err(error) => return http::error(&error, &Value::Null, Era::Legacy),
     };
+    if modern::is_modern(request.headers(), &message) {
+        return modern::handle(app, request.headers(), message).await;
+    }
     let id = jsonrpc::id_of(&message);
     match post_message(app, request.headers(), message).await {
         Ok(response) => response,
-        Err(error) => http::error(&error, &id),
+        Err(error) => http::error(&error, &id, Era::Legacy),
     }
 }
 
-async fn post_message(
-    app: &App,
-    headers: &HeaderMap,
-    message: Value,
-) -> Result<Response<Body>, GatewayError> {
+async fn post_message(app: &App, headers: &HeaderMap, message: Value) -> Result<Response<Body>, GatewayError> {
     let principal = Principal::anonymous();
-    if let Some(v) =
-        http::header(headers, "mcp-protocol-version").filter(|v| !version::is_supported(v))
-    {
+    if let Some(v) = http::header(headers, "mcp-protocol-version").filter(|v| !version::is_supported(v)) {
         return Err(GatewayError::UnsupportedProtocolVersion(v.to_owned()));
     }
     if let Value::Array(messages) = message {
@@ -79,8 +80,7 @@ async fn post_message(
         if method == "initialize" {
             let (session, result) = initialize::initialize(app, &principal, params).await?;
             let mut response = http::json(StatusCode::OK, &jsonrpc::success(id, result));
-            let session_id = HeaderValue::try_from(session.id)
-                .map_err(|e| GatewayError::Internal(e.to_string()))?;
+            let session_id = HeaderValue::try_from(session.id).map_err(|e| GatewayError::Internal(e.to_string()))?;
             response.headers_mut().insert("mcp-session-id", session_id);
             return Ok(response);
         }
@@ -91,7 +91,7 @@ async fn post_message(
     match reply {
         None => Ok(http::empty(StatusCode::ACCEPTED)),
         Some((id, Ok(result))) => Ok(http::json(StatusCode::OK, &jsonrpc::success(&id, result))),
-        Some((id, Err(error))) => Ok(http::error(&error, &id)),
+        Some((id, Err(error))) => Ok(http::error(&error, &id, Era::Legacy)),
     }
 }
 
@@ -103,9 +103,7 @@ async fn batch(
     messages: Vec<Value>,
 ) -> Result<Response<Body>, GatewayError> {
     if messages.is_empty() {
-        return Err(GatewayError::InvalidRequest(
-            "an empty batch is not a request".into(),
-        ));
+        return Err(GatewayError::InvalidRequest("an empty batch is not a request".into()));
     }
     let session = load_session(app, headers, principal).await?;
     if !version::allows_batches(&session.protocol_version) {
@@ -118,10 +116,10 @@ async fn batch(
     let replies = join_all(messages.iter().map(|message| async {
         let id = jsonrpc::id_of(message);
         match jsonrpc::classify(message) {
-            Err(error) => Some(jsonrpc::failure(&id, error.mapping().error)),
+            Err(error) => Some(jsonrpc::failure(&id, error.mapping(Era::Legacy).error)),
             Ok(incoming) => answer(&ctx, incoming).await.map(|(id, reply)| match reply {
                 Ok(result) => jsonrpc::success(&id, result),
-                Err(error) => jsonrpc::failure(&id, error.mapping().error),
+                Err(error) => jsonrpc::failure(&id, error.mapping(Era::Legacy).error),
             }),
         }
     }))
@@ -147,17 +145,9 @@ async fn answer(ctx: &Ctx<'_>, incoming: Incoming) -> Option<(Value, Result<Valu
     }
 }
 
-async fn load_session(
-    app: &App,
-    headers: &HeaderMap,
-    principal: &Principal,
-) -> Result<Session, GatewayError> {
+async fn load_session(app: &App, headers: &HeaderMap, principal: &Principal) -> Result<Session, GatewayError> {
     let id = http::header(headers, "mcp-session-id").ok_or(GatewayError::SessionRequired)?;
-    let session = app
-        .sessions
-        .load(id)
-        .await?
-        .ok_or(GatewayError::SessionNotFound)?;
+    let session = app.sessions.load(id).await?.ok_or(GatewayError::SessionNotFound)?;
     // A session belongs to its creator; to anyone else it does not exist (no oracle for valid ids).
     if session.owner != principal.id {
         return Err(GatewayError::SessionNotFound);
@@ -191,10 +181,7 @@ async fn delete(app: &App, headers: &HeaderMap) -> Result<Response<Body>, Gatewa
     let ends = session.backends.iter().filter_map(|(id, state)| {
         let backend = app.config.backends.get(id)?;
         let backend_session = state.session_id.as_deref()?;
-        Some(
-            app.client
-                .end_session(backend, backend_session, &state.protocol_version),
-        )
+        Some(app.client.end_session(backend, backend_session, &state.protocol_version))
     });
     join_all(ends).await;
     Ok(http::empty(StatusCode::NO_CONTENT))

@@ -13,25 +13,13 @@ use crate::{auth::Principal, store::now_secs, App, GatewayError};
 /// `subscribe` are never offered: a buffered response has no way to deliver those notifications.
 const AGGREGATED: [&str; 5] = ["tools", "prompts", "resources", "completions", "logging"];
 
-pub async fn initialize(
-    app: &App,
-    principal: &Principal,
-    params: &Value,
-) -> Result<(Session, Value), GatewayError> {
+pub async fn initialize(app: &App, principal: &Principal, params: &Value) -> Result<(Session, Value), GatewayError> {
     let requested = params
         .get("protocolVersion")
         .and_then(Value::as_str)
-        .ok_or_else(|| {
-            GatewayError::InvalidParams("\"protocolVersion\" must be a string".into())
-        })?;
+        .ok_or_else(|| GatewayError::InvalidParams("\"protocolVersion\" must be a string".into()))?;
     let version = version::negotiate(requested);
-    let opened = join_all(
-        app.config
-            .backends
-            .iter()
-            .map(|b| app.client.initialize(b, version)),
-    )
-    .await;
+    let opened = join_all(app.config.backends.iter().map(|b| app.client.initialize(b, version))).await;
     let mut backends = BTreeMap::new();
     for (backend, outcome) in app.config.backends.iter().zip(opened) {
         match outcome {
@@ -47,10 +35,7 @@ pub async fn initialize(
         id: session::mint_id()?,
         owner: principal.id.clone(),
         protocol_version: version.to_owned(),
-        client_capabilities: params
-            .get("capabilities")
-            .cloned()
-            .unwrap_or_else(|| json!({})),
+        client_capabilities: params.get("capabilities").cloned().unwrap_or_else(|| json!({})),
         client_info: params.get("clientInfo").cloned().unwrap_or(Value::Null),
         backends,
         log_level: None,
@@ -59,23 +44,24 @@ pub async fn initialize(
     app.sessions.save(&session).await?;
     let result = json!({
         "protocolVersion": version,
-        "capabilities": capabilities(&session),
+        "capabilities": capabilities(session.backends.values()),
         "serverInfo": { "name": app.config.gateway_name, "version": env!("CARGO_PKG_VERSION") },
         "instructions": instructions(app),
     });
     Ok((session, result))
 }
 
-fn capabilities(session: &Session) -> Value {
+/// The capabilities the open backend sessions offer between them.
+pub fn capabilities<'a>(backends: impl Iterator<Item = &'a BackendSession> + Clone) -> Value {
     let offered: Map<String, Value> = AGGREGATED
         .iter()
-        .filter(|cap| session.backends.values().any(|b| b.has(cap)))
+        .filter(|cap| backends.clone().any(|b| b.has(cap)))
         .map(|cap| (cap.to_string(), json!({})))
         .collect();
     Value::Object(offered)
 }
 
-fn instructions(app: &App) -> String {
+pub fn instructions(app: &App) -> String {
     let backends = &app.config.backends;
     let names: Vec<String> = backends
         .iter()

@@ -35,20 +35,13 @@ pub fn classify(message: &Value) -> Result<Incoming, GatewayError> {
         return invalid("\"params\" must be an object");
     }
     match (object.get("method"), object.get("id")) {
-        (Some(Value::String(method)), None) => Ok(Incoming::Notification {
-            method: method.clone(),
-            params,
-        }),
-        (Some(Value::String(method)), Some(id)) if valid_id(id) => Ok(Incoming::Request {
-            id: id.clone(),
-            method: method.clone(),
-            params,
-        }),
+        (Some(Value::String(method)), None) => Ok(Incoming::Notification { method: method.clone(), params }),
+        (Some(Value::String(method)), Some(id)) if valid_id(id) => {
+            Ok(Incoming::Request { id: id.clone(), method: method.clone(), params })
+        }
         (Some(Value::String(_)), Some(_)) => invalid("\"id\" must be a string or an integer"),
         (Some(_), _) => invalid("\"method\" must be a string"),
-        (None, Some(id))
-            if valid_id(id) && (object.contains_key("result") || object.contains_key("error")) =>
-        {
+        (None, Some(id)) if valid_id(id) && (object.contains_key("result") || object.contains_key("error")) => {
             Ok(Incoming::Response)
         }
         (None, _) => invalid("a request needs \"method\""),
@@ -62,11 +55,7 @@ fn valid_id(id: &Value) -> bool {
 
 /// The id to echo in an error about `message`: its own if it is valid, else null.
 pub fn id_of(message: &Value) -> Value {
-    message
-        .get("id")
-        .filter(|id| valid_id(id))
-        .cloned()
-        .unwrap_or(Value::Null)
+    message.get("id").filter(|id| valid_id(id)).cloned().unwrap_or(Value::Null)
 }
 
 pub fn success(id: &Value, result: Value) -> Value {
@@ -85,20 +74,13 @@ mod tests {
     fn classifies_requests_notifications_and_responses() {
         assert_eq!(
             classify(&json!({"jsonrpc":"2.0","id":1,"method":"ping"})).unwrap(),
-            Incoming::Request {
-                id: json!(1),
-                method: "ping".into(),
-                params: Value::Null
-            }
+            Incoming::Request { id: json!(1), method: "ping".into(), params: Value::Null }
         );
         assert!(matches!(
             classify(&json!({"jsonrpc":"2.0","method":"notifications/initialized"})).unwrap(),
             Incoming::Notification { .. }
         ));
-        assert_eq!(
-            classify(&json!({"jsonrpc":"2.0","id":"a","result":{}})).unwrap(),
-            Incoming::Response
-        );
+        assert_eq!(classify(&json!({"jsonrpc":"2.0","id":"a","result":{}})).unwrap(), Incoming::Response);
     }
 
     #[test]
@@ -112,10 +94,7 @@ mod tests {
             json!({"jsonrpc":"2.0","id":1,"method":"x","params":[1]}),
             json!("ping"),
         ] {
-            assert!(
-                matches!(classify(&bad), Err(GatewayError::InvalidRequest(_))),
-                "{bad}"
-            );
+            assert!(matches!(classify(&bad), Err(GatewayError::InvalidRequest(_))), "{bad}");
         }
     }
 

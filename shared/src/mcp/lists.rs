@@ -78,9 +78,7 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind, params: &Value) -> Result<Value
             let cursor = decode(cursor, kind)?;
             let mut positions = Vec::new();
             for (id, c) in cursor.next {
-                let backend = backends
-                    .get(&id)
-                    .ok_or_else(|| bad_cursor("it names an unknown backend"))?;
+                let backend = backends.get(&id).ok_or_else(|| bad_cursor("it names an unknown backend"))?;
                 positions.push((backend.as_ref(), Some(c)));
             }
             positions
@@ -101,16 +99,10 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind, params: &Value) -> Result<Value
                 next.insert(backend.id.clone(), c.clone());
             }
             // A first page that is also the last is the backend's whole tool list.
-            _ if kind == ListKind::Tools && cursor.is_none() => {
-                ctx.app.tools.remember(&backend.id, names(&found))
-            }
+            _ if kind == ListKind::Tools && cursor.is_none() => ctx.app.tools.remember(&backend.id, names(&found)),
             _ => {}
         }
-        items.extend(
-            found
-                .into_iter()
-                .filter_map(|item| expose(ctx, backend, kind, item)),
-        );
+        items.extend(found.into_iter().filter_map(|item| expose(ctx, backend, kind, item)));
     }
     let mut result = Map::new();
     result.insert(kind.field().into(), Value::Array(items));
@@ -127,12 +119,7 @@ pub async fn tool_names(ctx: &Ctx<'_>, backend: &Backend) -> Option<HashSet<Stri
     let mut cursor = None;
     for _ in 0..MAX_PAGES {
         let page = page(ctx, backend, ListKind::Tools, cursor.take()).await?;
-        all.extend(names(
-            page.get("tools")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or_default(),
-        ));
+        all.extend(names(page.get("tools").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()));
         match page.get("nextCursor") {
             Some(Value::String(c)) => cursor = Some(c.clone()),
             _ => break,
@@ -143,27 +130,17 @@ pub async fn tool_names(ctx: &Ctx<'_>, backend: &Backend) -> Option<HashSet<Stri
 }
 
 fn names(items: &[Value]) -> HashSet<String> {
-    items
-        .iter()
-        .filter_map(|t| t.get("name")?.as_str().map(str::to_owned))
-        .collect()
+    items.iter().filter_map(|t| t.get("name")?.as_str().map(str::to_owned)).collect()
 }
 
 /// One page from one backend; `None` when it has no such items or could not answer.
-async fn page(
-    ctx: &Ctx<'_>,
-    backend: &Backend,
-    kind: ListKind,
-    cursor: Option<String>,
-) -> Option<Value> {
+async fn page(ctx: &Ctx<'_>, backend: &Backend, kind: ListKind, cursor: Option<String>) -> Option<Value> {
     let outcome = async {
         let state = ctx.backend_session(backend).await?;
         if !state.has(kind.capability()) {
             return Ok(None);
         }
-        let params = cursor
-            .map(|c| json!({ "cursor": c }))
-            .unwrap_or_else(|| json!({}));
+        let params = cursor.map(|c| json!({ "cursor": c })).unwrap_or_else(|| json!({}));
         ctx.call(backend, kind.method(), params).await.map(Some)
     };
     match outcome.await {
@@ -190,30 +167,20 @@ fn expose(ctx: &Ctx<'_>, backend: &Backend, kind: ListKind, mut item: Value) -> 
             item["name"] = Value::String(exposed);
         }
         ListKind::Resources => owners.learn_uri(item.get("uri")?.as_str()?, &backend.id),
-        ListKind::ResourceTemplates => {
-            owners.learn_template(item.get("uriTemplate")?.as_str()?, &backend.id)
-        }
+        ListKind::ResourceTemplates => owners.learn_template(item.get("uriTemplate")?.as_str()?, &backend.id),
     }
     Some(item)
 }
 
 fn encode(kind: ListKind, next: BTreeMap<String, String>) -> Value {
-    let cursor = Cursor {
-        list: kind.field().into(),
-        next,
-    };
+    let cursor = Cursor { list: kind.field().into(), next };
     Value::String(URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default()))
 }
 
 fn decode(cursor: &Value, kind: ListKind) -> Result<Cursor, GatewayError> {
-    let text = cursor
-        .as_str()
-        .ok_or_else(|| bad_cursor("it must be a string"))?;
-    let bytes = URL_SAFE_NO_PAD
-        .decode(text)
-        .map_err(|_| bad_cursor("it was not issued by this gateway"))?;
-    let cursor: Cursor = serde_json::from_slice(&bytes)
-        .map_err(|_| bad_cursor("it was not issued by this gateway"))?;
+    let text = cursor.as_str().ok_or_else(|| bad_cursor("it must be a string"))?;
+    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad_cursor("it was not issued by this gateway"))?;
+    let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad_cursor("it was not issued by this gateway"))?;
     if cursor.list != kind.field() {
         return Err(bad_cursor("it belongs to another list"));
     }

@@ -8,11 +8,13 @@ pub mod handler;
 mod initialize;
 pub mod jsonrpc;
 mod lists;
+pub mod modern;
 mod owners;
 mod session;
 mod upstream;
 pub mod version;
 
 pub use catalog::ToolCatalog;
+pub use modern::ModernSessions;
 pub use owners::ResourceOwners;
 pub use session::{BackendSession, Session};

@@ -37,10 +37,7 @@ impl ResourceOwners {
             return Some(owner.clone());
         }
         let templates = self.templates.read().unwrap_or_else(|p| p.into_inner());
-        templates
-            .iter()
-            .find(|(t, _)| t == uri || template_matches(t, uri))
-            .map(|(_, b)| b.clone())
+        templates.iter().find(|(t, _)| t == uri || template_matches(t, uri)).map(|(_, b)| b.clone())
     }
 }
 
@@ -79,22 +76,10 @@ mod tests {
 
     #[test]
     fn templates_match_literals_in_order() {
-        assert!(template_matches(
-            "test://template/{id}/data",
-            "test://template/42/data"
-        ));
-        assert!(!template_matches(
-            "test://template/{id}/data",
-            "test://template//data"
-        ));
-        assert!(!template_matches(
-            "test://template/{id}/data",
-            "test://other/42/data"
-        ));
-        assert!(template_matches(
-            "demo://users/{user_id}",
-            "demo://users/ada"
-        ));
+        assert!(template_matches("test://template/{id}/data", "test://template/42/data"));
+        assert!(!template_matches("test://template/{id}/data", "test://template//data"));
+        assert!(!template_matches("test://template/{id}/data", "test://other/42/data"));
+        assert!(template_matches("demo://users/{user_id}", "demo://users/ada"));
         assert!(template_matches("x://{a}/{b}", "x://1/2"));
         assert!(!template_matches("x://{a}/{b}", "x://1/"));
         assert!(!template_matches("x://plain", "x://plain"));
@@ -105,10 +90,7 @@ mod tests {
         let owners = ResourceOwners::default();
         owners.learn_template("demo://users/{id}", "demo");
         owners.learn_uri("demo://users/root", "admin");
-        assert_eq!(
-            owners.owner_of("demo://users/root").as_deref(),
-            Some("admin")
-        );
+        assert_eq!(owners.owner_of("demo://users/root").as_deref(), Some("admin"));
         assert_eq!(owners.owner_of("demo://users/ada").as_deref(), Some("demo"));
         assert_eq!(owners.owner_of("other://x"), None);
     }

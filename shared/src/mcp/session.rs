@@ -38,17 +38,14 @@ pub struct BackendSession {
 impl BackendSession {
     /// Whether the backend declared `capability` (e.g. `"tools"`) at initialize.
     pub fn has(&self, capability: &str) -> bool {
-        self.capabilities
-            .get(capability)
-            .is_some_and(|c| !c.is_null())
+        self.capabilities.get(capability).is_some_and(|c| !c.is_null())
     }
 }
 
 /// A new session id: 256 bits from the OS CSPRNG, base64url (visible ASCII, 43 characters).
 pub fn mint_id() -> Result<String, GatewayError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| GatewayError::Internal(format!("CSPRNG unavailable: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| GatewayError::Internal(format!("CSPRNG unavailable: {e}")))?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 

@@ -7,99 +7,80 @@ use serde_json::Value;
 
 use super::{BackendSession, Session};
 use crate::{
-    backend::{Backend, BackendError, BackendHandshake, Reply},
+    backend::{Backend, BackendError, BackendHandshake, Reply, MODERN_VERSION},
     App,
 };
 
 pub struct Ctx<'a> {
     pub app: &'a App,
     pub session: Session,
+    /// For a modern (2026-07-28) client: its `_meta` envelope, forwarded to modern backends so they
+    /// see the real client capabilities (and can answer with `input_required`).
+    envelope: Option<Value>,
     opened: Mutex<BTreeMap<String, BackendSession>>,
 }
 
 impl From<BackendHandshake> for BackendSession {
     fn from(h: BackendHandshake) -> Self {
-        Self {
-            session_id: h.session_id,
-            protocol_version: h.protocol_version,
-            capabilities: h.capabilities,
-        }
+        Self { session_id: h.session_id, protocol_version: h.protocol_version, capabilities: h.capabilities }
     }
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(app: &'a App, session: Session) -> Self {
-        Self {
-            app,
-            session,
-            opened: Mutex::new(BTreeMap::new()),
-        }
+        Self { app, session, envelope: None, opened: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// A context for a stateless modern request carrying `envelope`.
+    pub fn modern(app: &'a App, session: Session, envelope: Value) -> Self {
+        Self { app, session, envelope: Some(envelope), opened: Mutex::new(BTreeMap::new()) }
     }
 
     fn opened(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, BackendSession>> {
-        self.opened
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.opened.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// This client session's session with `backend`, opened now if there is none yet (the backend was
     /// down at initialize, or was added since).
     pub async fn backend_session(&self, backend: &Backend) -> Result<BackendSession, BackendError> {
-        let known = self
-            .opened()
-            .get(&backend.id)
-            .or_else(|| self.session.backends.get(&backend.id))
-            .cloned();
+        let known = self.opened().get(&backend.id).or_else(|| self.session.backends.get(&backend.id)).cloned();
         match known {
             Some(state) => Ok(state),
             None => self.open(backend).await,
         }
     }
 
+    /// Opens a session with `backend`. Modern clients reach backends that serve 2026-07-28 statelessly
+    /// (no session, the client's own envelope); everything else goes through `initialize`.
     async fn open(&self, backend: &Backend) -> Result<BackendSession, BackendError> {
-        let state = BackendSession::from(
-            self.app
-                .client
-                .initialize(backend, &self.session.protocol_version)
-                .await?,
-        );
+        let client = &self.app.client;
+        let modern = match self.envelope {
+            Some(_) => client.discover(backend).await?,
+            None => None,
+        };
+        let handshake = match modern {
+            Some(handshake) => handshake,
+            None => client.initialize(backend, &self.session.protocol_version).await?,
+        };
+        let state = BackendSession::from(handshake);
         self.opened().insert(backend.id.clone(), state.clone());
         Ok(state)
     }
 
     /// One request to `backend`. Never retried, except after a 404 on the backend session: then the
     /// backend did not process it, so a fresh session and one resend are safe even for `tools/call`.
-    pub async fn call(
-        &self,
-        backend: &Backend,
-        method: &str,
-        params: Value,
-    ) -> Result<Reply, BackendError> {
+    pub async fn call(&self, backend: &Backend, method: &str, params: Value) -> Result<Reply, BackendError> {
         let state = self.backend_session(backend).await?;
         let client = &self.app.client;
+        if let (Some(envelope), true) = (&self.envelope, state.protocol_version == MODERN_VERSION) {
+            return client.request(backend, None, MODERN_VERSION, method, with_envelope(params, envelope)).await;
+        }
         let sid = state.session_id.as_deref();
-        match client
-            .request(
-                backend,
-                sid,
-                &state.protocol_version,
-                method,
-                params.clone(),
-            )
-            .await
-        {
+        match client.request(backend, sid, &state.protocol_version, method, params.clone()).await {
             Err(BackendError::SessionExpired) => {
                 tracing::info!(backend = %backend.id, "backend session expired; opening a new one");
                 let state = self.open(backend).await?;
-                client
-                    .request(
-                        backend,
-                        state.session_id.as_deref(),
-                        &state.protocol_version,
-                        method,
-                        params,
-                    )
-                    .await
+                client.request(backend, state.session_id.as_deref(), &state.protocol_version, method, params).await
             }
             other => other,
         }
@@ -107,16 +88,22 @@ impl<'a> Ctx<'a> {
 
     /// The session with the backend sessions opened during this request, and whether it changed.
     pub fn finish(self) -> (Session, bool) {
-        let Ctx {
-            mut session,
-            opened,
-            ..
-        } = self;
-        let opened = opened
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Ctx { mut session, opened, .. } = self;
+        let opened = opened.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
         let changed = !opened.is_empty();
         session.backends.extend(opened);
         (session, changed)
     }
+}
+
+/// `params` with the client's envelope merged into `_meta`.
+fn with_envelope(mut params: Value, envelope: &Value) -> Value {
+    if !params.is_object() {
+        params = Value::Object(Default::default());
+    }
+    let meta = params.as_object_mut().map(|p| p.entry("_meta").or_insert_with(|| Value::Object(Default::default())));
+    if let (Some(Value::Object(meta)), Some(envelope)) = (meta, envelope.as_object()) {
+        meta.extend(envelope.clone());
+    }
+    params
 }

@@ -1,5 +1,19 @@
 //! Protocol versions of the legacy (initialize + session) era and their negotiation.
 
+/// The two eras of the protocol, served on one endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Era {
+    /// 2025-03-26 … 2025-11-25: `initialize` and `Mcp-Session-Id`.
+    Legacy,
+    /// 2026-07-28: stateless, every request carries its version and capabilities in `_meta`.
+    Modern,
+}
+
+/// Versions served statelessly, oldest first.
+pub const MODERN: [&str; 1] = ["2026-07-28"];
+/// Every version the gateway speaks, for `supportedVersions` and -32022 errors.
+pub const ALL: [&str; 4] = ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"];
+
 /// Versions served through `initialize`, oldest first.
 pub const SUPPORTED: [&str; 3] = ["2025-03-26", "2025-06-18", "2025-11-25"];
 /// What the gateway answers when a client asks for a version it does not serve.
@@ -8,11 +22,7 @@ pub const LATEST: &str = "2025-11-25";
 /// The version to answer `initialize` with: the requested one if served, else the latest (the client
 /// then decides whether it can continue, as the lifecycle spec says).
 pub fn negotiate(requested: &str) -> &'static str {
-    SUPPORTED
-        .iter()
-        .copied()
-        .find(|v| *v == requested)
-        .unwrap_or(LATEST)
+    SUPPORTED.iter().copied().find(|v| *v == requested).unwrap_or(LATEST)
 }
 
 pub fn is_supported(version: &str) -> bool {

@@ -24,13 +24,8 @@ impl DynamoStore {
             .operation_attempt_timeout(Duration::from_millis(1500))
             .operation_timeout(Duration::from_secs(4))
             .build();
-        let config = aws_sdk_dynamodb::config::Builder::from(sdk)
-            .timeout_config(timeouts)
-            .build();
-        Self {
-            client: Client::from_conf(config),
-            table: table.into(),
-        }
+        let config = aws_sdk_dynamodb::config::Builder::from(sdk).timeout_config(timeouts).build();
+        Self { client: Client::from_conf(config), table: table.into() }
     }
 }
 
@@ -57,28 +52,20 @@ impl SessionStore for DynamoStore {
         let Some(item) = output.item else {
             return Ok(None);
         };
-        let data = item
-            .get("data")
-            .and_then(|v| v.as_s().ok())
-            .ok_or_else(|| StoreError::Corrupt("no data".into()))?;
-        let session: Session =
-            serde_json::from_str(data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let data = item.get("data").and_then(|v| v.as_s().ok()).ok_or_else(|| StoreError::Corrupt("no data".into()))?;
+        let session: Session = serde_json::from_str(data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         // DynamoDB deletes expired items lazily (up to days later): expiry is enforced here.
         Ok((session.expires_at > now_secs()).then_some(session))
     }
 
     async fn save(&self, session: &Session) -> Result<(), StoreError> {
-        let data =
-            serde_json::to_string(session).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let data = serde_json::to_string(session).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.client
             .put_item()
             .table_name(&self.table)
             .item("pk", session_key(&session.id))
             .item("data", AttributeValue::S(data))
-            .item(
-                "expires_at",
-                AttributeValue::N(session.expires_at.to_string()),
-            )
+            .item("expires_at", AttributeValue::N(session.expires_at.to_string()))
             .send()
             .await
             .map_err(unavailable)?;

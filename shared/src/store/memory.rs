@@ -15,20 +15,14 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        self.sessions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn load(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        Ok(self
-            .sessions()
-            .get(id)
-            .filter(|s| s.expires_at > now_secs())
-            .cloned())
+        Ok(self.sessions().get(id).filter(|s| s.expires_at > now_secs()).cloned())
     }
 
     async fn save(&self, session: &Session) -> Result<(), StoreError> {
