@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Local stack for the MCP gateway: moto (DynamoDB + Secrets Manager) and the demo MCP backends.
+# Local stack for the MCP gateway: moto (DynamoDB + Secrets Manager), the demo MCP backends and the
+# conformance-suite fixture backend (tests/backends/conformance_server.py on 3004).
 #   infra/local-stack.sh up       start everything in the background (idempotent), seed moto, wait until ready
 #   infra/local-stack.sh down     stop what .run/*.pid names (whole process groups), remove the pid files
 #   infra/local-stack.sh status   show what runs
@@ -14,8 +15,8 @@ export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${A
 export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
 
-SERVICES=(moto everything demo hang)   # start order; `down` stops in reverse
-declare -A PORT=([moto]=4566 [everything]=3001 [demo]=3002 [hang]=3003)
+SERVICES=(moto everything demo conformance jwks hang)   # start order; `down` stops in reverse
+declare -A PORT=([moto]=4566 [everything]=3001 [demo]=3002 [hang]=3003 [conformance]=3004 [jwks]=3005)
 INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"local-stack","version":"0"}}}'
 
 log() { echo "local-stack: $*" >&2; }
@@ -28,10 +29,11 @@ log_tail() { echo "----- last lines of $RUN/$1.log -----" >&2; tail -n 25 "$RUN/
 ready() {   # is service $1 answering?
   case "$1" in
     moto) curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:4566/moto-api/data.json" ;;
-    everything | demo)
+    everything | demo | conformance)
       curl -sf -o /dev/null --max-time 3 -X POST "http://127.0.0.1:${PORT[$1]}/mcp" \
         -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d "$INIT" ;;
     hang) port_open "${PORT[hang]}" ;;
+    jwks) curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:3005/jwks.json" ;;
   esac
 }
 
@@ -43,6 +45,8 @@ set_cmd() {   # CMD = the command line that runs service $1
       "$ROOT/infra/node_modules/.bin/mcp-server-everything" streamableHttp) ;;
     demo) CMD=(python "$ROOT/tests/backends/demo_server.py" --port 3002) ;;
     hang) CMD=(python "$ROOT/tests/backends/hang_server.py" --port 3003 --max-seconds 7200) ;;
+    conformance) CMD=(python "$ROOT/tests/backends/conformance_server.py" --port 3004) ;;
+    jwks) CMD=(python "$ROOT/tests/backends/jwks_server.py" --port 3005) ;;
   esac
 }
 
@@ -93,9 +97,11 @@ up() {
   python "$ROOT/infra/seed.py" || die "seeding moto failed"
   start everything
   start demo
+  start conformance
+  start jwks
   local extra=""
   if [[ "${STACK_FAULTS:-0}" == "1" ]]; then start hang; extra=", hang :3003"; fi
-  log "up: moto :4566, everything :3001/mcp, demo :3002/mcp$extra"
+  log "up: moto :4566, everything :3001/mcp, demo :3002/mcp, conformance :3004/mcp, jwks :3005$extra"
 }
 
 down() {

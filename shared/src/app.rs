@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::{
+    auth::{AuthConfigError, Authenticator},
     backend::McpHttpClient,
     config::ConfigError,
     mcp::{ModernSessions, ResourceOwners, ToolCatalog},
@@ -16,6 +17,8 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("authentication: {0}")]
+    Auth(#[from] AuthConfigError),
 }
 
 pub struct App {
@@ -25,10 +28,11 @@ pub struct App {
     pub owners: ResourceOwners,
     pub tools: ToolCatalog,
     pub modern: ModernSessions,
+    pub auth: Authenticator,
 }
 
 impl App {
-    pub fn new(config: Config, sessions: Arc<dyn SessionStore>) -> Result<Self, StartupError> {
+    pub fn new(config: Config, sessions: Arc<dyn SessionStore>, auth: Authenticator) -> Result<Self, StartupError> {
         let client = McpHttpClient::new(config.max_backend_response_bytes, &config.gateway_name)?;
         Ok(Self {
             config,
@@ -37,6 +41,7 @@ impl App {
             owners: ResourceOwners::default(),
             tools: ToolCatalog::default(),
             modern: ModernSessions::default(),
+            auth,
         })
     }
 
@@ -46,6 +51,7 @@ impl App {
         let config = Config::from_env()?;
         let sdk = aws_config::load_from_env().await;
         let store = DynamoStore::new(&sdk, config.table_name.clone());
-        Self::new(config, Arc::new(store))
+        let auth = Authenticator::from_sdk(config.auth.clone(), &sdk)?;
+        Self::new(config, Arc::new(store), auth)
     }
 }

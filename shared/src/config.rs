@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use crate::backend::{BackendSet, BackendSetError};
+use crate::{
+    auth::{AuthConfig, AuthConfigError},
+    backend::{BackendSet, BackendSetError},
+};
 
 /// Backends served when neither `GATEWAY_BACKENDS_FILE` nor `GATEWAY_BACKENDS_JSON` is set: the two demo
 /// servers the local stack starts, so `make dev` works without any configuration.
@@ -26,6 +29,8 @@ pub enum ConfigError {
         #[source]
         source: BackendSetError,
     },
+    #[error(transparent)]
+    Auth(#[from] AuthConfigError),
 }
 
 /// Everything the functions need to know, read from the environment.
@@ -47,6 +52,8 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// Browser origins accepted (`GATEWAY_ALLOWED_ORIGINS`, comma list). Empty = same origin as `Host` only.
     pub allowed_origins: Vec<String>,
+    /// Who may call: mode, API-key secret, OAuth issuer (`AUTH_MODE`, `API_KEYS_SECRET_ID`, `OAUTH_*`).
+    pub auth: AuthConfig,
 }
 
 impl Config {
@@ -68,6 +75,7 @@ impl Config {
                 as usize,
             allowed_hosts: list(&get, "GATEWAY_ALLOWED_HOSTS"),
             allowed_origins: list(&get, "GATEWAY_ALLOWED_ORIGINS"),
+            auth: AuthConfig::from_lookup(&lookup)?,
         })
     }
 }

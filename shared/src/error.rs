@@ -6,7 +6,7 @@
 use http::StatusCode;
 use serde_json::{json, Value};
 
-use crate::{backend::BackendError, mcp::version::Era, store::StoreError};
+use crate::{auth::AuthError, backend::BackendError, mcp::version::Era, store::StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -55,6 +55,8 @@ pub enum GatewayError {
     HeaderMismatch(String),
     #[error("unsupported protocol version {requested:?}")]
     UnsupportedModernVersion { requested: String },
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -122,6 +124,12 @@ impl GatewayError {
                 Some(json!({ "supported": crate::mcp::version::ALL, "requested": requested })),
             ),
             E::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, -32603, None),
+            // -32000 (implementation-defined): clients act on the HTTP status and WWW-Authenticate.
+            E::Auth(AuthError::Missing | AuthError::Invalid(_)) => (StatusCode::UNAUTHORIZED, -32000, None),
+            E::Auth(AuthError::InsufficientScope { .. }) => (StatusCode::FORBIDDEN, -32000, None),
+            E::Auth(AuthError::Unavailable(_) | AuthError::Refused(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, -32000, None)
+            }
             E::Internal(_) => {
                 // The cause stays in the logs; the client learns only that it was our fault.
                 return ErrorMapping {

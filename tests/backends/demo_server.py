@@ -3,7 +3,7 @@
 Built on the official Python SDK (mcp 2.3.0, MCPServer). Listens on 127.0.0.1 only.
 
     python tests/backends/demo_server.py --port 3002 --transport streamable-http   # serves /mcp
-    python tests/backends/demo_server.py --port 3004 --transport sse               # serves /sse + /messages/
+    python tests/backends/demo_server.py --port 3005 --transport sse               # serves /sse + /messages/
 
 Tools:     echo(text), add(a, b), slow(seconds), whoami()  (whoami = JSON of the request headers it received)
 Resources: demo://greeting, demo://items/1..N (resources/list is paginated, --page-size per page),

@@ -1,16 +1,28 @@
-//! Who is calling. Every request is authenticated on its own; a session id never authenticates.
+//! Who is calling and what they may do. Every request is authenticated on its own; a session id never
+//! authenticates.
+//!
+//! - `config`: `AUTH_MODE` (`none` | `api-key` | `oauth`) and its settings, parsed at cold start.
+//! - `authenticator`: headers → `Principal`, per mode; holds the cached API keys and JWKS.
+//! - `api_key`: hashed keys in Secrets Manager, refreshed on a TTL, compared in constant time.
+//! - `jwt`: OAuth 2.1 resource server (JWKS, pinned algorithms, `iss`/`aud`/`exp`/`nbf`).
+//! - `scopes`: `tool:<name>`, `gateway:<name>`, `code:execute` and their wildcards.
+//! - `metadata`: RFC 9728 protected-resource metadata, pointed at by every 401.
 
-/// The authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// Stable id (API key id, JWT subject, or `anonymous`). Never a credential.
-    pub id: String,
-}
+pub mod api_key;
+mod authenticator;
+mod config;
+mod error;
+pub mod jwt;
+pub mod metadata;
+mod principal;
+mod scopes;
+#[cfg(test)]
+pub(crate) mod testing;
 
-impl Principal {
-    pub fn anonymous() -> Self {
-        Self {
-            id: "anonymous".into(),
-        }
-    }
-}
+pub use api_key::{KeyError, KeyFile, KeySource, MemoryKeySource, SecretsManagerKeySource};
+pub use authenticator::Authenticator;
+pub use config::{AuthConfig, AuthConfigError, AuthMode, OAuthConfig};
+pub use error::{AuthError, InvalidReason};
+pub use jwt::JwksClient;
+pub use principal::{Principal, PrincipalKind};
+pub use scopes::{gateway_scope, tool_scope, Scopes, CODE_EXECUTE};

@@ -196,12 +196,19 @@ impl McpHttpClient {
         let request = self.post(backend, session_id, version, message);
         let mut response = request.send().await.map_err(BackendError::Connect)?;
         let status = response.status();
-        // The spec answers an unknown session with 404; some servers (server-everything) use 400. Either
-        // way the message was not processed, so the caller may open a new session and resend once.
-        if matches!(status.as_u16(), 400 | 404) && session_id.is_some() {
-            return Err(BackendError::SessionExpired);
-        }
         if !status.is_success() {
+            // 2026-07-28 servers answer request errors (-32602, -32021, …) with a 4xx and a JSON-RPC body
+            // keeping the id: that is the backend's answer, to be relayed, not an outage.
+            let body = self.read_body(&mut response).await.unwrap_or_default();
+            let answer = serde_json::from_slice::<Value>(&body).ok().zip(message.get("id"));
+            if let Some(error) = answer.and_then(|(body, id)| match_reply(&body, id)) {
+                return Ok(Exchange { reply: Some(error), session_id: None });
+            }
+            // The spec answers an unknown session with 404; some servers (server-everything) use 400.
+            // Either way the message was not processed, so the caller may open a new session and resend.
+            if matches!(status.as_u16(), 400 | 404) && session_id.is_some() {
+                return Err(BackendError::SessionExpired);
+            }
             return Err(BackendError::Status(status.as_u16()));
         }
         let new_session = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_owned);

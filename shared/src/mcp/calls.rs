@@ -41,6 +41,8 @@ pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayEr
         .config
         .backends
         .resolve(name)
+        .filter(|_| ctx.principal.scopes.may_call_tool(name))
+        // A tool the caller may not call gets the same answer as one that does not exist: no oracle.
         .ok_or_else(|| GatewayError::InvalidParams(format!("unknown tool: {name}")))?;
     if ctx.app.tools.has(&backend.id, &original).is_none() {
         // Not in a fresh listing: ask the backend once. If it cannot answer, the call below reports it.

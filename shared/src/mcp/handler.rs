@@ -14,7 +14,12 @@ use super::{
     version::{self, Era},
     Session,
 };
-use crate::{auth::Principal, http, store::now_secs, App, GatewayError};
+use crate::{
+    auth::{metadata, AuthError, Principal},
+    http,
+    store::now_secs,
+    App, GatewayError,
+};
 
 /// Serves one request to `/mcp`. Never fails: every error becomes its mapped response.
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
@@ -22,7 +27,18 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     let headers = request.headers();
     let mut response = match route(app, &request).await {
         Ok(response) => response,
-        Err(error) => http::error(&error, &Value::Null, Era::Legacy),
+        Err(error) => {
+            let mut response = http::error(&error, &Value::Null, Era::Legacy);
+            if let GatewayError::Auth(auth) = &error {
+                let host = http::header(headers, "host");
+                if let Some(challenge) = auth.www_authenticate(&app.config.auth, host) {
+                    if let Ok(value) = HeaderValue::try_from(challenge) {
+                        response.headers_mut().insert(::http::header::WWW_AUTHENTICATE, value);
+                    }
+                }
+            }
+            response
+        }
     };
     if response.status() != StatusCode::FORBIDDEN {
         http::cors_headers(headers, &mut response);
@@ -37,18 +53,46 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 }
 
 async fn route(app: &App, request: &Request) -> Result<Response<Body>, GatewayError> {
-    http::check_origin(&app.config, request.headers())?;
+    let headers = request.headers();
+    http::check_origin(&app.config, headers)?;
+    let host = http::header(headers, "host");
+    if request.method() == Method::OPTIONS {
+        return Ok(http::preflight(headers));
+    }
+    // RFC 9728 metadata is public: it is how a client learns where to get a token.
+    if request.method() == Method::GET && metadata::is_metadata_path(&app.config.auth, host, request.uri().path()) {
+        return Ok(http::json(StatusCode::OK, &metadata::document(&app.config.auth, host)));
+    }
+    // Every request is authenticated on its own, before its body is even parsed.
+    let principal = authenticate(app, headers).await?;
     match *request.method() {
-        Method::POST => Ok(post(app, request).await),
+        Method::POST => Ok(post(app, request, &principal).await),
         // 2026-07-28 has no sessions to end.
-        Method::DELETE if modern::is_modern(request.headers(), &Value::Null) => Err(GatewayError::MethodNotAllowed),
-        Method::DELETE => delete(app, request.headers()).await,
-        Method::OPTIONS => Ok(http::preflight(request.headers())),
+        Method::DELETE if modern::is_modern(headers, &Value::Null) => Err(GatewayError::MethodNotAllowed),
+        Method::DELETE => delete(app, headers, &principal).await,
         _ => Err(GatewayError::MethodNotAllowed),
     }
 }
 
-async fn post(app: &App, request: &Request) -> Response<Body> {
+/// Authenticates, writing one audit line per denial (principal id and reason only, never a credential).
+async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, GatewayError> {
+    match app.auth.authenticate(headers).await {
+        Ok(principal) => Ok(principal),
+        Err(error) => {
+            let reason = match &error {
+                AuthError::Invalid(reason) => reason.as_str(),
+                AuthError::Missing => "no credential",
+                AuthError::InsufficientScope { .. } => "insufficient scope",
+                AuthError::Unavailable(_) => "credential store unavailable",
+                AuthError::Refused(_) => "authentication disabled without ALLOW_INSECURE",
+            };
+            tracing::warn!(audit = true, decision = "deny", reason, "authentication failed");
+            Err(error.into())
+        }
+    }
+}
+
+async fn post(app: &App, request: &Request, principal: &Principal) -> Response<Body> {
     let parsed = http::check_content_type(request.headers())
         .and_then(|()| http::check_accept(request.headers()))
         .and_then(|()| http::body(request, app.config.max_body_bytes))
@@ -58,34 +102,38 @@ async fn post(app: &App, request: &Request) -> Response<Body> {
         Err(error) => return http::error(&error, &Value::Null, Era::Legacy),
     };
     if modern::is_modern(request.headers(), &message) {
-        return modern::handle(app, request.headers(), message).await;
+        return modern::handle(app, request.headers(), message, principal).await;
     }
     let id = jsonrpc::id_of(&message);
-    match post_message(app, request.headers(), message).await {
+    match post_message(app, request.headers(), message, principal).await {
         Ok(response) => response,
         Err(error) => http::error(&error, &id, Era::Legacy),
     }
 }
 
-async fn post_message(app: &App, headers: &HeaderMap, message: Value) -> Result<Response<Body>, GatewayError> {
-    let principal = Principal::anonymous();
+async fn post_message(
+    app: &App,
+    headers: &HeaderMap,
+    message: Value,
+    principal: &Principal,
+) -> Result<Response<Body>, GatewayError> {
     if let Some(v) = http::header(headers, "mcp-protocol-version").filter(|v| !version::is_supported(v)) {
         return Err(GatewayError::UnsupportedProtocolVersion(v.to_owned()));
     }
     if let Value::Array(messages) = message {
-        return batch(app, headers, &principal, messages).await;
+        return batch(app, headers, principal, messages).await;
     }
     let incoming = jsonrpc::classify(&message)?;
     if let Incoming::Request { id, method, params } = &incoming {
         if method == "initialize" {
-            let (session, result) = initialize::initialize(app, &principal, params).await?;
+            let (session, result) = initialize::initialize(app, principal, params).await?;
             let mut response = http::json(StatusCode::OK, &jsonrpc::success(id, result));
             let session_id = HeaderValue::try_from(session.id).map_err(|e| GatewayError::Internal(e.to_string()))?;
             response.headers_mut().insert("mcp-session-id", session_id);
             return Ok(response);
         }
     }
-    let ctx = Ctx::new(app, load_session(app, headers, &principal).await?);
+    let ctx = Ctx::new(app, principal, load_session(app, headers, principal).await?);
     let reply = answer(&ctx, incoming).await;
     save(app, ctx).await;
     match reply {
@@ -112,7 +160,7 @@ async fn batch(
             session.protocol_version
         )));
     }
-    let ctx = Ctx::new(app, session);
+    let ctx = Ctx::new(app, principal, session);
     let replies = join_all(messages.iter().map(|message| async {
         let id = jsonrpc::id_of(message);
         match jsonrpc::classify(message) {
@@ -175,8 +223,8 @@ async fn save(app: &App, ctx: Ctx<'_>) {
     }
 }
 
-async fn delete(app: &App, headers: &HeaderMap) -> Result<Response<Body>, GatewayError> {
-    let session = load_session(app, headers, &Principal::anonymous()).await?;
+async fn delete(app: &App, headers: &HeaderMap, principal: &Principal) -> Result<Response<Body>, GatewayError> {
+    let session = load_session(app, headers, principal).await?;
     app.sessions.delete(&session.id).await?;
     let ends = session.backends.iter().filter_map(|(id, state)| {
         let backend = app.config.backends.get(id)?;

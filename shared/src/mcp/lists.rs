@@ -164,6 +164,10 @@ fn expose(ctx: &Ctx<'_>, backend: &Backend, kind: ListKind, mut item: Value) -> 
         ListKind::Tools | ListKind::Prompts => {
             let name = item.get("name")?.as_str()?;
             let exposed = ctx.app.config.backends.expose(backend, name);
+            // A caller sees only the tools it may call.
+            if kind == ListKind::Tools && !ctx.principal.scopes.may_call_tool(&exposed) {
+                return None;
+            }
             item["name"] = Value::String(exposed);
         }
         ListKind::Resources => owners.learn_uri(item.get("uri")?.as_str()?, &backend.id),

@@ -75,16 +75,21 @@ impl ModernSessions {
     }
 }
 
-pub async fn handle(app: &App, headers: &HeaderMap, message: Value) -> Response<Body> {
+pub async fn handle(app: &App, headers: &HeaderMap, message: Value, principal: &Principal) -> Response<Body> {
     let id = jsonrpc::id_of(&message);
-    match serve(app, headers, message).await {
+    match serve(app, headers, message, principal).await {
         Ok(Some(result)) => http::json(StatusCode::OK, &jsonrpc::success(&id, result)),
         Ok(None) => http::empty(StatusCode::ACCEPTED),
         Err(error) => http::error(&error, &id, Era::Modern),
     }
 }
 
-async fn serve(app: &App, headers: &HeaderMap, message: Value) -> Result<Option<Value>, GatewayError> {
+async fn serve(
+    app: &App,
+    headers: &HeaderMap,
+    message: Value,
+    principal: &Principal,
+) -> Result<Option<Value>, GatewayError> {
     if message.is_array() {
         return Err(GatewayError::InvalidRequest("2026-07-28 has no batches: send one message per POST".into()));
     }
@@ -105,8 +110,7 @@ async fn serve(app: &App, headers: &HeaderMap, message: Value) -> Result<Option<
         return Err(GatewayError::MethodNotFound(method));
     }
     let envelope = strip_envelope(&mut params);
-    let principal = Principal::anonymous();
-    let ctx = Ctx::modern(app, app.modern.session(&principal, capabilities), envelope);
+    let ctx = Ctx::modern(app, principal, app.modern.session(principal, capabilities), envelope);
     let result = match method.as_str() {
         "server/discover" => Ok(discover(&ctx).await),
         _ => dispatch::request(&ctx, &method, &params).await,

@@ -7,12 +7,15 @@ use serde_json::Value;
 
 use super::{BackendSession, Session};
 use crate::{
+    auth::Principal,
     backend::{Backend, BackendError, BackendHandshake, Reply, MODERN_VERSION},
     App,
 };
 
 pub struct Ctx<'a> {
     pub app: &'a App,
+    /// Who is calling: lists show, and calls reach, only what their scopes allow.
+    pub principal: &'a Principal,
     pub session: Session,
     /// For a modern (2026-07-28) client: its `_meta` envelope, forwarded to modern backends so they
     /// see the real client capabilities (and can answer with `input_required`).
@@ -27,13 +30,13 @@ impl From<BackendHandshake> for BackendSession {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(app: &'a App, session: Session) -> Self {
-        Self { app, session, envelope: None, opened: Mutex::new(BTreeMap::new()) }
+    pub fn new(app: &'a App, principal: &'a Principal, session: Session) -> Self {
+        Self { app, principal, session, envelope: None, opened: Mutex::new(BTreeMap::new()) }
     }
 
     /// A context for a stateless modern request carrying `envelope`.
-    pub fn modern(app: &'a App, session: Session, envelope: Value) -> Self {
-        Self { app, session, envelope: Some(envelope), opened: Mutex::new(BTreeMap::new()) }
+    pub fn modern(app: &'a App, principal: &'a Principal, session: Session, envelope: Value) -> Self {
+        Self { app, principal, session, envelope: Some(envelope), opened: Mutex::new(BTreeMap::new()) }
     }
 
     fn opened(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, BackendSession>> {

@@ -1,0 +1,217 @@
+//! The key file as one process sees it: loaded once, refreshed when older than the TTL, never per
+//! request. A refresh is single-flight; while it runs, other requests keep using the previous keys.
+//!
+//! When a refresh fails, the previous keys stay in use for `STALE_GRACE` past their TTL (a short Secrets
+//! Manager outage must not lock every caller out), with one log line per failed attempt; after that,
+//! requests fail with "unavailable" rather than trusting a file that may list revoked keys as valid.
+
+use std::{
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use tokio::time::Instant;
+
+use super::{KeyError, KeyFile, KeySource};
+
+/// How long past its TTL a key file may serve while refreshes fail.
+pub(crate) const STALE_GRACE: Duration = Duration::from_secs(600);
+/// Pause between failed refreshes, so an outage costs one slow call per interval, not one per request.
+pub(crate) const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
+
+struct Loaded {
+    keys: Arc<KeyFile>,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    loaded: Option<Loaded>,
+    /// No new attempt before this instant (set after a failure).
+    retry_at: Option<Instant>,
+}
+
+pub(crate) struct KeyCache {
+    source: Arc<dyn KeySource>,
+    ttl: Duration,
+    state: RwLock<State>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+impl KeyCache {
+    pub(crate) fn new(source: Arc<dyn KeySource>, ttl: Duration) -> Self {
+        Self { source, ttl, state: RwLock::new(State::default()), refresh: tokio::sync::Mutex::new(()) }
+    }
+
+    /// The current key file, refreshing it first when it is older than the TTL.
+    pub(crate) async fn get(&self) -> Result<Arc<KeyFile>, KeyError> {
+        let (fresh, usable) = self.snapshot();
+        if let Some(keys) = fresh {
+            return Ok(keys);
+        }
+        let _guard = match (usable, self.refresh.try_lock()) {
+            (_, Ok(guard)) => guard,
+            // Someone else is refreshing: stale-but-usable keys beat queueing behind a slow call.
+            (Some(keys), Err(_)) => return Ok(keys),
+            (None, Err(_)) => self.refresh.lock().await,
+        };
+        // The refresh we waited for may have done the work already.
+        let (fresh, usable) = self.snapshot();
+        if let Some(keys) = fresh {
+            return Ok(keys);
+        }
+        let waiting = self.read().retry_at.is_some_and(|at| Instant::now() < at);
+        if waiting {
+            return usable
+                .ok_or_else(|| KeyError::Unavailable("API keys could not be loaded; retrying shortly".into()));
+        }
+        match self.source.load().await {
+            Ok(file) => {
+                tracing::info!(keys = file.len(), "API keys loaded");
+                let keys = Arc::new(file);
+                *self.write() =
+                    State { loaded: Some(Loaded { keys: keys.clone(), at: Instant::now() }), retry_at: None };
+                Ok(keys)
+            }
+            Err(error) => {
+                self.write().retry_at = Some(Instant::now() + RETRY_AFTER_FAILURE);
+                match usable {
+                    Some(keys) => {
+                        tracing::warn!(%error, source = ?std::error::Error::source(&error),
+                            "could not refresh API keys; serving the previous keys");
+                        Ok(keys)
+                    }
+                    None => {
+                        tracing::error!(%error, source = ?std::error::Error::source(&error),
+                            "could not load API keys; refusing API-key requests");
+                        Err(error)
+                    }
+                }
+            }
+        }
+    }
+
+    /// (keys within the TTL, keys within TTL + grace).
+    fn snapshot(&self) -> (Option<Arc<KeyFile>>, Option<Arc<KeyFile>>) {
+        let state = self.read();
+        let Some(loaded) = &state.loaded else {
+            return (None, None);
+        };
+        let age = loaded.at.elapsed();
+        let fresh = (age < self.ttl).then(|| loaded.keys.clone());
+        let usable = (age < self.ttl + STALE_GRACE).then(|| loaded.keys.clone());
+        (fresh, usable)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{
+        api_key::MemoryKeySource,
+        testing::{key_file, key_file_with, KEY_A},
+    };
+
+    const TTL: Duration = Duration::from_secs(300);
+
+    fn cache(source: &Arc<MemoryKeySource>) -> KeyCache {
+        KeyCache::new(source.clone(), TTL)
+    }
+
+    fn knows(keys: &KeyFile, key: &str) -> bool {
+        keys.authenticate(key, 0).is_ok()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keys_are_loaded_once_and_refreshed_after_the_ttl() {
+        let source = Arc::new(MemoryKeySource::new(key_file()));
+        let cache = cache(&source);
+        for _ in 0..5 {
+            assert!(knows(&cache.get().await.unwrap(), KEY_A));
+        }
+        assert_eq!(source.loads(), 1);
+
+        // Revoke KEY_A: still accepted within the TTL, refused after it.
+        source.set(key_file_with(|k| k["id"] != "k_a"));
+        tokio::time::advance(TTL - Duration::from_secs(1)).await;
+        assert!(knows(&cache.get().await.unwrap(), KEY_A));
+        assert_eq!(source.loads(), 1);
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(!knows(&cache.get().await.unwrap(), KEY_A));
+        assert_eq!(source.loads(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failed_refresh_serves_previous_keys_for_the_grace_period_only() {
+        let source = Arc::new(MemoryKeySource::new(key_file()));
+        let cache = cache(&source);
+        cache.get().await.unwrap();
+        source.fail();
+
+        tokio::time::advance(TTL + Duration::from_secs(1)).await;
+        assert!(knows(&cache.get().await.unwrap(), KEY_A));
+        assert_eq!(source.loads(), 2);
+        // Within the retry pause, no new attempt is made.
+        assert!(cache.get().await.is_ok());
+        assert_eq!(source.loads(), 2);
+
+        tokio::time::advance(STALE_GRACE).await;
+        assert!(matches!(cache.get().await, Err(KeyError::Unavailable(_))));
+
+        // Recovery: the next attempt after the pause loads the new file.
+        source.set(key_file());
+        tokio::time::advance(RETRY_AFTER_FAILURE).await;
+        assert!(knows(&cache.get().await.unwrap(), KEY_A));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn store_down_at_cold_start_is_unavailable_then_recovers() {
+        let source = Arc::new(MemoryKeySource::new(key_file()));
+        source.fail();
+        let cache = cache(&source);
+        assert!(matches!(cache.get().await, Err(KeyError::Unavailable(_))));
+        assert!(matches!(cache.get().await, Err(KeyError::Unavailable(_))));
+        assert_eq!(source.loads(), 1);
+        source.set(key_file());
+        tokio::time::advance(RETRY_AFTER_FAILURE).await;
+        assert!(cache.get().await.is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_requests_share_one_refresh() {
+        let source = Arc::new(MemoryKeySource::new(key_file()));
+        source.set_delay(Duration::from_millis(500));
+        let cache = Arc::new(cache(&source));
+        let gets: Vec<_> = (0..8)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move { cache.get().await.is_ok() })
+            })
+            .collect();
+        for get in gets {
+            assert!(get.await.unwrap());
+        }
+        assert_eq!(source.loads(), 1);
+
+        // Stale keys: one task refreshes, the others are served the previous keys meanwhile.
+        tokio::time::advance(TTL).await;
+        let gets: Vec<_> = (0..8)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move { cache.get().await.is_ok() })
+            })
+            .collect();
+        for get in gets {
+            assert!(get.await.unwrap());
+        }
+        assert_eq!(source.loads(), 2);
+    }
+}
