@@ -15,9 +15,8 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cfn-lint template.yaml
 
-step "unit tests"
 cargo build --workspace --locked
-cargo test --workspace --locked
+cargo test --workspace --locked --no-run
 
 cleanup() {
   infra/gateway.sh stop || true
@@ -38,6 +37,9 @@ AUTH_MODE=api-key ALLOW_INSECURE=0 API_KEYS_REFRESH_SECS=2 infra/gateway.sh star
 AUTH_MODE=oauth ALLOW_INSECURE=0 OAUTH_ISSUER=http://127.0.0.1:3005 OAUTH_JWKS_URI=http://127.0.0.1:3005/jwks.json \
   GATEWAY_RESOURCE_URI=http://127.0.0.1:9006/mcp infra/gateway.sh start 9006 infra/backends.local.json
 export E2E_OAUTH_AUDIENCE=http://127.0.0.1:9006/mcp
+
+step "unit and adapter tests (adapters against moto)"
+cargo test --workspace --locked
 
 step "end-to-end tests"
 pytest -c tests/pytest.ini tests/e2e "$@"

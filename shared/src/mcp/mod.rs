@@ -18,3 +18,9 @@ pub use catalog::ToolCatalog;
 pub use modern::ModernSessions;
 pub use owners::ResourceOwners;
 pub use session::{BackendSession, Session};
+
+/// A fresh session id, for store adapter tests.
+#[cfg(test)]
+pub fn session_id_for_tests() -> String {
+    session::mint_id().unwrap_or_default()
+}

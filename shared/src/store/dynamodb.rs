@@ -83,3 +83,57 @@ impl SessionStore for DynamoStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Adapter tests against moto (the local stack sets `AWS_ENDPOINT_URL`; `make test` starts it first).
+    use super::*;
+    use crate::mcp::BackendSession;
+
+    fn session(id: &str, expires_at: u64) -> Session {
+        let backend = BackendSession {
+            session_id: Some("b-1".into()),
+            protocol_version: "2025-11-25".into(),
+            capabilities: serde_json::json!({"tools": {}}),
+        };
+        Session {
+            id: id.into(),
+            owner: "k_test".into(),
+            protocol_version: "2025-06-18".into(),
+            client_capabilities: serde_json::json!({}),
+            client_info: serde_json::Value::Null,
+            backends: [("demo".to_owned(), backend)].into(),
+            log_level: None,
+            expires_at,
+        }
+    }
+
+    async fn store() -> DynamoStore {
+        assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "set AWS_ENDPOINT_URL to a moto server (make test does)");
+        let sdk = aws_config::load_from_env().await;
+        DynamoStore::new(&sdk, std::env::var("TABLE_NAME").unwrap_or_else(|_| "mcp-gateway".into()))
+    }
+
+    #[tokio::test]
+    async fn sessions_round_trip_with_their_ttl_attribute() {
+        let store = store().await;
+        let id = crate::mcp::session_id_for_tests();
+        let saved = session(&id, now_secs() + 600);
+        store.save(&saved).await.unwrap();
+        let loaded = store.load(&id).await.unwrap().expect("saved session is found");
+        assert_eq!(loaded.backends, saved.backends);
+        assert_eq!(loaded.owner, "k_test");
+        let item = store.client.get_item().table_name(&store.table).key("pk", session_key(&id)).send().await.unwrap();
+        assert_eq!(item.item.unwrap()["expires_at"].as_n().unwrap(), &saved.expires_at.to_string());
+        store.delete(&id).await.unwrap();
+        assert!(store.load(&id).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn expired_sessions_are_not_served_before_dynamodb_deletes_them() {
+        let store = store().await;
+        let id = crate::mcp::session_id_for_tests();
+        store.save(&session(&id, now_secs() - 1)).await.unwrap();
+        assert!(store.load(&id).await.unwrap().is_none());
+    }
+}

@@ -51,7 +51,6 @@ mod tests {
     /// Adapter test against moto: `AWS_ENDPOINT_URL=http://127.0.0.1:4566 cargo test -p mcp-gateway-shared
     /// secrets_manager -- --ignored`. Refuses to run without an endpoint override (never a real account).
     #[tokio::test]
-    #[ignore = "needs moto on AWS_ENDPOINT_URL"]
     async fn reads_the_key_file_from_secrets_manager() {
         assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "set AWS_ENDPOINT_URL to a moto server");
         let sdk = aws_config::load_from_env().await;
