@@ -19,7 +19,9 @@ start() {
   fi
   cd "$ROOT"
   # setsid: the watcher and the functions it spawns form one process group, stopped together.
+  # The local stack's backends are on loopback, which the SSRF guard refuses without this opt-in.
   GATEWAY_BACKENDS_FILE="$backends" GATEWAY_ALLOWED_HOSTS="${GATEWAY_ALLOWED_HOSTS:-localhost,127.0.0.1,::1}" \
+    GATEWAY_ALLOW_LOOPBACK_BACKENDS="${GATEWAY_ALLOW_LOOPBACK_BACKENDS:-1}" \
     RUST_LOG="${RUST_LOG:-info}" setsid cargo lambda watch --ignore-changes --disable-cors -A 127.0.0.1 -P "$port" \
     >"$log" 2>&1 </dev/null &
   echo $! >"$pidfile"

@@ -4,7 +4,8 @@
 #   infra/local-stack.sh up       start everything in the background (idempotent), seed moto, wait until ready
 #   infra/local-stack.sh down     stop what .run/*.pid names (whole process groups), remove the pid files
 #   infra/local-stack.sh status   show what runs
-# STACK_FAULTS=1 also starts the never-answering backend on 3003. Logs and pids: .run/ in the repo root.
+# STACK_FAULTS=1 also starts the never-answering backend on 3003, the misbehaving fault backend
+# (tests/backends/fault_server.py) on 3011 and a legacy HTTP+SSE demo backend on 3012. Logs and pids: .run/.
 # Everything listens on 127.0.0.1 only.
 set -euo pipefail
 
@@ -15,8 +16,9 @@ export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${A
 export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
 
-SERVICES=(moto everything demo conformance jwks hang)   # start order; `down` stops in reverse
-declare -A PORT=([moto]=4566 [everything]=3001 [demo]=3002 [hang]=3003 [conformance]=3004 [jwks]=3005)
+SERVICES=(moto everything demo conformance jwks hang faults legacy)   # start order; `down` stops in reverse
+declare -A PORT=([moto]=4566 [everything]=3001 [demo]=3002 [hang]=3003 [conformance]=3004 [jwks]=3005 [faults]=3011 [legacy]=3012)
+OPTIONAL=" hang faults legacy "   # started only with STACK_FAULTS=1
 INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"local-stack","version":"0"}}}'
 
 log() { echo "local-stack: $*" >&2; }
@@ -29,10 +31,10 @@ log_tail() { echo "----- last lines of $RUN/$1.log -----" >&2; tail -n 25 "$RUN/
 ready() {   # is service $1 answering?
   case "$1" in
     moto) curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:4566/moto-api/data.json" ;;
-    everything | demo | conformance)
+    everything | demo | conformance | faults)
       curl -sf -o /dev/null --max-time 3 -X POST "http://127.0.0.1:${PORT[$1]}/mcp" \
         -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d "$INIT" ;;
-    hang) port_open "${PORT[hang]}" ;;
+    hang | legacy) port_open "${PORT[$1]}" ;;
     jwks) curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:3005/jwks.json" ;;
   esac
 }
@@ -47,6 +49,8 @@ set_cmd() {   # CMD = the command line that runs service $1
     hang) CMD=(python "$ROOT/tests/backends/hang_server.py" --port 3003 --max-seconds 7200) ;;
     conformance) CMD=(python "$ROOT/tests/backends/conformance_server.py" --port 3004) ;;
     jwks) CMD=(python "$ROOT/tests/backends/jwks_server.py" --port 3005) ;;
+    faults) CMD=(python "$ROOT/tests/backends/fault_server.py" --port 3011 --max-seconds 7200) ;;
+    legacy) CMD=(python "$ROOT/tests/backends/demo_server.py" --port 3012 --transport sse) ;;
   esac
 }
 
@@ -100,7 +104,9 @@ up() {
   start conformance
   start jwks
   local extra=""
-  if [[ "${STACK_FAULTS:-0}" == "1" ]]; then start hang; extra=", hang :3003"; fi
+  if [[ "${STACK_FAULTS:-0}" == "1" ]]; then
+    start hang; start faults; start legacy; extra=", hang :3003, faults :3011/mcp, legacy SSE :3012/sse"
+  fi
   log "up: moto :4566, everything :3001/mcp, demo :3002/mcp, conformance :3004/mcp, jwks :3005$extra"
 }
 
@@ -114,7 +120,7 @@ status() {
   local name rc=0
   for name in "${SERVICES[@]}"; do
     if alive "$name"; then printf '%-11s running  pid %-7s 127.0.0.1:%s\n' "$name" "$(pid_of "$name")" "${PORT[$name]}"
-    else printf '%-11s stopped\n' "$name"; [[ "$name" == hang ]] || rc=1; fi
+    else printf '%-11s stopped\n' "$name"; [[ "$OPTIONAL" == *" $name "* ]] || rc=1; fi
   done
   return "$rc"
 }

@@ -3,7 +3,11 @@
 Creates, if absent:
   * DynamoDB table $TABLE_NAME (default mcp-gateway): PAY_PER_REQUEST, partition key `pk` (S) only,
     TTL on attribute `expires_at`;
-  * Secrets Manager secret `mcp-gateway/api-keys` with SecretString {"keys": []}.
+  * Secrets Manager secret `mcp-gateway/api-keys` with SecretString {"keys": []};
+  * the local fault backend's credentials (tests/backends/fault_server.py defaults), which the gateway
+    reads as backend secrets: `mcp-gateway/backends/fault-static` and `mcp-gateway/backends/fault-oauth-client`;
+  * Secrets Manager secret `mcp-gateway/pii-key` ($PII_KEY_SECRET_ID): 64 random characters the PII vault
+    key is derived from. Never rotated here: a new key would make the stored vaults unreadable.
 
 Refuses to run without AWS_ENDPOINT_URL so it can never touch a real account by accident.
 Prints one line per resource: "created" or "already present".
@@ -13,12 +17,19 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import string
 import sys
 
 import boto3
 from botocore.exceptions import ClientError
 
 SECRET_NAME = "mcp-gateway/api-keys"
+# Test-only values, known to the local fault backend; never used outside the local stack.
+BACKEND_SECRETS = {
+    "mcp-gateway/backends/fault-static": "fault-static-token",
+    "mcp-gateway/backends/fault-oauth-client": "fault-client-secret",
+}
 
 
 def _error_code(exc: ClientError) -> str:
@@ -64,6 +75,32 @@ def ensure_secret(sm) -> None:
         print(f"secret {SECRET_NAME}: already present")
 
 
+def ensure_pii_key(sm, name: str) -> None:
+    alphabet = string.ascii_letters + string.digits
+    try:
+        sm.create_secret(
+            Name=name,
+            Description="Key material of the PII vault (local dev)",
+            SecretString="".join(secrets.choice(alphabet) for _ in range(64)),
+        )
+        print(f"secret {name}: created")
+    except ClientError as exc:
+        if _error_code(exc) != "ResourceExistsException":
+            raise
+        print(f"secret {name}: already present")
+
+
+def ensure_backend_secrets(sm) -> None:
+    for name, value in BACKEND_SECRETS.items():
+        try:
+            sm.create_secret(Name=name, Description="Local fault backend credential (tests)", SecretString=value)
+            print(f"secret {name}: created")
+        except ClientError as exc:
+            if _error_code(exc) != "ResourceExistsException":
+                raise
+            print(f"secret {name}: already present")
+
+
 def main() -> int:
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     if not endpoint:
@@ -74,6 +111,11 @@ def main() -> int:
     session = boto3.session.Session(region_name=region)
     ensure_table(session.client("dynamodb", endpoint_url=endpoint), table)
     ensure_secret(session.client("secretsmanager", endpoint_url=endpoint))
+    ensure_backend_secrets(session.client("secretsmanager", endpoint_url=endpoint))
+    ensure_pii_key(
+        session.client("secretsmanager", endpoint_url=endpoint),
+        os.environ.get("PII_KEY_SECRET_ID", "mcp-gateway/pii-key"),
+    )
     return 0
 
 

@@ -28,6 +28,10 @@ step "local stack"
 STACK_FAULTS=1 infra/local-stack.sh up
 # Open instances (explicit insecure opt-in, loopback only) for the protocol suites...
 export AUTH_MODE=none ALLOW_INSECURE=1
+# Every local backend (and the JWKS) is on loopback: the SSRF guard needs the explicit local-dev opt-in.
+export GATEWAY_ALLOW_LOOPBACK_BACKENDS=1
+# Generous limits everywhere but on the rate-limit instances below: the suites send bursts from one address.
+export RATE_LIMIT_ANONYMOUS=100000 RATE_LIMIT_PER_PRINCIPAL=100000 RATE_LIMIT_AUTH_FAILURES=100000
 infra/gateway.sh start 9000 infra/backends.local.json
 infra/gateway.sh start 9001 infra/backends.local.json
 infra/gateway.sh start 9002 infra/backends.faulty.json
@@ -37,12 +41,29 @@ AUTH_MODE=api-key ALLOW_INSECURE=0 API_KEYS_REFRESH_SECS=2 infra/gateway.sh star
 AUTH_MODE=oauth ALLOW_INSECURE=0 OAUTH_ISSUER=http://127.0.0.1:3005 OAUTH_JWKS_URI=http://127.0.0.1:3005/jwks.json \
   GATEWAY_RESOURCE_URI=http://127.0.0.1:9006/mcp infra/gateway.sh start 9006 infra/backends.local.json
 export E2E_OAUTH_AUDIENCE=http://127.0.0.1:9006/mcp
+# Rate limiting: two processes sharing moto, and two whose AWS endpoint is dead (fail closed / open).
+limited="AUTH_MODE=api-key ALLOW_INSECURE=0 API_KEYS_REFRESH_SECS=2 RATE_LIMIT_WINDOW_SECS=10 RATE_LIMIT_PER_PRINCIPAL=50
+  RATE_LIMIT_AUTH_FAILURES=20"
+env $limited RATE_LIMIT_TOOLS='{"demo_add":3}' infra/gateway.sh start 9007 infra/backends.local.json
+env $limited RATE_LIMIT_TOOLS='{"demo_add":3}' infra/gateway.sh start 9008 infra/backends.local.json
+AWS_ENDPOINT_URL=http://127.0.0.1:4599 PII_ENABLED=0 RATE_LIMIT_FAILURE_MODE=closed infra/gateway.sh start 9009 infra/backends.local.json
+AWS_ENDPOINT_URL=http://127.0.0.1:4599 PII_ENABLED=0 RATE_LIMIT_FAILURE_MODE=open infra/gateway.sh start 9004 infra/backends.local.json
+# Backend faults: the misbehaving fault backend, a legacy SSE backend, backend credentials; small breaker
+# settings so opening and recovery fit in a test.
+GATEWAY_BREAKER_FAILURES=3 GATEWAY_BREAKER_OPEN_SECS=3 GATEWAY_BREAKER_HALF_OPEN_SUCCESSES=2 \
+  infra/gateway.sh start 9010 infra/backends.faults.json
 
 step "unit and adapter tests (adapters against moto)"
 cargo test --workspace --locked
 
 step "end-to-end tests"
 pytest -c tests/pytest.ini tests/e2e "$@"
+
+step "no test PII in any gateway log"
+if grep -F -l -f tests/e2e/pii_values.txt .run/gateway-*.log; then
+  echo "FAIL: the files above contain PII values used by the tests" >&2; exit 1
+fi
+echo "ok: $(wc -l < tests/e2e/pii_values.txt) values, $(ls .run/gateway-*.log | wc -l) logs, no match"
 
 step "MCP conformance suite through the gateway"
 infra/conformance.sh

@@ -4,14 +4,19 @@ use std::sync::Arc;
 
 use crate::{
     auth::{AuthConfigError, Authenticator},
-    backend::McpHttpClient,
+    backend::{
+        credentials::{BackendCredentials, SecretsManagerSource},
+        McpHttpClient,
+    },
     config::ConfigError,
     mcp::{ModernSessions, ResourceOwners, ToolCatalog},
+    pii::{Pii, PiiConfig, PiiConfigError, PiiError},
+    ratelimit::{DynamoRateLimitStore, RateLimitStore, RateLimiter},
     store::{DynamoStore, SessionStore},
     Config,
 };
 
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum StartupError {
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
@@ -19,6 +24,18 @@ pub enum StartupError {
     Http(#[from] reqwest::Error),
     #[error("authentication: {0}")]
     Auth(#[from] AuthConfigError),
+    #[error("PII configuration: {0}")]
+    PiiConfig(#[from] PiiConfigError),
+    #[error("PII: {0}")]
+    Pii(#[from] PiiError),
+}
+
+/// `main` returning this error prints it with `Debug`: show the operator the readable message (it names
+/// the variable, the field and the value) rather than the nested enum.
+impl std::fmt::Debug for StartupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 pub struct App {
@@ -29,29 +46,45 @@ pub struct App {
     pub tools: ToolCatalog,
     pub modern: ModernSessions,
     pub auth: Authenticator,
+    pub limiter: RateLimiter,
+    pub pii: Pii,
 }
 
 impl App {
-    pub fn new(config: Config, sessions: Arc<dyn SessionStore>, auth: Authenticator) -> Result<Self, StartupError> {
-        let client = McpHttpClient::new(config.max_backend_response_bytes, &config.gateway_name)?;
+    pub fn new(
+        config: Config,
+        sessions: Arc<dyn SessionStore>,
+        auth: Authenticator,
+        limits: Arc<dyn RateLimitStore>,
+        pii: Pii,
+    ) -> Result<Self, StartupError> {
+        let client = McpHttpClient::new(&config)?;
         Ok(Self {
-            config,
             client,
             sessions,
             owners: ResourceOwners::default(),
             tools: ToolCatalog::default(),
             modern: ModernSessions::default(),
             auth,
+            limiter: RateLimiter::new(config.ratelimit.clone(), limits),
+            pii,
+            config,
         })
     }
 
     /// Reads the environment, loads the AWS configuration (honouring `AWS_ENDPOINT_URL` for the local
-    /// stack) and builds the DynamoDB store.
+    /// stack) and builds the DynamoDB store and the Secrets Manager source of backend credentials.
     pub async fn from_env() -> Result<Self, StartupError> {
         let config = Config::from_env()?;
         let sdk = aws_config::load_from_env().await;
         let store = DynamoStore::new(&sdk, config.table_name.clone());
         let auth = Authenticator::from_sdk(config.auth.clone(), &sdk)?;
-        Self::new(config, Arc::new(store), auth)
+        let limits = DynamoRateLimitStore::new(&sdk, config.table_name.clone());
+        let pii = Pii::from_sdk(PiiConfig::from_env()?, &sdk).await?;
+        let mut app = Self::new(config, Arc::new(store), auth, Arc::new(limits), pii)?;
+        let options = &app.config.backend_options;
+        let secrets = Arc::new(SecretsManagerSource::new(&sdk));
+        app.client.set_credentials(Arc::new(BackendCredentials::new(secrets, options.network, options.secrets_ttl)?));
+        Ok(app)
     }
 }

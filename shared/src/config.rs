@@ -5,14 +5,15 @@ use std::time::Duration;
 
 use crate::{
     auth::{AuthConfig, AuthConfigError},
-    backend::{BackendSet, BackendSetError},
+    backend::{BackendOptions, BackendSet, BackendSetError, Defaults},
+    ratelimit::RateLimitConfig,
 };
 
 /// Backends served when neither `GATEWAY_BACKENDS_FILE` nor `GATEWAY_BACKENDS_JSON` is set: the two demo
 /// servers the local stack starts, so `make dev` works without any configuration.
 pub const DEFAULT_BACKENDS_JSON: &str = include_str!("default_backends.json");
 
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum ConfigError {
     #[error("{var}: {value:?} is not valid: {reason}")]
     Invalid { var: &'static str, value: String, reason: String },
@@ -33,6 +34,14 @@ pub enum ConfigError {
     Auth(#[from] AuthConfigError),
 }
 
+/// A function's `main` returning this prints it with `Debug`: show the readable message (variable, field,
+/// value) rather than the nested enum.
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
 /// Everything the functions need to know, read from the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -46,14 +55,20 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Largest accepted request body (`GATEWAY_MAX_BODY_BYTES`, default 1 MiB); larger bodies get 413.
     pub max_body_bytes: usize,
-    /// Largest accepted backend response (`GATEWAY_MAX_BACKEND_RESPONSE_BYTES`, default 8 MiB).
+    /// Largest accepted backend response (`GATEWAY_MAX_BACKEND_RESPONSE_BYTES`, default 8 MiB); a backend's
+    /// `maxResponseBytes` overrides it.
     pub max_backend_response_bytes: usize,
+    /// SSRF policy, breaker defaults, fan-out bound, list and secret caching (`GATEWAY_ALLOW_*`,
+    /// `GATEWAY_BREAKER_*`, `GATEWAY_BACKEND_CONCURRENCY`, `GATEWAY_LIST_CACHE_SECS`, …).
+    pub backend_options: BackendOptions,
     /// `Host` names accepted (`GATEWAY_ALLOWED_HOSTS`, comma list; empty = any). DNS-rebinding guard.
     pub allowed_hosts: Vec<String>,
     /// Browser origins accepted (`GATEWAY_ALLOWED_ORIGINS`, comma list). Empty = same origin as `Host` only.
     pub allowed_origins: Vec<String>,
     /// Who may call: mode, API-key secret, OAuth issuer (`AUTH_MODE`, `API_KEYS_SECRET_ID`, `OAUTH_*`).
     pub auth: AuthConfig,
+    /// Request limits (`RATE_LIMIT_*`).
+    pub ratelimit: RateLimitConfig,
 }
 
 impl Config {
@@ -65,22 +80,27 @@ impl Config {
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |var: &str| lookup(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let max_backend_response_bytes =
+            number(&get, "GATEWAY_MAX_BACKEND_RESPONSE_BYTES", 8 << 20, 1024..=64 << 20)? as usize;
+        let backend_options = BackendOptions::from_lookup(&get)
+            .map_err(|(var, value, reason)| ConfigError::Invalid { var, value, reason })?;
         Ok(Self {
             gateway_name: get("GATEWAY_NAME").unwrap_or_else(|| "mcp-gateway".into()),
             table_name: get("TABLE_NAME").unwrap_or_else(|| "mcp-gateway".into()),
-            backends: backends(&get)?,
+            backends: backends(&get, &backend_options.defaults(max_backend_response_bytes))?,
             session_ttl: Duration::from_secs(number(&get, "GATEWAY_SESSION_TTL_SECS", 86_400, 60..=2_592_000)?),
             max_body_bytes: number(&get, "GATEWAY_MAX_BODY_BYTES", 1 << 20, 1024..=10 << 20)? as usize,
-            max_backend_response_bytes: number(&get, "GATEWAY_MAX_BACKEND_RESPONSE_BYTES", 8 << 20, 1024..=64 << 20)?
-                as usize,
+            max_backend_response_bytes,
+            backend_options,
             allowed_hosts: list(&get, "GATEWAY_ALLOWED_HOSTS"),
             allowed_origins: list(&get, "GATEWAY_ALLOWED_ORIGINS"),
             auth: AuthConfig::from_lookup(&lookup)?,
+            ratelimit: RateLimitConfig::from_lookup(&lookup)?,
         })
     }
 }
 
-fn backends(get: &impl Fn(&str) -> Option<String>) -> Result<BackendSet, ConfigError> {
+fn backends(get: &impl Fn(&str) -> Option<String>, defaults: &Defaults) -> Result<BackendSet, ConfigError> {
     let (var, text) = if let Some(path) = get("GATEWAY_BACKENDS_FILE") {
         let var = "GATEWAY_BACKENDS_FILE";
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Unreadable { var, path, source })?;
@@ -90,7 +110,7 @@ fn backends(get: &impl Fn(&str) -> Option<String>) -> Result<BackendSet, ConfigE
     } else {
         ("built-in default backends", DEFAULT_BACKENDS_JSON.to_owned())
     };
-    BackendSet::from_json(&text).map_err(|source| ConfigError::Backends { var, source })
+    BackendSet::parse(&text, defaults).map_err(|source| ConfigError::Backends { var, source })
 }
 
 fn number(
@@ -122,8 +142,11 @@ fn list(get: &impl Fn(&str) -> Option<String>, var: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// `vars` plus the loopback opt-in the built-in demo backends need.
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+        let vars: Vec<(&str, &str)> =
+            [("GATEWAY_ALLOW_LOOPBACK_BACKENDS", "1")].into_iter().chain(vars.iter().copied()).collect();
+        Config::from_lookup(|k| vars.iter().rev().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
     }
 
     #[test]
@@ -132,6 +155,24 @@ mod tests {
         assert_eq!(c.table_name, "mcp-gateway");
         assert_eq!(c.max_body_bytes, 1 << 20);
         assert_eq!(c.backends.len(), 2);
+    }
+
+    #[test]
+    fn loopback_backends_need_the_explicit_opt_in() {
+        let err = config(&[("GATEWAY_ALLOW_LOOPBACK_BACKENDS", "0")]).unwrap_err().to_string();
+        assert!(err.contains("backends[0].url") && err.contains("GATEWAY_ALLOW_LOOPBACK_BACKENDS=1"), "{err}");
+    }
+
+    #[test]
+    fn metadata_backend_is_refused_naming_the_variable_and_field() {
+        let json = r#"{"backends":[{"id":"a","url":"http://169.254.169.254/latest/meta-data/"}]}"#;
+        let vars = [("GATEWAY_BACKENDS_JSON", json), ("GATEWAY_ALLOW_PRIVATE_BACKENDS", "1")];
+        let err = config(&vars).unwrap_err().to_string();
+        assert!(err.starts_with("GATEWAY_BACKENDS_JSON: backends[0].url:") && err.contains("never allowed"), "{err}");
+        let json = r#"{"backends":[{"id":"a","url":"https://x.example/mcp",
+            "auth":{"type":"oauth-client-credentials","tokenUrl":"http://10.1.2.3/token","clientId":"c","secret":"s"}}]}"#;
+        let err = config(&[("GATEWAY_BACKENDS_JSON", json)]).unwrap_err().to_string();
+        assert!(err.contains("backends[0].auth.tokenUrl") && err.contains("GATEWAY_ALLOW_PRIVATE_BACKENDS"), "{err}");
     }
 
     #[test]

@@ -6,7 +6,13 @@
 use http::StatusCode;
 use serde_json::{json, Value};
 
-use crate::{auth::AuthError, backend::BackendError, mcp::version::Era, store::StoreError};
+use crate::{
+    auth::AuthError,
+    backend::BackendError,
+    mcp::version::Era,
+    ratelimit::{Decision, LimiterUnavailable},
+    store::StoreError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -57,6 +63,10 @@ pub enum GatewayError {
     UnsupportedModernVersion { requested: String },
     #[error(transparent)]
     Auth(#[from] AuthError),
+    #[error("rate limit exceeded: {} requests per {} s; retry after {} s", .0.limit, .0.window_secs, .0.retry_after())]
+    RateLimited(Decision),
+    #[error("the rate limiter is unavailable; retry shortly")]
+    LimiterUnavailable(#[from] LimiterUnavailable),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -130,6 +140,12 @@ impl GatewayError {
             E::Auth(AuthError::Unavailable(_) | AuthError::Refused(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, -32000, None)
             }
+            E::RateLimited(d) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                -32000,
+                Some(json!({ "retryAfterSeconds": d.retry_after(), "limit": d.limit, "windowSeconds": d.window_secs })),
+            ),
+            E::LimiterUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, -32000, None),
             E::Internal(_) => {
                 // The cause stays in the logs; the client learns only that it was our fault.
                 return ErrorMapping {

@@ -6,12 +6,18 @@
 pub mod app;
 pub mod auth;
 pub mod backend;
+pub mod code;
 pub mod config;
 pub mod error;
+pub mod gate;
 pub mod health;
 pub mod http;
 pub mod mcp;
+pub mod pii;
+pub mod ratelimit;
+pub mod schema;
 pub mod store;
+pub mod telemetry;
 
 pub use app::App;
 pub use config::Config;

@@ -40,6 +40,10 @@ def build_server(page_size: int) -> MCPServer:
     def echo(text: str) -> str:
         return text
 
+    @server.tool(description="Count the characters of the given text (proves what the backend received).")
+    def length(text: str) -> int:
+        return len(text)
+
     @server.tool(description="Add two integers.")
     def add(a: int, b: int) -> int:
         return a + b

@@ -10,7 +10,8 @@ use shared::backend::McpHttpClient;
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Arc::new(shared::Config::from_env()?);
-    let client = Arc::new(McpHttpClient::new(config.max_backend_response_bytes, &config.gateway_name)?);
+    // Probes bypass circuit breakers and caches: /health reports what the backends answer right now.
+    let client = Arc::new(McpHttpClient::for_probes(&config)?);
     run(service_fn(move |request: Request| {
         let (config, client) = (Arc::clone(&config), Arc::clone(&client));
         async move { Ok::<_, Error>(shared::health::handle(&config, &client, &request).await) }

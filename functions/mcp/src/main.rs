@@ -8,6 +8,7 @@ use lambda_runtime::Error;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
+    shared::telemetry::init()?;
     // A bad configuration fails the cold start with the variable's name, before any request is served.
     let app = Arc::new(shared::App::from_env().await?);
     // Loads the API keys (or the JWKS) now, so the first request does not wait for them.

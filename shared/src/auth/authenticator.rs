@@ -43,7 +43,9 @@ impl Authenticator {
     pub fn from_sdk(config: AuthConfig, sdk: &aws_config::SdkConfig) -> Result<Self, AuthConfigError> {
         let keys = Arc::new(SecretsManagerKeySource::new(sdk, config.api_keys_secret_id.clone()));
         let jwks = match &config.oauth {
-            Some(oauth) => Some(JwksClient::new(oauth.jwks_uri.clone()).map_err(AuthConfigError::JwksClient)?),
+            Some(oauth) => {
+                Some(JwksClient::new(oauth.jwks_uri.clone(), config.network).map_err(AuthConfigError::JwksClient)?)
+            }
             None => None,
         };
         Self::new(config, keys, jwks)

@@ -5,6 +5,8 @@ use std::time::Duration;
 use http::Uri;
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
 
+use crate::backend::NetworkPolicy;
+
 /// Why the auth configuration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthConfigError {
@@ -67,6 +69,9 @@ pub struct AuthConfig {
     pub scopes_supported: Vec<String>,
     /// Set in `oauth` mode only.
     pub oauth: Option<OAuthConfig>,
+    /// Which addresses the JWKS may be fetched from (`GATEWAY_ALLOW_PRIVATE_BACKENDS`,
+    /// `GATEWAY_ALLOW_LOOPBACK_BACKENDS`): the SSRF guard the backends use.
+    pub network: NetworkPolicy,
 }
 
 impl AuthConfig {
@@ -97,8 +102,10 @@ impl AuthConfig {
             },
         };
         let resource_uri = get("GATEWAY_RESOURCE_URI").map(|v| checked_url("GATEWAY_RESOURCE_URI", v)).transpose()?;
+        let network = NetworkPolicy::from_lookup(get)
+            .map_err(|(var, value)| invalid(var, &value, "expected 1, true, 0 or false"))?;
         let oauth = match mode {
-            AuthMode::OAuth => Some(oauth(&get, resource_uri.as_deref())?),
+            AuthMode::OAuth => Some(oauth(&get, resource_uri.as_deref(), &network)?),
             AuthMode::None | AuthMode::ApiKey => None,
         };
         Ok(Self {
@@ -110,6 +117,7 @@ impl AuthConfig {
             resource_name: get("GATEWAY_NAME").unwrap_or_else(|| "mcp-gateway".into()),
             scopes_supported: list(get("OAUTH_SCOPES_SUPPORTED")),
             oauth,
+            network,
         })
     }
 
@@ -123,12 +131,18 @@ impl AuthConfig {
     }
 }
 
-fn oauth(get: &impl Fn(&str) -> Option<String>, resource_uri: Option<&str>) -> Result<OAuthConfig, AuthConfigError> {
+fn oauth(
+    get: &impl Fn(&str) -> Option<String>,
+    resource_uri: Option<&str>,
+    network: &NetworkPolicy,
+) -> Result<OAuthConfig, AuthConfigError> {
     const BECAUSE: &str = "AUTH_MODE=oauth";
     let require = |var: &'static str| get(var).ok_or(AuthConfigError::Missing { var, because: BECAUSE });
     let resource = resource_uri.ok_or(AuthConfigError::Missing { var: "GATEWAY_RESOURCE_URI", because: BECAUSE })?;
     let issuer = checked_url("OAUTH_ISSUER", require("OAUTH_ISSUER")?)?;
     let jwks_uri = checked_url("OAUTH_JWKS_URI", require("OAUTH_JWKS_URI")?)?;
+    // The gateway fetches this URL itself: the SSRF guard applies (metadata, private, loopback).
+    network.check_url_str(&jwks_uri).map_err(|reason| invalid("OAUTH_JWKS_URI", &jwks_uri, &reason))?;
     let algorithms = algorithms(get("OAUTH_ALGORITHMS"))?;
     let mut authorization_servers = list(get("OAUTH_AUTHORIZATION_SERVERS"));
     for server in &authorization_servers {

@@ -1,93 +1,133 @@
-//! One Streamable HTTP MCP client shared by every backend: a POST per JSON-RPC message, the reply read
-//! as JSON or as an SSE stream up to the matching response. Only the backend's own configured headers
-//! are sent: the client's `Authorization` never reaches a backend (no token passthrough).
+//! The gateway as an MCP client of its backends. Every exchange goes through here: the backend's circuit
+//! breaker, the instance-wide bound on exchanges in flight, the backend's timeout, its credential, and
+//! then the transport it speaks (Streamable HTTP, legacy HTTP+SSE, or the spec's fallback between them).
+//!
+//! Only the backend's own configured headers and credential are sent: the client's `Authorization`
+//! never reaches a backend (no token passthrough); nothing of the client's request is even passed in.
 
 use std::{
-    sync::atomic::{AtomicU64, Ordering},
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, RwLock,
+    },
     time::Duration,
 };
 
-use http::header;
+use http::HeaderMap;
 use serde_json::{json, Value};
 
-use super::{sse, Backend};
+use super::{
+    breaker::{Breaker, BreakerSnapshot},
+    cache::ListCache,
+    credentials::BackendCredentials,
+    guard::GuardedResolver,
+    legacy, streamable,
+    wire::{BackendHandshake, Exchange, Reply, BACKEND_VERSIONS, MODERN_VERSION},
+    Backend, BackendError, Transport,
+};
+use crate::Config;
 
-/// The stateless era's version, spoken to backends that `server/discover` says support it.
-pub const MODERN_VERSION: &str = "2026-07-28";
-/// Handshake-era versions the gateway can speak with a backend, newest first.
-pub const BACKEND_VERSIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
-
-/// What a backend answered to one request.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
-    /// The `result` member, untouched.
-    Result(Value),
-    /// The `error` member (`{code, message, data?}`), untouched.
-    Error(Value),
+/// What a transport needs for one exchange.
+pub(super) struct Call<'a> {
+    pub client: &'a McpHttpClient,
+    pub http: &'a reqwest::Client,
+    pub backend: &'a Backend,
+    /// The backend's configured headers plus its credential.
+    pub headers: HeaderMap,
 }
 
-/// A finished HTTP exchange.
-#[derive(Debug)]
-pub struct Exchange {
-    /// `None` when the backend accepted a notification (202).
-    pub reply: Option<Reply>,
-    /// `Mcp-Session-Id` the backend returned, if any.
-    pub session_id: Option<String>,
-}
-
-/// What the gateway keeps after initializing a backend session.
-#[derive(Debug, Clone)]
-pub struct BackendHandshake {
-    pub session_id: Option<String>,
-    pub protocol_version: String,
-    pub capabilities: Value,
-}
-
-/// Why an exchange with a backend failed. Messages carry no URL or header: they can reach clients.
-#[derive(Debug, thiserror::Error)]
-pub enum BackendError {
-    #[error("timed out after {0:?}")]
-    Timeout(Duration),
-    #[error("connection failed")]
-    Connect(#[source] reqwest::Error),
-    #[error("answered HTTP {0}")]
-    Status(u16),
-    #[error("session expired")]
-    SessionExpired,
-    #[error("response larger than {0} bytes")]
-    TooLarge(usize),
-    #[error("invalid response: {0}")]
-    InvalidResponse(String),
-    #[error("unsupported protocol version {0:?}")]
-    UnsupportedVersion(String),
-}
-
-/// The HTTP client to all backends, built once per cold start.
+/// The client to all backends, built once per cold start.
 pub struct McpHttpClient {
-    http: reqwest::Client,
-    max_response_bytes: usize,
+    /// Per backend: its connect timeout, SSRF-guarded name resolution, no redirects.
+    http: HashMap<String, reqwest::Client>,
+    fallback_http: reqwest::Client,
     client_info: Value,
     next_id: AtomicU64,
     id_prefix: String,
+    credentials: Option<Arc<BackendCredentials>>,
+    /// `None` for health probes, which must always reach the backend.
+    breakers: Option<HashMap<String, Breaker>>,
+    in_flight: tokio::sync::Semaphore,
+    lists: ListCache,
+    /// What `auto` backends turned out to speak, learned on first contact.
+    detected: RwLock<HashMap<String, Transport>>,
 }
 
 impl McpHttpClient {
-    pub fn new(max_response_bytes: usize, client_name: &str) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            // Redirects could lead a backend request anywhere, credentials included: never follow them.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()?;
+    /// The `mcp` function's client: breakers on, lists cached.
+    pub fn new(config: &Config) -> Result<Self, reqwest::Error> {
+        let mut client = Self::for_probes(config)?;
+        let breakers = config.backends.iter().map(|b| (b.id.clone(), Breaker::new(b.id.clone(), b.breaker)));
+        client.breakers = Some(breakers.collect());
+        client.lists = ListCache::new(config.backend_options.list_cache_ttl);
+        Ok(client)
+    }
+
+    /// The health function's client: no breaker (a probe is the ground truth), no cache.
+    pub fn for_probes(config: &Config) -> Result<Self, reqwest::Error> {
+        let resolver = GuardedResolver::new(config.backends.network);
+        let build = |connect: Duration| {
+            resolver.client_builder().connect_timeout(connect).pool_idle_timeout(Duration::from_secs(60)).build()
+        };
+        let mut http = HashMap::new();
+        for backend in config.backends.iter() {
+            http.insert(backend.id.clone(), build(backend.connect_timeout)?);
+        }
         let mut seed = [0u8; 4];
         let _ = getrandom::fill(&mut seed); // Only keeps ids distinct across processes; zeroes are harmless.
         Ok(Self {
             http,
-            max_response_bytes,
-            client_info: json!({ "name": client_name, "version": env!("CARGO_PKG_VERSION") }),
+            fallback_http: build(Duration::from_secs(5))?,
+            client_info: json!({ "name": config.gateway_name, "version": env!("CARGO_PKG_VERSION") }),
             next_id: AtomicU64::new(1),
             id_prefix: format!("gw-{:08x}", u32::from_be_bytes(seed)),
+            credentials: None,
+            breakers: None,
+            in_flight: tokio::sync::Semaphore::new(config.backend_options.concurrency.max(1)),
+            lists: ListCache::new(Duration::ZERO),
+            detected: RwLock::new(HashMap::new()),
         })
+    }
+
+    /// Adds the source of backend credentials (Secrets Manager). Without it, backends with an `auth`
+    /// object are reached without their credential (health probes: that function reads no secrets).
+    pub fn set_credentials(&mut self, credentials: Arc<BackendCredentials>) {
+        self.credentials = Some(credentials);
+    }
+
+    pub fn lists(&self) -> &ListCache {
+        &self.lists
+    }
+
+    /// The state of `backend`'s breaker in this instance (`None` without breakers).
+    pub fn breaker(&self, backend: &str) -> Option<BreakerSnapshot> {
+        Some(self.breakers.as_ref()?.get(backend)?.snapshot())
+    }
+
+    /// Whether calls to `backend` fail fast right now.
+    pub fn is_open(&self, backend: &str) -> bool {
+        self.breaker(backend).is_some_and(|b| b.retry_in.is_some())
+    }
+
+    /// The transport `backend` is spoken to with: configured, or detected for `auto`.
+    pub fn transport(&self, backend: &Backend) -> Transport {
+        match backend.transport {
+            Transport::Auto => {
+                let detected = self.detected.read().unwrap_or_else(|p| p.into_inner());
+                detected.get(&backend.id).copied().unwrap_or(Transport::Auto)
+            }
+            configured => configured,
+        }
+    }
+
+    pub(super) fn client_info(&self) -> &Value {
+        &self.client_info
+    }
+
+    pub(super) fn message(&self, method: &str, params: Value) -> Value {
+        let id = format!("{}-{}", self.id_prefix, self.next_id.fetch_add(1, Ordering::Relaxed));
+        json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })
     }
 
     /// Opens a session on `backend`: `initialize` at `version`, then `notifications/initialized`.
@@ -112,14 +152,20 @@ impl McpHttpClient {
             protocol_version: negotiated.to_owned(),
             capabilities: result.get("capabilities").cloned().unwrap_or_else(|| json!({})),
         };
-        let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
-        self.exchange(backend, handshake.session_id.as_deref(), Some(negotiated), &initialized).await?;
+        // On the legacy transport the handshake already sent `initialized` on its own stream.
+        if self.transport(backend) != Transport::Sse {
+            let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+            self.exchange(backend, handshake.session_id.as_deref(), Some(negotiated), &initialized).await?;
+        }
         Ok(handshake)
     }
 
     /// Asks whether `backend` serves the stateless 2026-07-28 era. `None` means it answers only the
     /// handshake era (a legacy server rejects a session-less `server/discover`).
     pub async fn discover(&self, backend: &Backend) -> Result<Option<BackendHandshake>, BackendError> {
+        if self.transport(backend) == Transport::Sse {
+            return Ok(None);
+        }
         let params = json!({ "_meta": {
             "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
             "io.modelcontextprotocol/clientCapabilities": {},
@@ -156,24 +202,16 @@ impl McpHttpClient {
 
     /// Ends a backend session (DELETE), best effort: a backend that does not support it is fine.
     pub async fn end_session(&self, backend: &Backend, session_id: &str, version: &str) {
-        let request = self
-            .http
-            .delete(backend.url.clone())
-            .headers(backend.headers.clone())
-            .header("mcp-session-id", session_id)
-            .header("mcp-protocol-version", version)
-            .send();
-        if let Err(e) = tokio::time::timeout(backend.timeout, request).await.map(|r| r.map(drop)) {
-            tracing::debug!(backend = %backend.id, error = %e, "backend session delete did not complete");
+        if self.transport(backend) == Transport::Sse {
+            return; // the stream was the session, and it is closed already
         }
+        let Ok(headers) = self.headers(backend).await else { return };
+        let call = Call { client: self, http: self.http(backend), backend, headers };
+        streamable::end_session(&call, session_id, version).await;
     }
 
-    fn message(&self, method: &str, params: Value) -> Value {
-        let id = format!("{}-{}", self.id_prefix, self.next_id.fetch_add(1, Ordering::Relaxed));
-        json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })
-    }
-
-    /// One POST, bounded by the backend's timeout as a whole (connect, headers and body).
+    /// One exchange: refused at once while the breaker is open, otherwise bounded by the backend's
+    /// timeout as a whole (waiting for a slot, credential, connect, send, and reading the reply).
     pub async fn exchange(
         &self,
         backend: &Backend,
@@ -181,198 +219,93 @@ impl McpHttpClient {
         version: Option<&str>,
         message: &Value,
     ) -> Result<Exchange, BackendError> {
-        tokio::time::timeout(backend.timeout, self.exchange_unbounded(backend, session_id, version, message))
-            .await
-            .map_err(|_| BackendError::Timeout(backend.timeout))?
+        let breaker = self.breakers.as_ref().and_then(|b| b.get(&backend.id));
+        if let Some(breaker) = breaker {
+            breaker.admit().map_err(BackendError::CircuitOpen)?;
+        }
+        let bounded = async {
+            // The semaphore is never closed; a failure here could only mean shutdown.
+            let _slot =
+                self.in_flight.acquire().await.map_err(|_| BackendError::InvalidResponse("shutting down".into()))?;
+            self.dispatch(backend, session_id, version, message).await
+        };
+        let outcome =
+            tokio::time::timeout(backend.timeout, bounded).await.unwrap_or(Err(BackendError::Timeout(backend.timeout)));
+        match (&outcome, breaker) {
+            (Ok(_), Some(breaker)) => breaker.success(),
+            (Err(error), breaker) if error.is_outage() => {
+                tracing::warn!(backend = %backend.id, %error, cause = %error.root_cause(), "backend exchange failed");
+                if let Some(breaker) = breaker {
+                    breaker.failure();
+                }
+            }
+            _ => {}
+        }
+        outcome
     }
 
-    async fn exchange_unbounded(
+    async fn dispatch(
         &self,
         backend: &Backend,
         session_id: Option<&str>,
         version: Option<&str>,
         message: &Value,
     ) -> Result<Exchange, BackendError> {
-        let request = self.post(backend, session_id, version, message);
-        let mut response = request.send().await.map_err(BackendError::Connect)?;
-        let status = response.status();
-        if !status.is_success() {
-            // 2026-07-28 servers answer request errors (-32602, -32021, …) with a 4xx and a JSON-RPC body
-            // keeping the id: that is the backend's answer, to be relayed, not an outage.
-            let body = self.read_body(&mut response).await.unwrap_or_default();
-            let answer = serde_json::from_slice::<Value>(&body).ok().zip(message.get("id"));
-            if let Some(error) = answer.and_then(|(body, id)| match_reply(&body, id)) {
-                return Ok(Exchange { reply: Some(error), session_id: None });
-            }
-            // The spec answers an unknown session with 404; some servers (server-everything) use 400.
-            // Either way the message was not processed, so the caller may open a new session and resend.
-            if matches!(status.as_u16(), 400 | 404) && session_id.is_some() {
-                return Err(BackendError::SessionExpired);
-            }
-            return Err(BackendError::Status(status.as_u16()));
-        }
-        let new_session = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let session = new_session.as_deref().or(session_id);
-        let Some(id) = message.get("id") else {
-            return Ok(Exchange { reply: None, session_id: new_session });
-        };
-        if status == http::StatusCode::ACCEPTED {
-            return Err(BackendError::InvalidResponse("request was answered with 202".into()));
-        }
-        let is_sse = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/event-stream"));
-        let reply = if is_sse {
-            self.read_sse(backend, &mut response, id, session, version).await?
-        } else {
-            let body = self.read_body(&mut response).await?;
-            let value: Value =
-                serde_json::from_slice(&body).map_err(|_| BackendError::InvalidResponse("body is not JSON".into()))?;
-            match_reply(&value, id)
-        };
-        let reply = reply.ok_or_else(|| BackendError::InvalidResponse("no response with the request id".into()))?;
-        Ok(Exchange { reply: Some(reply), session_id: new_session })
-    }
-
-    /// A POST of one JSON-RPC message with the transport headers the spec requires.
-    fn post(
-        &self,
-        backend: &Backend,
-        session_id: Option<&str>,
-        version: Option<&str>,
-        message: &Value,
-    ) -> reqwest::RequestBuilder {
-        let mut request = self
-            .http
-            .post(backend.url.clone())
-            .headers(backend.headers.clone())
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, "application/json, text/event-stream")
-            .body(message.to_string());
-        if let Some(id) = session_id {
-            request = request.header("mcp-session-id", id);
-        }
-        if let Some(v) = version {
-            request = request.header("mcp-protocol-version", v);
-        }
-        if version == Some(MODERN_VERSION) {
-            // 2026-07-28 routes on headers that repeat the body.
-            let method = message.get("method").and_then(Value::as_str).unwrap_or_default();
-            request = request.header("mcp-method", method);
-            let named = match method {
-                "tools/call" | "prompts/get" => message.pointer("/params/name"),
-                "resources/read" => message.pointer("/params/uri"),
-                _ => None,
-            };
-            if let Some(name) = named.and_then(Value::as_str) {
-                request = request.header("mcp-name", encode_header(name));
-            }
-        }
-        request
-    }
-
-    async fn read_body(&self, response: &mut reqwest::Response) -> Result<Vec<u8>, BackendError> {
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(BackendError::Connect)? {
-            if body.len() + chunk.len() > self.max_response_bytes {
-                return Err(BackendError::TooLarge(self.max_response_bytes));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
-    }
-
-    /// Reads events until the response to `id`. Notifications (progress, log messages) cannot be
-    /// relayed on a buffered response and are dropped; server→client requests are refused at once so
-    /// the backend does not wait for an answer that cannot come.
-    async fn read_sse(
-        &self,
-        backend: &Backend,
-        response: &mut reqwest::Response,
-        id: &Value,
-        session_id: Option<&str>,
-        version: Option<&str>,
-    ) -> Result<Option<Reply>, BackendError> {
-        let mut parser = sse::Parser::default();
-        let mut read = 0usize;
-        while let Some(chunk) = response.chunk().await.map_err(BackendError::Connect)? {
-            read += chunk.len();
-            if read > self.max_response_bytes {
-                return Err(BackendError::TooLarge(self.max_response_bytes));
-            }
-            for event in parser.feed(&chunk) {
-                let Ok(message) = serde_json::from_str::<Value>(&event.data) else {
-                    continue;
-                };
-                if let Some(reply) = match_reply(&message, id) {
-                    return Ok(Some(reply));
+        let headers = self.headers(backend).await?;
+        let call = Call { client: self, http: self.http(backend), backend, headers };
+        // The legacy transport handshakes on every stream; a version is needed even for `initialize`.
+        let legacy_version = version.unwrap_or(BACKEND_VERSIONS[0]);
+        let outcome = match self.transport(backend) {
+            Transport::StreamableHttp => streamable::exchange(&call, session_id, version, message).await,
+            Transport::Sse => legacy::exchange(&call, legacy_version, message).await,
+            Transport::Auto => match streamable::exchange(&call, session_id, version, message).await {
+                // The spec's fallback: a server that rejects the POST with 400/404/405 may be a
+                // 2024-11-05 server expecting a GET stream.
+                Err(error @ (BackendError::Status(400 | 404 | 405) | BackendError::SessionExpired)) => {
+                    match legacy::exchange(&call, legacy_version, message).await {
+                        Ok(exchange) => {
+                            self.learn(backend, Transport::Sse);
+                            Ok(exchange)
+                        }
+                        Err(legacy_error) => {
+                            tracing::debug!(backend = %backend.id, %legacy_error, "SSE fallback failed too");
+                            Err(error)
+                        }
+                    }
                 }
-                if let (Some(request_id), Some(method)) = (message.get("id"), message.get("method")) {
-                    tracing::info!(backend = %backend.id, %method, "refusing a server-to-client request");
-                    self.refuse(backend, request_id, session_id, version).await;
+                Ok(exchange) => {
+                    self.learn(backend, Transport::StreamableHttp);
+                    Ok(exchange)
                 }
-            }
+                Err(error) => Err(error),
+            },
+        };
+        if let (Err(BackendError::Status(401)), Some(credentials)) = (&outcome, &self.credentials) {
+            credentials.invalidate(&backend.id);
         }
-        Ok(None)
+        outcome
     }
 
-    async fn refuse(&self, backend: &Backend, request_id: &Value, session_id: Option<&str>, version: Option<&str>) {
-        let refusal = json!({ "jsonrpc": "2.0", "id": request_id, "error": {
-            "code": -32601,
-            "message": "the gateway cannot relay server-to-client requests over a buffered response",
-        }});
-        if let Err(e) = self.post(backend, session_id, version, &refusal).send().await {
-            tracing::debug!(backend = %backend.id, error = %e, "could not refuse a server-to-client request");
+    fn learn(&self, backend: &Backend, transport: Transport) {
+        let mut detected = self.detected.write().unwrap_or_else(|p| p.into_inner());
+        if detected.insert(backend.id.clone(), transport) != Some(transport) {
+            tracing::info!(backend = %backend.id, transport = transport.as_str(), "backend transport detected");
         }
     }
-}
 
-/// A header value as 2026-07-28 carries it: verbatim when plain printable ASCII, else base64-wrapped.
-fn encode_header(value: &str) -> String {
-    let plain = value.bytes().all(|b| (0x20..0x7f).contains(&b)) && value.trim() == value;
-    if plain {
-        value.to_owned()
-    } else {
-        use base64::Engine;
-        format!("=?base64?{}?=", base64::engine::general_purpose::STANDARD.encode(value))
+    fn http(&self, backend: &Backend) -> &reqwest::Client {
+        self.http.get(&backend.id).unwrap_or(&self.fallback_http)
     }
-}
 
-/// The reply to `id` in a JSON-RPC message (or a batch of them).
-fn match_reply(message: &Value, id: &Value) -> Option<Reply> {
-    if let Some(batch) = message.as_array() {
-        return batch.iter().find_map(|m| match_reply(m, id));
+    async fn headers(&self, backend: &Backend) -> Result<HeaderMap, BackendError> {
+        let mut headers = backend.headers.clone();
+        if let (Some(credential), Some(credentials)) = (&backend.credential, &self.credentials) {
+            let (name, value) = credentials.header(&backend.id, credential).await.map_err(BackendError::Credential)?;
+            headers.insert(name, value);
+        }
+        Ok(headers)
     }
-    if message.get("id") != Some(id) || message.get("method").is_some() {
-        return None;
-    }
-    if let Some(result) = message.get("result") {
-        return Some(Reply::Result(result.clone()));
-    }
-    message.get("error").map(|e| Reply::Error(e.clone()))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_values_are_base64_wrapped_only_when_needed() {
-        assert_eq!(encode_header("demo_add"), "demo_add");
-        assert_eq!(encode_header("tool ✓"), "=?base64?dG9vbCDinJM=?=");
-        assert_eq!(encode_header(" padded"), "=?base64?IHBhZGRlZA==?=");
-    }
-
-    #[test]
-    fn replies_match_by_id_only() {
-        let id = json!("gw-1");
-        assert_eq!(match_reply(&json!({"jsonrpc":"2.0","id":"gw-2","result":{}}), &id), None);
-        assert_eq!(match_reply(&json!({"jsonrpc":"2.0","id":"gw-1","method":"x"}), &id), None);
-        assert_eq!(
-            match_reply(&json!([{"id":"gw-0","result":1},{"id":"gw-1","error":{"code":1}}]), &id),
-            Some(Reply::Error(json!({"code":1})))
-        );
-    }
-}
+mod tests;

@@ -5,6 +5,12 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
+use super::{
+    breaker::{BreakerSettings, BreakerSpec},
+    credentials::{Credential, CredentialSpec},
+    guard::NetworkPolicy,
+};
+
 /// A configuration error, naming the JSON path of the field and its value.
 #[derive(Debug, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -37,6 +43,54 @@ struct BackendSpec {
     headers: std::collections::BTreeMap<String, String>,
     #[serde(default = "enabled")]
     enabled: bool,
+    #[serde(default)]
+    transport: Transport,
+    #[serde(default = "default_connect_timeout_ms")]
+    connect_timeout_ms: u64,
+    max_response_bytes: Option<u64>,
+    auth: Option<CredentialSpec>,
+    #[serde(default)]
+    circuit_breaker: BreakerSpec,
+}
+
+/// How the gateway speaks to a backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// Streamable HTTP (2025-03-26 and later): one POST per message.
+    #[default]
+    StreamableHttp,
+    /// The deprecated HTTP+SSE transport (2024-11-05): a GET stream announces where to POST.
+    Sse,
+    /// The spec's backward-compatibility rule: POST `initialize`; on 400/404/405 fall back to SSE.
+    Auto,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StreamableHttp => "streamable-http",
+            Self::Sse => "sse",
+            Self::Auto => "auto",
+        }
+    }
+}
+
+/// Gateway-wide settings that apply to every backend unless it overrides them.
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    /// Which addresses backend (and token) URLs may point at.
+    pub network: NetworkPolicy,
+    /// `GATEWAY_MAX_BACKEND_RESPONSE_BYTES`.
+    pub max_response_bytes: usize,
+    /// `GATEWAY_BREAKER_*`.
+    pub breaker: BreakerSettings,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Self { network: NetworkPolicy::default(), max_response_bytes: 8 << 20, breaker: BreakerSettings::default() }
+    }
 }
 
 fn default_separator() -> String {
@@ -44,6 +98,9 @@ fn default_separator() -> String {
 }
 fn default_timeout_ms() -> u64 {
     30_000
+}
+fn default_connect_timeout_ms() -> u64 {
+    5_000
 }
 fn enabled() -> bool {
     true
@@ -53,12 +110,20 @@ fn enabled() -> bool {
 pub struct Backend {
     /// Stable identifier used in logs, `/health`, cursors and sessions.
     pub id: String,
-    /// The Streamable HTTP endpoint.
+    /// The Streamable HTTP endpoint, or the SSE stream's URL for the legacy transport.
     pub url: reqwest::Url,
+    pub transport: Transport,
     /// Exposed names are `<prefix><separator><name>`; an empty prefix exposes names unchanged.
     pub prefix: String,
     /// Bound on every exchange with this backend (connect, send, and reading the reply).
     pub timeout: Duration,
+    /// Bound on establishing a connection (TCP and TLS), within `timeout`.
+    pub connect_timeout: Duration,
+    /// Largest reply read from this backend; larger ones are cut off and count as a failure.
+    pub max_response_bytes: usize,
+    /// The gateway's own credential for this backend, if it needs one.
+    pub credential: Option<Credential>,
+    pub breaker: BreakerSettings,
     /// Extra headers sent on every request (marked sensitive: they often carry the backend's credential).
     pub headers: HeaderMap,
 }
@@ -69,8 +134,10 @@ impl std::fmt::Debug for Backend {
         f.debug_struct("Backend")
             .field("id", &self.id)
             .field("prefix", &self.prefix)
+            .field("transport", &self.transport)
             .field("timeout", &self.timeout)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("credential", &self.credential.as_ref().map(Credential::secret_id))
             .finish_non_exhaustive()
     }
 }
@@ -79,12 +146,20 @@ impl std::fmt::Debug for Backend {
 #[derive(Debug, Clone)]
 pub struct BackendSet {
     pub separator: String,
+    /// Which addresses the backends' connections may reach (checked again at every connect).
+    pub network: NetworkPolicy,
     backends: Vec<Arc<Backend>>,
 }
 
 impl BackendSet {
-    /// Parses and validates the backends document.
+    /// Parses with the default (strict) settings: for tests.
+    #[cfg(test)]
     pub fn from_json(text: &str) -> Result<Self, BackendSetError> {
+        Self::parse(text, &Defaults::default())
+    }
+
+    /// Parses and validates the backends document.
+    pub fn parse(text: &str, defaults: &Defaults) -> Result<Self, BackendSetError> {
         let spec: FileSpec = serde_json::from_str(text).map_err(|e| invalid("backends document", e.to_string()))?;
         if spec.separator.is_empty() || spec.separator.len() > 4 || !spec.separator.chars().all(name_char) {
             return Err(invalid("separator", format!("{:?} must be 1-4 characters of [A-Za-z0-9_.-]", spec.separator)));
@@ -102,10 +177,7 @@ impl BackendSet {
             if !ids.insert(b.id.clone()) {
                 return Err(invalid(field("id"), format!("{:?} is used by another backend", b.id)));
             }
-            let url = reqwest::Url::parse(&b.url)
-                .ok()
-                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-                .ok_or_else(|| invalid(field("url"), format!("{:?} is not an http(s) URL", b.url)))?;
+            let url = defaults.network.check_url_str(&b.url).map_err(|m| invalid(field("url"), m))?;
             let prefix = b.prefix.unwrap_or_else(|| b.id.clone());
             if prefix.len() > 64 || !prefix.chars().all(name_char) {
                 return Err(invalid(field("prefix"), format!("{prefix:?} must be 0-64 characters of [A-Za-z0-9_.-]")));
@@ -114,6 +186,34 @@ impl BackendSet {
                 return Err(invalid(field("timeoutMs"), format!("{} must be from 100 to 900000", b.timeout_ms)));
             }
             let headers = headers(&b.headers).map_err(|m| invalid(field("headers"), m))?;
+            if !(100..=60_000).contains(&b.connect_timeout_ms) {
+                let message = format!("{} must be from 100 to 60000", b.connect_timeout_ms);
+                return Err(invalid(field("connectTimeoutMs"), message));
+            }
+            let max_response_bytes = match b.max_response_bytes {
+                None => defaults.max_response_bytes,
+                Some(n) if (1024..=64 << 20).contains(&n) => n as usize,
+                Some(n) => {
+                    return Err(invalid(field("maxResponseBytes"), format!("{n} must be from 1024 to 67108864")))
+                }
+            };
+            let credential = match b.auth {
+                None => None,
+                Some(spec) => {
+                    let credential =
+                        spec.build(&defaults.network).map_err(|(f, m)| invalid(field(&format!("auth.{f}")), m))?;
+                    if let Credential::Static { header, .. } = &credential {
+                        if headers.contains_key(header) {
+                            return Err(invalid(field("headers"), format!("{header} is also set by \"auth\"")));
+                        }
+                    }
+                    Some(credential)
+                }
+            };
+            let breaker = defaults
+                .breaker
+                .with(&b.circuit_breaker)
+                .map_err(|(f, m)| invalid(field(&format!("circuitBreaker.{f}")), m))?;
             if !b.enabled {
                 continue;
             }
@@ -121,9 +221,21 @@ impl BackendSet {
                 return Err(invalid(field("prefix"), format!("{prefix:?} is used by another enabled backend")));
             }
             let timeout = Duration::from_millis(b.timeout_ms);
-            backends.push(Arc::new(Backend { id: b.id, url, prefix, timeout, headers }));
+            backends.push(Arc::new(Backend {
+                id: b.id,
+                url,
+                transport: b.transport,
+                prefix,
+                timeout,
+                // A connect timeout longer than the whole exchange would never fire.
+                connect_timeout: Duration::from_millis(b.connect_timeout_ms).min(timeout),
+                max_response_bytes,
+                credential,
+                breaker,
+                headers,
+            }));
         }
-        Ok(Self { separator: spec.separator, backends })
+        Ok(Self { separator: spec.separator, network: defaults.network, backends })
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Backend>> {
@@ -162,46 +274,4 @@ fn headers(spec: &std::collections::BTreeMap<String, String>) -> Result<HeaderMa
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefix_defaults_to_id_and_disabled_backends_are_dropped() {
-        let set = BackendSet::from_json(
-            r#"{"backends":[{"id":"a","url":"http://127.0.0.1:1/mcp"},{"id":"b","url":"http://x/mcp","enabled":false}]}"#,
-        )
-        .unwrap();
-        assert_eq!(set.len(), 1);
-        assert_eq!(set.get("a").unwrap().prefix, "a");
-        assert_eq!(set.separator, "_");
-    }
-
-    #[test]
-    fn duplicate_prefixes_are_rejected() {
-        let err = BackendSet::from_json(
-            r#"{"backends":[{"id":"a","url":"http://h/mcp","prefix":"p"},{"id":"b","url":"http://h/mcp","prefix":"p"}]}"#,
-        )
-        .unwrap_err();
-        assert_eq!(err.field, "backends[1].prefix");
-    }
-
-    #[test]
-    fn header_values_are_not_echoed_in_errors_or_debug() {
-        let err =
-            BackendSet::from_json(r#"{"backends":[{"id":"a","url":"http://h/mcp","headers":{"x-key":"sec\nret"}}]}"#)
-                .unwrap_err();
-        assert!(!err.to_string().contains("sec"), "{err}");
-        let set =
-            BackendSet::from_json(r#"{"backends":[{"id":"a","url":"http://h/mcp","headers":{"x-key":"hunter2"}}]}"#)
-                .unwrap();
-        assert!(!format!("{set:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn unknown_fields_and_bad_timeouts_name_the_field() {
-        let err = BackendSet::from_json(r#"{"backends":[{"id":"a","url":"http://h/mcp","timeoutMs":5}]}"#).unwrap_err();
-        assert_eq!(err.field, "backends[0].timeoutMs");
-        let err = BackendSet::from_json(r#"{"backends":[{"id":"a","url":"http://h/mcp","tiemout":5}]}"#).unwrap_err();
-        assert!(err.message.contains("tiemout"), "{err}");
-    }
-}
+mod tests;

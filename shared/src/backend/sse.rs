@@ -11,6 +11,9 @@ pub struct Event {
 #[derive(Debug, Default)]
 pub struct Parser {
     buffer: Vec<u8>,
+    /// Where the search for the next line break resumes: bytes before it hold none. Without it a long
+    /// line arriving in many chunks would be rescanned from its start on every chunk.
+    scanned: usize,
     event: String,
     data: Vec<String>,
 }
@@ -20,19 +23,30 @@ impl Parser {
     pub fn feed(&mut self, chunk: &[u8]) -> Vec<Event> {
         self.buffer.extend_from_slice(chunk);
         let mut events = Vec::new();
-        while let Some(end) = self.buffer.iter().position(|b| *b == b'\n' || *b == b'\r') {
+        let mut start = 0;
+        let mut search = self.scanned;
+        loop {
+            let Some(offset) = self.buffer[search..].iter().position(|b| *b == b'\n' || *b == b'\r') else {
+                search = self.buffer.len();
+                break;
+            };
+            let end = search + offset;
             // A CR immediately followed by LF is one line break; a lone CR at the end of the buffer may
             // still be followed by LF in the next chunk, so wait for more input.
-            let crlf = self.buffer[end] == b'\r' && self.buffer.get(end + 1) == Some(&b'\n');
             if self.buffer[end] == b'\r' && end + 1 == self.buffer.len() {
+                search = end;
                 break;
             }
-            let line = String::from_utf8_lossy(&self.buffer[..end]).into_owned();
-            self.buffer.drain(..end + if crlf { 2 } else { 1 });
+            let crlf = self.buffer[end] == b'\r' && self.buffer[end + 1] == b'\n';
+            let line = String::from_utf8_lossy(&self.buffer[start..end]).into_owned();
+            start = end + if crlf { 2 } else { 1 };
+            search = start;
             if let Some(event) = self.line(&line) {
                 events.push(event);
             }
         }
+        self.buffer.drain(..start);
+        self.scanned = search - start;
         events
     }
 

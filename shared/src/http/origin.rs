@@ -71,6 +71,8 @@ mod tests {
         Config::from_lookup(|k| match k {
             "GATEWAY_ALLOWED_HOSTS" => Some(hosts.into()),
             "GATEWAY_ALLOWED_ORIGINS" => Some(origins.into()),
+            // The built-in demo backends are on loopback.
+            "GATEWAY_ALLOW_LOOPBACK_BACKENDS" => Some("1".into()),
             _ => None,
         })
         .unwrap()

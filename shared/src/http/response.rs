@@ -39,5 +39,8 @@ pub fn error(err: &GatewayError, id: &Value, era: Era) -> Response<Body> {
     if let Some(allow) = mapping.allow {
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
     }
+    if let GatewayError::RateLimited(decision) = err {
+        decision.apply(response.headers_mut());
+    }
     response
 }

@@ -1,12 +1,17 @@
-//! Methods aimed at one item, routed to the backend that owns it: tools and prompts by their exposed
-//! name, resources by URI.
+//! Methods aimed at one item, routed to the backend that owns it: tools and prompts by exact lookup of
+//! their exposed name in the catalog, resources by URI.
 
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
-use super::{lists, upstream::Ctx};
+use super::{
+    catalog::{self, Route, Routed},
+    lists::ListKind,
+    privacy,
+    upstream::Ctx,
+};
 use crate::{
-    backend::{Backend, BackendError, Reply, Resolved},
+    backend::{Backend, BackendError, Reply},
     GatewayError,
 };
 
@@ -34,67 +39,101 @@ fn into_result(backend: &Backend, reply: Result<Reply, BackendError>) -> Result<
     }
 }
 
+/// Why a backend whose names could not be listed is unavailable: its open breaker, or the failed listing.
+fn unlisted(ctx: &Ctx<'_>, backend: &Backend) -> BackendError {
+    match ctx.app.client.breaker(&backend.id).and_then(|b| b.retry_in) {
+        Some(retry_in) => BackendError::CircuitOpen(retry_in),
+        None => BackendError::Unlisted,
+    }
+}
+
+/// A tool failure the model can read (not a protocol error): the backend could not be reached.
+fn unavailable_result(backend: &Backend, error: &BackendError, ran: bool) -> Value {
+    let outcome = if ran { "The tool was not run, or its result was lost." } else { "The tool was not run." };
+    json!({
+        "content": [{ "type": "text", "text": format!("Backend '{}' is unavailable: {error}. {outcome}", backend.id) }],
+        "isError": true,
+    })
+}
+
 pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
     let name = required_str(params, "name")?;
-    let Resolved { backend, name: original } = ctx
-        .app
-        .config
-        .backends
-        .resolve(name)
-        .filter(|_| ctx.principal.scopes.may_call_tool(name))
-        // A tool the caller may not call gets the same answer as one that does not exist: no oracle.
-        .ok_or_else(|| GatewayError::InvalidParams(format!("unknown tool: {name}")))?;
-    if ctx.app.tools.has(&backend.id, &original).is_none() {
-        // Not in a fresh listing: ask the backend once. If it cannot answer, the call below reports it.
-        if let Some(tools) = lists::tool_names(ctx, &backend).await {
-            if !tools.contains(&original) {
-                return Err(GatewayError::InvalidParams(format!("unknown tool: {name}")));
-            }
-        }
+    let unknown = || GatewayError::InvalidParams(format!("unknown tool: {name}"));
+    // A tool the caller may not call gets the same answer as one that does not exist: no oracle.
+    if !ctx.principal.scopes.may_call_tool(name) {
+        return Err(unknown());
     }
-    match ctx.call(&backend, "tools/call", renamed(params, "name", &original)).await {
-        // A backend that cannot be reached is a tool failure the model can read, not a protocol error.
+    let Route { backend, original } = match catalog::route(ctx, ListKind::Tools, name).await {
+        Routed::To(route) => route,
+        Routed::Unavailable(backend) => {
+            let error = unlisted(ctx, &backend);
+            tracing::warn!(backend = %backend.id, %error, "tools/call to an unavailable backend");
+            return Ok(unavailable_result(&backend, &error, false));
+        }
+        Routed::Unknown => return Err(unknown()),
+    };
+    let scope = privacy::scope(ctx);
+    let mut vault = ctx.app.pii.request(&scope);
+    let mut forwarded = renamed(params, "name", &original);
+    privacy::restore(&mut vault, &mut forwarded).await?;
+    match ctx.call(&backend, "tools/call", forwarded).await {
         Err(error) => {
             tracing::warn!(backend = %backend.id, %error, "tools/call failed");
-            Ok(json!({
-                "content": [{ "type": "text", "text": format!("Backend '{}' is unavailable: {error}. The tool was not run, or its result was lost.", backend.id) }],
-                "isError": true,
-            }))
+            let ran = !matches!(error, BackendError::CircuitOpen(_) | BackendError::Credential(_));
+            Ok(unavailable_result(&backend, &error, ran))
         }
-        reply => into_result(&backend, reply),
+        reply => {
+            let mut result = into_result(&backend, reply)?;
+            privacy::protect(ctx, &mut vault, &backend.id, Some(name), params, &mut result).await;
+            Ok(result)
+        }
+    }
+}
+
+/// The backend and original name of a prompt, by exact lookup.
+async fn prompt_route(ctx: &Ctx<'_>, name: &str) -> Result<Route, GatewayError> {
+    match catalog::route(ctx, ListKind::Prompts, name).await {
+        Routed::To(route) => Ok(route),
+        Routed::Unavailable(backend) => {
+            Err(GatewayError::BackendUnavailable { source: unlisted(ctx, &backend), backend: backend.id.clone() })
+        }
+        Routed::Unknown => Err(GatewayError::InvalidParams(format!("unknown prompt: {name}"))),
     }
 }
 
 pub async fn get_prompt(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
     let name = required_str(params, "name")?;
-    let Resolved { backend, name: original } = ctx
-        .app
-        .config
-        .backends
-        .resolve(name)
-        .ok_or_else(|| GatewayError::InvalidParams(format!("unknown prompt: {name}")))?;
-    into_result(&backend, ctx.call(&backend, "prompts/get", renamed(params, "name", &original)).await)
+    let Route { backend, original } = prompt_route(ctx, name).await?;
+    let mut result =
+        into_result(&backend, ctx.call(&backend, "prompts/get", renamed(params, "name", &original)).await)?;
+    let scope = privacy::scope(ctx);
+    privacy::protect(ctx, &mut ctx.app.pii.request(&scope), &backend.id, None, params, &mut result).await;
+    Ok(result)
 }
 
 pub async fn read_resource(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
     let uri = required_str(params, "uri")?;
-    by_uri(ctx, uri, "resources/read", "resources", params.clone())
+    let (backend, mut result) = by_uri_from(ctx, uri, "resources/read", "resources", params.clone())
         .await?
-        .ok_or_else(|| GatewayError::ResourceNotFound(uri.to_owned()))
+        .ok_or_else(|| GatewayError::ResourceNotFound(uri.to_owned()))?;
+    let scope = privacy::scope(ctx);
+    privacy::protect(ctx, &mut ctx.app.pii.request(&scope), &backend, None, params, &mut result).await;
+    Ok(result)
 }
 
 /// Routes a URI-addressed request to its owner, or asks every backend that declares `capability` and
 /// takes the first success in configuration order (learning the owner for next time).
-async fn by_uri(
+async fn by_uri_from(
     ctx: &Ctx<'_>,
     uri: &str,
     method: &str,
     capability: &str,
     params: Value,
-) -> Result<Option<Value>, GatewayError> {
+) -> Result<Option<(String, Value)>, GatewayError> {
     let backends = &ctx.app.config.backends;
     if let Some(backend) = ctx.app.owners.owner_of(uri).and_then(|id| backends.get(&id).cloned()) {
-        return into_result(&backend, ctx.call(&backend, method, params).await).map(Some);
+        let result = into_result(&backend, ctx.call(&backend, method, params).await)?;
+        return Ok(Some((backend.id.clone(), result)));
     }
     let asks = backends.iter().map(|b| {
         let params = params.clone();
@@ -110,7 +149,7 @@ async fn by_uri(
     Ok(backends.iter().zip(answers).find_map(|(b, answer)| {
         let result = answer?;
         ctx.app.owners.learn_uri(uri, &b.id);
-        Some(result)
+        Some((b.id.clone(), result))
     }))
 }
 
@@ -121,16 +160,16 @@ pub async fn complete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayErr
     match (kind, reference) {
         (Some("ref/prompt"), Some(reference)) => {
             let name = required_str(reference, "name")?;
-            let Some(Resolved { backend, name: original }) = ctx.app.config.backends.resolve(name) else {
-                return Err(GatewayError::InvalidParams(format!("unknown prompt: {name}")));
-            };
+            let Route { backend, original } = prompt_route(ctx, name).await?;
             let mut params = params.clone();
             params["ref"]["name"] = Value::String(original);
             into_result(&backend, ctx.call(&backend, "completion/complete", params).await)
         }
         (Some("ref/resource"), Some(reference)) => {
             let uri = required_str(reference, "uri")?;
-            Ok(by_uri(ctx, uri, "completion/complete", "completions", params.clone()).await?.unwrap_or(empty))
+            Ok(by_uri_from(ctx, uri, "completion/complete", "completions", params.clone())
+                .await?
+                .map_or(empty, |(_, result)| result))
         }
         _ => Err(GatewayError::InvalidParams("\"ref\" must be a ref/prompt or ref/resource object".into())),
     }

@@ -1,47 +1,217 @@
-//! Which tools each backend really has, per instance with a short TTL. A call is routed only to a tool
-//! the backend listed: an unknown name is a protocol error (-32602) from the gateway, whatever the
-//! backend would have done with it, and a warm call costs no extra round-trip.
+//! The exact-lookup index of exposed names (tools and prompts), per instance: exposed name → (backend,
+//! the backend's own name). Built from complete listings of every backend (their pages come from the
+//! instance's list cache) and used for as long as those listings are cached. A call is routed only to a name the index holds; an
+//! unknown name is a protocol error (-32602) from the gateway, whatever the backend would have done
+//! with it. Names are never split at the separator to find their backend.
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::RwLock,
-    time::{Duration, Instant},
+    sync::{Arc, RwLock},
+    time::Duration,
 };
 
-const FRESH_FOR: Duration = Duration::from_secs(60);
+use futures_util::future::join_all;
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use super::{
+    lists::{self, ListKind},
+    upstream::Ctx,
+};
+use crate::backend::{Backend, Collision, Exposure};
+
+/// Bound on pages followed per backend when listing it completely.
+const MAX_PAGES: usize = 50;
+
+/// Where an exposed name goes.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub backend: Arc<Backend>,
+    /// The backend's own name.
+    pub original: String,
+}
+
+/// One built index.
+#[derive(Debug)]
+pub struct Index {
+    pub built: Instant,
+    pub routes: HashMap<String, Route>,
+    pub collisions: Vec<Collision>,
+    /// Backends whose listing failed (or whose breaker is open) when the index was built: their names
+    /// are missing, so a call to one of them is "unavailable", not "unknown".
+    pub unavailable: HashSet<String>,
+}
 
 #[derive(Default)]
 pub struct ToolCatalog {
-    backends: RwLock<HashMap<String, (Instant, HashSet<String>)>>,
+    /// Keyed by list family: "tools" or "prompts".
+    indexes: RwLock<HashMap<&'static str, Arc<Index>>>,
 }
 
 impl ToolCatalog {
-    /// `Some(true)` if `backend` listed `tool` recently; `None` if there is no fresh listing, or the tool
-    /// was missing from it (it may have been added since).
-    pub fn has(&self, backend: &str, tool: &str) -> Option<bool> {
-        let backends = self.backends.read().unwrap_or_else(|p| p.into_inner());
-        let (at, tools) = backends.get(backend)?;
-        (at.elapsed() < FRESH_FOR && tools.contains(tool)).then_some(true)
+    /// The index of `family` if built within `max_age`.
+    pub fn fresh(&self, family: &'static str, max_age: Duration) -> Option<Arc<Index>> {
+        let indexes = self.indexes.read().unwrap_or_else(|p| p.into_inner());
+        indexes.get(family).filter(|i| i.built.elapsed() < max_age).cloned()
     }
 
-    /// Records a complete listing of `backend`'s tools.
-    pub fn remember(&self, backend: &str, tools: HashSet<String>) {
-        let mut backends = self.backends.write().unwrap_or_else(|p| p.into_inner());
-        backends.insert(backend.to_owned(), (Instant::now(), tools));
+    /// Replaces the index of `family` with one built from `exposure`.
+    pub fn record(&self, family: &'static str, exposure: &Exposure, unavailable: HashSet<String>) -> Arc<Index> {
+        let routes = exposure
+            .names
+            .iter()
+            .map(|n| (n.exposed.clone(), Route { backend: n.backend.clone(), original: n.original.clone() }))
+            .collect();
+        let index =
+            Arc::new(Index { built: Instant::now(), routes, collisions: exposure.collisions.clone(), unavailable });
+        let mut indexes = self.indexes.write().unwrap_or_else(|p| p.into_inner());
+        let known = indexes.get(family).map(|i| i.collisions.as_slice()).unwrap_or_default();
+        // Reported when they appear or change, not on every list.
+        for c in exposure.collisions.iter().filter(|c| !known.contains(c)) {
+            let renamed: Vec<String> = c.renamed.iter().map(|(b, _, e)| format!("{b}:{e}")).collect();
+            tracing::warn!(list = family, name = %c.name, kept = %c.kept.0, renamed = %renamed.join(","),
+                "exposed name collision between backends; the first backend keeps the name");
+        }
+        indexes.insert(family, index.clone());
+        index
     }
+
+    /// The collisions of the latest indexes, for this instance's health view.
+    pub fn collisions(&self) -> Vec<(&'static str, Collision)> {
+        let indexes = self.indexes.read().unwrap_or_else(|p| p.into_inner());
+        let mut all: Vec<(&'static str, Collision)> =
+            indexes.iter().flat_map(|(family, i)| i.collisions.iter().map(|c| (*family, c.clone()))).collect();
+        all.sort_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)));
+        all
+    }
+}
+
+/// What a call to an exposed name should do.
+#[derive(Debug)]
+pub enum Routed {
+    To(Route),
+    /// No such name now, and the backend whose prefix it carries could not be listed: the caller should
+    /// hear that this backend is unavailable rather than that the name does not exist.
+    Unavailable(Arc<Backend>),
+    Unknown,
+}
+
+fn family(kind: ListKind) -> &'static str {
+    match kind {
+        ListKind::Prompts => "prompts",
+        _ => "tools",
+    }
+}
+
+/// The merged list of tools or prompts with settled names (tools filtered by the caller's scopes), in
+/// one page. Rebuilt from the backends' cached pages, so a warm list costs no backend round-trip.
+pub async fn list(ctx: &Ctx<'_>, kind: ListKind) -> Value {
+    let (_, items) = build(ctx, kind).await;
+    let visible = items.into_iter().filter(|item| {
+        // A caller sees only the tools it may call.
+        kind != ListKind::Tools
+            || item.get("name").and_then(Value::as_str).is_some_and(|n| ctx.principal.scopes.may_call_tool(n))
+    });
+    let mut result = Map::new();
+    result.insert(kind.field().into(), Value::Array(visible.collect()));
+    Value::Object(result)
+}
+
+/// Where a call to `exposed` goes. A miss in a cached index is checked once against a rebuilt one (the
+/// name may be new, or its backend back), unless the backend it names has its breaker open.
+pub async fn route(ctx: &Ctx<'_>, kind: ListKind, exposed: &str) -> Routed {
+    let mut cached = ctx.app.tools.fresh(family(kind), ctx.app.client.lists().ttl());
+    loop {
+        let from_cache = cached.is_some();
+        let index = match cached.take() {
+            Some(index) => index,
+            None => build(ctx, kind).await.0,
+        };
+        if let Some(route) = index.routes.get(exposed) {
+            return Routed::To(route.clone());
+        }
+        let blamed = ctx.app.config.backends.resolve(exposed).map(|r| r.backend);
+        let blamed = blamed.filter(|b| index.unavailable.contains(&b.id));
+        match blamed {
+            Some(backend) if ctx.app.client.is_open(&backend.id) => return Routed::Unavailable(backend),
+            _ if from_cache => continue,
+            Some(backend) => return Routed::Unavailable(backend),
+            None => return Routed::Unknown,
+        }
+    }
+}
+
+/// Lists every backend completely (in parallel, bounded by the client's in-flight limit), settles the
+/// names across backends, records the index, and returns it with the renamed items.
+async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<Value>) {
+    let backends: Vec<&Arc<Backend>> = ctx.app.config.backends.iter().collect();
+    let listings = join_all(backends.iter().map(|b| listing(ctx, b, kind))).await;
+    let mut unavailable = HashSet::new();
+    let mut named = Vec::new();
+    let mut items: HashMap<(String, String), Value> = HashMap::new();
+    for (backend, listing) in backends.into_iter().zip(listings) {
+        let Some(found) = listing else {
+            unavailable.insert(backend.id.clone());
+            continue;
+        };
+        let mut names = Vec::with_capacity(found.len());
+        for item in found {
+            let Some(name) = item.get("name").and_then(Value::as_str).map(str::to_owned) else { continue };
+            items.entry((backend.id.clone(), name.clone())).or_insert(item);
+            names.push(name);
+        }
+        named.push((backend.clone(), names));
+    }
+    let exposure = ctx.app.config.backends.expose_all(&named);
+    let renamed = exposure
+        .names
+        .iter()
+        .filter_map(|n| {
+            let mut item = items.remove(&(n.backend.id.clone(), n.original.clone()))?;
+            item["name"] = Value::String(n.exposed.clone());
+            Some(item)
+        })
+        .collect();
+    (ctx.app.tools.record(family(kind), &exposure, unavailable), renamed)
+}
+
+/// Every item `backend` has in list `kind`, following its cursors (bounded); `None` if it could not
+/// answer. A backend without the capability has an empty list.
+async fn listing(ctx: &Ctx<'_>, backend: &Backend, kind: ListKind) -> Option<Vec<Value>> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let Some(mut page) = lists::page(ctx, backend, kind, cursor.clone()).await.ok()? else { break };
+        if let Some(Value::Array(found)) = page.get_mut(kind.field()).map(Value::take) {
+            all.extend(found);
+        }
+        match page.get("nextCursor") {
+            // A backend handing back the cursor it was given would page forever.
+            Some(Value::String(next)) if cursor.as_ref() != Some(next) => cursor = Some(next.clone()),
+            _ => break,
+        }
+    }
+    Some(all)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::BackendSet;
 
-    #[test]
-    fn listed_tools_are_known_and_others_are_not() {
+    #[tokio::test(start_paused = true)]
+    async fn routes_are_exact_and_expire_with_the_listings() {
+        let set = BackendSet::from_json(r#"{"backends":[{"id":"demo","url":"http://h/mcp"}]}"#).unwrap();
+        let demo = set.get("demo").unwrap().clone();
+        let exposure = set.expose_all(&[(demo, vec!["echo".to_owned()])]);
         let catalog = ToolCatalog::default();
-        assert_eq!(catalog.has("demo", "echo"), None);
-        catalog.remember("demo", HashSet::from(["echo".to_owned()]));
-        assert_eq!(catalog.has("demo", "echo"), Some(true));
-        assert_eq!(catalog.has("demo", "nope"), None);
-        assert_eq!(catalog.has("other", "echo"), None);
+        assert!(catalog.fresh("tools", Duration::from_secs(30)).is_none());
+        catalog.record("tools", &exposure, HashSet::from(["other".to_owned()]));
+        let index = catalog.fresh("tools", Duration::from_secs(30)).unwrap();
+        assert_eq!(index.routes["demo_echo"].original, "echo");
+        assert!(!index.routes.contains_key("demo_nope") && index.unavailable.contains("other"));
+        assert!(catalog.fresh("prompts", Duration::from_secs(30)).is_none());
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert!(catalog.fresh("tools", Duration::from_secs(30)).is_none());
     }
 }

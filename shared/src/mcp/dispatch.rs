@@ -7,7 +7,7 @@ use super::{
     lists::{self, ListKind},
     upstream::Ctx,
 };
-use crate::GatewayError;
+use crate::{gate, ratelimit::Limit, GatewayError};
 
 pub async fn request(ctx: &Ctx<'_>, method: &str, params: &Value) -> Result<Value, GatewayError> {
     if let Some(kind) = ListKind::from_method(method) {
@@ -15,7 +15,10 @@ pub async fn request(ctx: &Ctx<'_>, method: &str, params: &Value) -> Result<Valu
     }
     match method {
         "ping" => Ok(json!({})),
-        "tools/call" => calls::call_tool(ctx, params).await,
+        "tools/call" => {
+            charge_tool(ctx, params).await?;
+            calls::call_tool(ctx, params).await
+        }
         "prompts/get" => calls::get_prompt(ctx, params).await,
         "resources/read" => calls::read_resource(ctx, params).await,
         "completion/complete" => calls::complete(ctx, params).await,
@@ -26,4 +29,13 @@ pub async fn request(ctx: &Ctx<'_>, method: &str, params: &Value) -> Result<Valu
         // Includes resources/subscribe: not offered, since updates could never be delivered.
         _ => Err(GatewayError::MethodNotFound(method.to_owned())),
     }
+}
+
+/// A tighter per-principal limit for one tool (`RATE_LIMIT_TOOLS`), charged only where one is set, so the
+/// usual request costs no second write.
+async fn charge_tool(ctx: &Ctx<'_>, params: &Value) -> Result<(), GatewayError> {
+    let Some(name) = params.get("name").and_then(Value::as_str) else { return Ok(()) };
+    let Some(max) = ctx.app.limiter.config().tools.get(name) else { return Ok(()) };
+    let limit = Limit { key: format!("t:{}:{name}", ctx.principal.id), max: *max };
+    gate::charge(ctx.app, &limit).await.map(drop)
 }

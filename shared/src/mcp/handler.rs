@@ -15,44 +15,45 @@ use super::{
     Session,
 };
 use crate::{
-    auth::{metadata, AuthError, Principal},
-    http,
+    auth::{metadata, Principal},
+    gate, http,
+    ratelimit::Decision,
     store::now_secs,
-    App, GatewayError,
+    telemetry, App, GatewayError,
 };
 
 /// Serves one request to `/mcp`. Never fails: every error becomes its mapped response.
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
     let started = std::time::Instant::now();
     let headers = request.headers();
-    let mut response = match route(app, &request).await {
-        Ok(response) => response,
-        Err(error) => {
-            let mut response = http::error(&error, &Value::Null, Era::Legacy);
-            if let GatewayError::Auth(auth) = &error {
-                let host = http::header(headers, "host");
-                if let Some(challenge) = auth.www_authenticate(&app.config.auth, host) {
-                    if let Ok(value) = HeaderValue::try_from(challenge) {
-                        response.headers_mut().insert(::http::header::WWW_AUTHENTICATE, value);
-                    }
-                }
-            }
-            response
-        }
+    let mut seen = Seen::default();
+    let (mut response, error) = match route(app, &request, &mut seen).await {
+        Ok(response) => (response, None),
+        Err(error) => (http::error(&error, &Value::Null, Era::Legacy), Some(error)),
     };
+    gate::decorate(app, headers, error.as_ref(), seen.decision.as_ref(), &mut response);
     if response.status() != StatusCode::FORBIDDEN {
         http::cors_headers(headers, &mut response);
     }
-    tracing::info!(
-        method = %request.method(),
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_millis() as u64,
-        "mcp request"
-    );
+    let method = seen.rpc_method.as_deref().unwrap_or(request.method().as_str());
+    let mut record = telemetry::RequestRecord::new("/mcp", method, response.status().as_u16(), started.elapsed());
+    record.principal_id = seen.principal.as_deref();
+    record.rate_limited = response.status() == StatusCode::TOO_MANY_REQUESTS;
+    record.auth_denied = matches!(error, Some(GatewayError::Auth(_)));
+    telemetry::observe(&record);
     response
 }
 
-async fn route(app: &App, request: &Request) -> Result<Response<Body>, GatewayError> {
+/// What the request revealed on its way through, for headers, the log line and metrics.
+#[derive(Default)]
+struct Seen {
+    decision: Option<Decision>,
+    principal: Option<String>,
+    /// The JSON-RPC method, when the body was one message.
+    rpc_method: Option<String>,
+}
+
+async fn route(app: &App, request: &Request, seen: &mut Seen) -> Result<Response<Body>, GatewayError> {
     let headers = request.headers();
     http::check_origin(&app.config, headers)?;
     let host = http::header(headers, "host");
@@ -63,10 +64,17 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, GatewayEr
     if request.method() == Method::GET && metadata::is_metadata_path(&app.config.auth, host, request.uri().path()) {
         return Ok(http::json(StatusCode::OK, &metadata::document(&app.config.auth, host)));
     }
-    // Every request is authenticated on its own, before its body is even parsed.
-    let principal = authenticate(app, headers).await?;
+    // This instance's circuit breakers and settled names: public like /health, states only.
+    if request.method() == Method::GET && request.uri().path() == crate::health::INSTANCE_PATH {
+        return Ok(crate::health::instance_response(app));
+    }
+    // Every request is authenticated on its own, before its body is even parsed, and charged.
+    let admitted = gate::admit(app, request).await?;
+    seen.decision = admitted.decision;
+    seen.principal = Some(admitted.principal.id.clone());
+    let principal = admitted.principal;
     match *request.method() {
-        Method::POST => Ok(post(app, request, &principal).await),
+        Method::POST => Ok(post(app, request, &principal, seen).await),
         // 2026-07-28 has no sessions to end.
         Method::DELETE if modern::is_modern(headers, &Value::Null) => Err(GatewayError::MethodNotAllowed),
         Method::DELETE => delete(app, headers, &principal).await,
@@ -74,25 +82,7 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, GatewayEr
     }
 }
 
-/// Authenticates, writing one audit line per denial (principal id and reason only, never a credential).
-async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, GatewayError> {
-    match app.auth.authenticate(headers).await {
-        Ok(principal) => Ok(principal),
-        Err(error) => {
-            let reason = match &error {
-                AuthError::Invalid(reason) => reason.as_str(),
-                AuthError::Missing => "no credential",
-                AuthError::InsufficientScope { .. } => "insufficient scope",
-                AuthError::Unavailable(_) => "credential store unavailable",
-                AuthError::Refused(_) => "authentication disabled without ALLOW_INSECURE",
-            };
-            tracing::warn!(audit = true, decision = "deny", reason, "authentication failed");
-            Err(error.into())
-        }
-    }
-}
-
-async fn post(app: &App, request: &Request, principal: &Principal) -> Response<Body> {
+async fn post(app: &App, request: &Request, principal: &Principal, seen: &mut Seen) -> Response<Body> {
     let parsed = http::check_content_type(request.headers())
         .and_then(|()| http::check_accept(request.headers()))
         .and_then(|()| http::body(request, app.config.max_body_bytes))
@@ -101,6 +91,7 @@ async fn post(app: &App, request: &Request, principal: &Principal) -> Response<B
         Ok(message) => message,
         Err(error) => return http::error(&error, &Value::Null, Era::Legacy),
     };
+    seen.rpc_method = message.get("method").and_then(Value::as_str).map(str::to_owned);
     if modern::is_modern(request.headers(), &message) {
         return modern::handle(app, request.headers(), message, principal).await;
     }
@@ -226,6 +217,9 @@ async fn save(app: &App, ctx: Ctx<'_>) {
 async fn delete(app: &App, headers: &HeaderMap, principal: &Principal) -> Result<Response<Body>, GatewayError> {
     let session = load_session(app, headers, principal).await?;
     app.sessions.delete(&session.id).await?;
+    if let Err(error) = app.pii.forget(&format!("session:{}", session.id)).await {
+        tracing::warn!(%error, "could not delete the session's PII vault; it expires with its TTL");
+    }
     let ends = session.backends.iter().filter_map(|(id, state)| {
         let backend = app.config.backends.get(id)?;
         let backend_session = state.session_id.as_deref()?;

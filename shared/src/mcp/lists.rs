@@ -1,15 +1,17 @@
-//! The four list methods, merged over all backends in parallel. Names are prefixed per backend; a
-//! backend that fails or is slow only leaves its items out. Pagination uses one opaque gateway cursor
-//! holding each unfinished backend's own cursor.
+//! The four list methods, merged over all backends in parallel; a backend that fails, is slow or has
+//! its circuit breaker open only leaves its items out. Tools and prompts are renamed, so they come
+//! from the catalog (every page of every backend, names settled across backends) in one page.
+//! Resources and templates keep their URIs and are paginated with one opaque gateway cursor holding
+//! each unfinished backend's own cursor. Backend pages are cached per instance for a short TTL.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::upstream::Ctx;
+use super::{catalog, upstream::Ctx};
 use crate::{
     backend::{Backend, Reply},
     GatewayError,
@@ -34,7 +36,7 @@ impl ListKind {
         })
     }
 
-    fn method(self) -> &'static str {
+    pub(super) fn method(self) -> &'static str {
         match self {
             Self::Tools => "tools/list",
             Self::Prompts => "prompts/list",
@@ -44,7 +46,7 @@ impl ListKind {
     }
 
     /// The result member holding the items.
-    fn field(self) -> &'static str {
+    pub(super) fn field(self) -> &'static str {
         match self {
             Self::Tools => "tools",
             Self::Prompts => "prompts",
@@ -54,7 +56,7 @@ impl ListKind {
     }
 
     /// The server capability a backend must declare to be asked.
-    fn capability(self) -> &'static str {
+    pub(super) fn capability(self) -> &'static str {
         match self {
             Self::Tools => "tools",
             Self::Prompts => "prompts",
@@ -71,6 +73,13 @@ struct Cursor {
 }
 
 pub async fn list(ctx: &Ctx<'_>, kind: ListKind, params: &Value) -> Result<Value, GatewayError> {
+    if matches!(kind, ListKind::Tools | ListKind::Prompts) {
+        if !matches!(params.get("cursor"), None | Some(Value::Null)) {
+            // This gateway never hands out a cursor for these lists.
+            return Err(bad_cursor("it was not issued by this gateway"));
+        }
+        return Ok(catalog::list(ctx, kind).await);
+    }
     let backends = &ctx.app.config.backends;
     let positions: Vec<(&Backend, Option<String>)> = match params.get("cursor") {
         None | Some(Value::Null) => backends.iter().map(|b| (b.as_ref(), None)).collect(),
@@ -89,20 +98,18 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind, params: &Value) -> Result<Value
     let mut items = Vec::new();
     let mut next = BTreeMap::new();
     for ((backend, cursor), page) in positions.iter().zip(pages) {
-        let Some(mut page) = page else { continue };
+        let Ok(Some(mut page)) = page else { continue };
         let found = match page.get_mut(kind.field()).map(Value::take) {
             Some(Value::Array(found)) => found,
             _ => Vec::new(),
         };
-        match page.get("nextCursor") {
-            Some(Value::String(c)) => {
+        if let Some(Value::String(c)) = page.get("nextCursor") {
+            // A backend handing back the cursor it was given would page forever.
+            if cursor.as_deref() != Some(c.as_str()) {
                 next.insert(backend.id.clone(), c.clone());
             }
-            // A first page that is also the last is the backend's whole tool list.
-            _ if kind == ListKind::Tools && cursor.is_none() => ctx.app.tools.remember(&backend.id, names(&found)),
-            _ => {}
         }
-        items.extend(found.into_iter().filter_map(|item| expose(ctx, backend, kind, item)));
+        items.extend(found.into_iter().filter_map(|item| learn_owner(ctx, backend, kind, item)));
     }
     let mut result = Map::new();
     result.insert(kind.field().into(), Value::Array(items));
@@ -112,66 +119,59 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind, params: &Value) -> Result<Value
     Ok(Value::Object(result))
 }
 
-/// Every tool name `backend` has, following its cursors (bounded); `None` if it could not answer.
-pub async fn tool_names(ctx: &Ctx<'_>, backend: &Backend) -> Option<HashSet<String>> {
-    const MAX_PAGES: usize = 50;
-    let mut all = HashSet::new();
-    let mut cursor = None;
-    for _ in 0..MAX_PAGES {
-        let page = page(ctx, backend, ListKind::Tools, cursor.take()).await?;
-        all.extend(names(page.get("tools").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()));
-        match page.get("nextCursor") {
-            Some(Value::String(c)) => cursor = Some(c.clone()),
-            _ => break,
-        }
+/// One page from one backend, from the instance's cache when fresh. `Ok(None)`: the backend has no
+/// such list. `Err(())`: it could not answer (logged; failures are not cached, so the next request asks
+/// again, unless its circuit breaker is open).
+pub(super) async fn page(
+    ctx: &Ctx<'_>,
+    backend: &Backend,
+    kind: ListKind,
+    cursor: Option<String>,
+) -> Result<Option<Value>, ()> {
+    // While its breaker is open a backend's items are left out, even those still in the cache.
+    if ctx.app.client.is_open(&backend.id) {
+        return Err(());
     }
-    ctx.app.tools.remember(&backend.id, all.clone());
-    Some(all)
-}
-
-fn names(items: &[Value]) -> HashSet<String> {
-    items.iter().filter_map(|t| t.get("name")?.as_str().map(str::to_owned)).collect()
-}
-
-/// One page from one backend; `None` when it has no such items or could not answer.
-async fn page(ctx: &Ctx<'_>, backend: &Backend, kind: ListKind, cursor: Option<String>) -> Option<Value> {
+    let cache = ctx.app.client.lists();
+    if let Some(cached) = cache.get(&backend.id, kind.method(), cursor.as_deref()) {
+        return Ok(cached);
+    }
     let outcome = async {
         let state = ctx.backend_session(backend).await?;
         if !state.has(kind.capability()) {
             return Ok(None);
         }
-        let params = cursor.map(|c| json!({ "cursor": c })).unwrap_or_else(|| json!({}));
+        let params = cursor.as_ref().map(|c| json!({ "cursor": c })).unwrap_or_else(|| json!({}));
         ctx.call(backend, kind.method(), params).await.map(Some)
     };
     match outcome.await {
-        Ok(Some(Reply::Result(page))) => Some(page),
-        Ok(None) => None,
+        Ok(Some(Reply::Result(page))) => {
+            cache.put(&backend.id, kind.method(), cursor.as_deref(), Some(page.clone()));
+            Ok(Some(page))
+        }
+        Ok(None) => {
+            cache.put(&backend.id, kind.method(), cursor.as_deref(), None);
+            Ok(None)
+        }
         Ok(Some(Reply::Error(error))) => {
             tracing::warn!(backend = %backend.id, method = kind.method(), code = %error["code"], "backend list failed");
-            None
+            Err(())
         }
         Err(error) => {
             tracing::warn!(backend = %backend.id, method = kind.method(), %error, "backend unavailable for list");
-            None
+            Err(())
         }
     }
 }
 
-/// Renames an item for the client (tools, prompts) or records who owns it (resources).
-fn expose(ctx: &Ctx<'_>, backend: &Backend, kind: ListKind, mut item: Value) -> Option<Value> {
+/// Records which backend owns a resource (or template) the client is about to see.
+fn learn_owner(ctx: &Ctx<'_>, backend: &Backend, kind: ListKind, item: Value) -> Option<Value> {
     let owners = &ctx.app.owners;
     match kind {
-        ListKind::Tools | ListKind::Prompts => {
-            let name = item.get("name")?.as_str()?;
-            let exposed = ctx.app.config.backends.expose(backend, name);
-            // A caller sees only the tools it may call.
-            if kind == ListKind::Tools && !ctx.principal.scopes.may_call_tool(&exposed) {
-                return None;
-            }
-            item["name"] = Value::String(exposed);
-        }
         ListKind::Resources => owners.learn_uri(item.get("uri")?.as_str()?, &backend.id),
         ListKind::ResourceTemplates => owners.learn_template(item.get("uriTemplate")?.as_str()?, &backend.id),
+        // Renamed by the catalog, never paginated here.
+        ListKind::Tools | ListKind::Prompts => {}
     }
     Some(item)
 }

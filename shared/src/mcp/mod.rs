@@ -10,6 +10,7 @@ pub mod jsonrpc;
 mod lists;
 pub mod modern;
 mod owners;
+mod privacy;
 mod session;
 mod upstream;
 pub mod version;
@@ -23,4 +24,40 @@ pub use session::{BackendSession, Session};
 #[cfg(test)]
 pub fn session_id_for_tests() -> String {
     session::mint_id().unwrap_or_default()
+}
+
+/// Tool access for other entry points (the code-execution function): the same routing, scope checks and
+/// backend handling as `/mcp`, statelessly, with backend sessions held per principal in this instance.
+pub mod tools {
+    use serde_json::{json, Value};
+
+    use super::{calls, lists, upstream::Ctx};
+    use crate::{auth::Principal, App, GatewayError};
+
+    /// Every tool `principal` may call, with exposed names (all pages of every backend).
+    pub async fn list(app: &App, principal: &Principal) -> Result<Vec<Value>, GatewayError> {
+        let ctx = Ctx::new(app, principal, app.modern.session(principal, json!({})));
+        let mut tools = Vec::new();
+        let mut params = json!({});
+        for _ in 0..50 {
+            let mut page = lists::list(&ctx, lists::ListKind::Tools, &params).await?;
+            if let Some(Value::Array(found)) = page.get_mut("tools").map(Value::take) {
+                tools.extend(found);
+            }
+            match page.get("nextCursor") {
+                Some(cursor) => params = json!({ "cursor": cursor }),
+                None => break,
+            }
+        }
+        app.modern.keep(ctx);
+        Ok(tools)
+    }
+
+    /// Calls the tool exposed as `name`, exactly as `tools/call` on `/mcp` would.
+    pub async fn call(app: &App, principal: &Principal, name: &str, arguments: Value) -> Result<Value, GatewayError> {
+        let ctx = Ctx::new(app, principal, app.modern.session(principal, json!({})));
+        let result = calls::call_tool(&ctx, &json!({ "name": name, "arguments": arguments })).await;
+        app.modern.keep(ctx);
+        result
+    }
 }

@@ -49,7 +49,7 @@ pub struct ModernSessions {
 }
 
 impl ModernSessions {
-    fn session(&self, principal: &Principal, client_capabilities: Value) -> Session {
+    pub(crate) fn session(&self, principal: &Principal, client_capabilities: Value) -> Session {
         let principals = self.principals.lock().unwrap_or_else(|p| p.into_inner());
         Session {
             id: String::new(),
@@ -63,7 +63,7 @@ impl ModernSessions {
         }
     }
 
-    fn keep(&self, ctx: Ctx<'_>) {
+    pub(crate) fn keep(&self, ctx: Ctx<'_>) {
         let (session, changed) = ctx.finish();
         if changed {
             let mut principals = self.principals.lock().unwrap_or_else(|p| p.into_inner());

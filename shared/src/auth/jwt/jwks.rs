@@ -20,6 +20,8 @@ use jsonwebtoken::{
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::backend::{guard::GuardedResolver, NetworkPolicy};
+
 /// Unknown `kid`s trigger at most one fetch per interval, so forged tokens cannot hammer the issuer.
 pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 /// After a failed fetch, the next attempt waits this long.
@@ -88,9 +90,9 @@ pub struct JwksClient {
 }
 
 impl JwksClient {
-    /// A client fetching `uri` over HTTPS.
-    pub fn new(uri: impl Into<String>) -> Result<Self, reqwest::Error> {
-        Ok(Self::with_fetcher(Arc::new(HttpJwksFetcher::new(uri)?)))
+    /// A client fetching `uri` over HTTPS, through the SSRF guard of `network`.
+    pub fn new(uri: impl Into<String>, network: NetworkPolicy) -> Result<Self, reqwest::Error> {
+        Ok(Self::with_fetcher(Arc::new(HttpJwksFetcher::new(uri, network)?)))
     }
 
     pub fn with_fetcher(fetcher: Arc<dyn JwksFetcher>) -> Self {
@@ -199,17 +201,17 @@ fn key_set(doc: &Value) -> Result<KeySet, JwksError> {
     Ok(set)
 }
 
-/// Fetches the JWKS over HTTP: no redirects (the configured URI is the trust anchor), 5 s timeout,
-/// bounded body.
+/// Fetches the JWKS over HTTP: no redirects (the configured URI is the trust anchor), addresses checked
+/// by the SSRF guard at every connect (DNS rebinding), 5 s timeout, bounded body.
 pub struct HttpJwksFetcher {
     http: reqwest::Client,
     uri: String,
 }
 
 impl HttpJwksFetcher {
-    pub fn new(uri: impl Into<String>) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+    pub fn new(uri: impl Into<String>, network: NetworkPolicy) -> Result<Self, reqwest::Error> {
+        let http = GuardedResolver::new(network)
+            .client_builder()
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(5))
             .build()?;

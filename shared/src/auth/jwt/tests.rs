@@ -8,6 +8,7 @@ use tokio::{io::AsyncWriteExt, net::TcpListener};
 
 use super::*;
 use crate::auth::testing::{b64, claims, mint, mint_with, oauth_config, ATTACKER_PEM, JWKS, KID, PUBLIC_PEM};
+use crate::backend::NetworkPolicy;
 
 fn jwks_doc() -> Value {
     serde_json::from_str(JWKS).unwrap()
@@ -228,18 +229,30 @@ fn http_response(status: &str, extra: &str, body: &[u8]) -> Vec<u8> {
     r
 }
 
+const LOOPBACK: NetworkPolicy = NetworkPolicy { allow_private: false, allow_loopback: true };
+
+#[tokio::test]
+async fn http_fetcher_refuses_names_resolving_to_loopback_without_the_opt_in() {
+    let url = one_shot_server(http_response("200 OK", "content-type: application/json\r\n", JWKS.as_bytes())).await;
+    let by_name = url.replace("127.0.0.1", "localhost");
+    let strict = HttpJwksFetcher::new(by_name.clone(), NetworkPolicy::default()).unwrap().fetch().await;
+    assert!(matches!(strict, Err(JwksError::Fetch(_))), "the SSRF guard must refuse localhost");
+    let doc = HttpJwksFetcher::new(by_name, LOOPBACK).unwrap().fetch().await.unwrap();
+    assert_eq!(doc["keys"][0]["kid"], KID);
+}
+
 #[tokio::test]
 async fn http_fetcher_reads_a_jwks() {
     let url = one_shot_server(http_response("200 OK", "content-type: application/json\r\n", JWKS.as_bytes())).await;
-    let doc = HttpJwksFetcher::new(url).unwrap().fetch().await.unwrap();
+    let doc = HttpJwksFetcher::new(url, LOOPBACK).unwrap().fetch().await.unwrap();
     assert_eq!(doc["keys"][0]["kid"], KID);
 }
 
 #[tokio::test]
 async fn http_fetcher_refuses_redirects_and_oversized_bodies() {
     let url = one_shot_server(http_response("302 Found", "location: http://127.0.0.1:1/\r\n", b"")).await;
-    assert!(matches!(HttpJwksFetcher::new(url).unwrap().fetch().await, Err(JwksError::Status(302))));
+    assert!(matches!(HttpJwksFetcher::new(url, LOOPBACK).unwrap().fetch().await, Err(JwksError::Status(302))));
     let big = vec![b' '; jwks::MAX_JWKS_BYTES + 1];
     let url = one_shot_server(http_response("200 OK", "", &big)).await;
-    assert!(matches!(HttpJwksFetcher::new(url).unwrap().fetch().await, Err(JwksError::TooLarge(_))));
+    assert!(matches!(HttpJwksFetcher::new(url, LOOPBACK).unwrap().fetch().await, Err(JwksError::TooLarge(_))));
 }

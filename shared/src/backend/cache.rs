@@ -1,0 +1,157 @@
+//! Backend list pages cached per instance for a short TTL, so a warm `tools/list` (and the catalog
+//! lookup behind every `tools/call`) costs no backend round-trip.
+//!
+//! A page is cached per (backend, list method, backend cursor): list results are the backend's, not
+//! the caller's, because the gateway reaches every backend with its own credential; per-caller
+//! filtering (scopes) happens after the cache. A `notifications/*/list_changed` seen on any stream from
+//! a backend bumps that backend's generation for the list, which makes its cached pages stale at once.
+
+use std::{
+    collections::HashMap,
+    sync::{Mutex, RwLock},
+    time::Duration,
+};
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+/// Bound on cached pages; past it the cache starts over rather than growing without limit.
+const MAX_PAGES: usize = 10_000;
+
+/// The list families a `list_changed` notification can name.
+fn family(method: &str) -> &'static str {
+    match method {
+        "tools/list" | "notifications/tools/list_changed" => "tools",
+        "prompts/list" | "notifications/prompts/list_changed" => "prompts",
+        _ => "resources", // resources/list, resources/templates/list and their notification
+    }
+}
+
+#[derive(Hash, PartialEq, Eq)]
+struct Key {
+    backend: String,
+    method: String,
+    cursor: Option<String>,
+}
+
+struct Cached {
+    /// `None`: the backend does not offer this list.
+    page: Option<Value>,
+    at: Instant,
+    generation: u64,
+}
+
+/// The cache of one instance.
+pub struct ListCache {
+    ttl: Duration,
+    pages: RwLock<HashMap<Key, Cached>>,
+    generations: Mutex<HashMap<(String, &'static str), u64>>,
+}
+
+impl ListCache {
+    /// A cache keeping pages for `ttl`; zero disables it.
+    pub fn new(ttl: Duration) -> Self {
+        Self { ttl, pages: RwLock::new(HashMap::new()), generations: Mutex::new(HashMap::new()) }
+    }
+
+    fn generation(&self, backend: &str, method: &str) -> u64 {
+        let generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        generations.get(&(backend.to_owned(), family(method))).copied().unwrap_or(0)
+    }
+
+    /// A fresh cached page: `Some(None)` means "the backend has no such list".
+    pub fn get(&self, backend: &str, method: &str, cursor: Option<&str>) -> Option<Option<Value>> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let generation = self.generation(backend, method);
+        let key = Key { backend: backend.to_owned(), method: method.to_owned(), cursor: cursor.map(str::to_owned) };
+        let pages = self.pages.read().unwrap_or_else(|p| p.into_inner());
+        let cached = pages.get(&key)?;
+        (cached.at.elapsed() < self.ttl && cached.generation == generation).then(|| cached.page.clone())
+    }
+
+    /// Remembers a page fetched now.
+    pub fn put(&self, backend: &str, method: &str, cursor: Option<&str>, page: Option<Value>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let generation = self.generation(backend, method);
+        let key = Key { backend: backend.to_owned(), method: method.to_owned(), cursor: cursor.map(str::to_owned) };
+        let mut pages = self.pages.write().unwrap_or_else(|p| p.into_inner());
+        if pages.len() >= MAX_PAGES {
+            pages.clear();
+        }
+        pages.insert(key, Cached { page, at: Instant::now(), generation });
+    }
+
+    /// Records a notification from `backend`; `list_changed` ones invalidate that list.
+    pub fn observe(&self, backend: &str, method: &str) {
+        if !method.starts_with("notifications/") || !method.ends_with("/list_changed") {
+            return;
+        }
+        if method == "notifications/roots/list_changed" {
+            return; // a client-side list; backends do not send it
+        }
+        tracing::info!(backend, %method, "backend list changed; cached pages dropped");
+        let mut generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        *generations.entry((backend.to_owned(), family(method))).or_default() += 1;
+    }
+
+    /// Age of the oldest fresh page of `backend` (for the instance's health view).
+    pub fn age(&self, backend: &str) -> Option<Duration> {
+        let pages = self.pages.read().unwrap_or_else(|p| p.into_inner());
+        pages.iter().filter(|(k, _)| k.backend == backend).map(|(_, c)| c.at.elapsed()).filter(|a| *a < self.ttl).max()
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[tokio::test(start_paused = true)]
+    async fn pages_are_fresh_for_the_ttl_only() {
+        let cache = ListCache::new(Duration::from_secs(30));
+        assert_eq!(cache.get("a", "tools/list", None), None);
+        cache.put("a", "tools/list", None, Some(json!({"tools": []})));
+        cache.put("a", "prompts/list", None, None);
+        assert_eq!(cache.get("a", "tools/list", None), Some(Some(json!({"tools": []}))));
+        assert_eq!(cache.get("a", "prompts/list", None), Some(None));
+        assert_eq!(cache.get("a", "tools/list", Some("c2")), None);
+        assert_eq!(cache.get("b", "tools/list", None), None);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert_eq!(cache.get("a", "tools/list", None), None);
+    }
+
+    #[test]
+    fn list_changed_invalidates_only_that_backend_and_family() {
+        let cache = ListCache::new(Duration::from_secs(30));
+        for method in ["tools/list", "resources/list", "resources/templates/list"] {
+            cache.put("a", method, None, Some(json!({})));
+        }
+        cache.put("b", "tools/list", None, Some(json!({})));
+        cache.observe("a", "notifications/progress");
+        cache.observe("a", "notifications/resources/list_changed");
+        assert!(cache.get("a", "tools/list", None).is_some());
+        assert!(cache.get("a", "resources/list", None).is_none());
+        assert!(cache.get("a", "resources/templates/list", None).is_none());
+        cache.observe("a", "notifications/tools/list_changed");
+        assert!(cache.get("a", "tools/list", None).is_none());
+        assert!(cache.get("b", "tools/list", None).is_some());
+        // A page fetched after the notification is fresh again.
+        cache.put("a", "tools/list", None, Some(json!({})));
+        assert!(cache.get("a", "tools/list", None).is_some());
+    }
+
+    #[test]
+    fn zero_ttl_disables_the_cache() {
+        let cache = ListCache::new(Duration::ZERO);
+        cache.put("a", "tools/list", None, Some(json!({})));
+        assert_eq!(cache.get("a", "tools/list", None), None);
+    }
+}

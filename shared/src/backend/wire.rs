@@ -1,0 +1,116 @@
+//! What goes over the wire with a backend, whatever the transport: the versions spoken, replies and
+//! handshakes, and the pieces both transports share (bounded body reads, matching a reply to its
+//! request, header encoding).
+
+use serde_json::Value;
+
+use super::BackendError;
+
+/// The stateless era's version, spoken to backends that `server/discover` says support it.
+pub const MODERN_VERSION: &str = "2026-07-28";
+/// Handshake-era versions the gateway can speak with a backend, newest first.
+pub const BACKEND_VERSIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+
+/// What a backend answered to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// The `result` member, untouched.
+    Result(Value),
+    /// The `error` member (`{code, message, data?}`), untouched.
+    Error(Value),
+}
+
+/// A finished exchange.
+#[derive(Debug)]
+pub struct Exchange {
+    /// `None` when the backend accepted a notification.
+    pub reply: Option<Reply>,
+    /// `Mcp-Session-Id` the backend returned, if any.
+    pub session_id: Option<String>,
+}
+
+/// What the gateway keeps after initializing a backend session.
+#[derive(Debug, Clone)]
+pub struct BackendHandshake {
+    pub session_id: Option<String>,
+    pub protocol_version: String,
+    pub capabilities: Value,
+}
+
+/// Reads the whole body, refusing to hold more than `limit` bytes (a backend answering 50 MB must not
+/// take the instance's memory with it).
+pub(super) async fn read_body(response: &mut reqwest::Response, limit: usize) -> Result<Vec<u8>, BackendError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BackendError::TooLarge(limit));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BackendError::Connect)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BackendError::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A header value as 2026-07-28 carries it: verbatim when plain printable ASCII, else base64-wrapped.
+pub(super) fn encode_header(value: &str) -> String {
+    let plain = value.bytes().all(|b| (0x20..0x7f).contains(&b)) && value.trim() == value;
+    if plain {
+        value.to_owned()
+    } else {
+        use base64::Engine;
+        format!("=?base64?{}?=", base64::engine::general_purpose::STANDARD.encode(value))
+    }
+}
+
+/// The reply to `id` in a JSON-RPC message (or a batch of them).
+pub(super) fn match_reply(message: &Value, id: &Value) -> Option<Reply> {
+    if let Some(batch) = message.as_array() {
+        return batch.iter().find_map(|m| match_reply(m, id));
+    }
+    if message.get("id") != Some(id) || message.get("method").is_some() {
+        return None;
+    }
+    if let Some(result) = message.get("result") {
+        return Some(Reply::Result(result.clone()));
+    }
+    message.get("error").map(|e| Reply::Error(e.clone()))
+}
+
+/// The method of a notification (a message with a method and no id), if `message` is one.
+pub(super) fn notification_method(message: &Value) -> Option<&str> {
+    if message.get("id").is_some() {
+        return None;
+    }
+    message.get("method").and_then(Value::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn header_values_are_base64_wrapped_only_when_needed() {
+        assert_eq!(encode_header("demo_add"), "demo_add");
+        assert_eq!(encode_header("tool ✓"), "=?base64?dG9vbCDinJM=?=");
+        assert_eq!(encode_header(" padded"), "=?base64?IHBhZGRlZA==?=");
+    }
+
+    #[test]
+    fn replies_match_by_id_only() {
+        let id = json!("gw-1");
+        assert_eq!(match_reply(&json!({"jsonrpc":"2.0","id":"gw-2","result":{}}), &id), None);
+        assert_eq!(match_reply(&json!({"jsonrpc":"2.0","id":"gw-1","method":"x"}), &id), None);
+        assert_eq!(
+            match_reply(&json!([{"id":"gw-0","result":1},{"id":"gw-1","error":{"code":1}}]), &id),
+            Some(Reply::Error(json!({"code":1})))
+        );
+        assert_eq!(
+            notification_method(&json!({"method":"notifications/tools/list_changed"})),
+            Some("notifications/tools/list_changed")
+        );
+        assert_eq!(notification_method(&json!({"id":1,"method":"sampling/createMessage"})), None);
+    }
+}

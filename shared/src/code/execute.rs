@@ -1,0 +1,104 @@
+//! The use case behind `POST /api/code/execute` and the `gateway_execute_code` tool: check the scope,
+//! read the request, list the caller's helpers, run, log one line.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{
+    config::{CodeConfig, MAX_CODE_CHARS, TIMEOUT_RANGE_MS},
+    engine::Job,
+    error::CodeError,
+    tools::{helpers_for, GatewayTools},
+    ExecutionResult,
+};
+use crate::{
+    auth::{Principal, CODE_EXECUTE},
+    App, GatewayError,
+};
+
+/// `{code, timeout?, context?}`, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecuteRequest {
+    pub code: String,
+    /// Milliseconds, within [`TIMEOUT_RANGE_MS`].
+    pub timeout_ms: Option<u64>,
+    /// A JSON object (empty when absent).
+    pub context: Value,
+}
+
+impl ExecuteRequest {
+    pub fn from_json(body: &Value) -> Result<Self, CodeError> {
+        let object = body.as_object().ok_or(CodeError::BadBody)?;
+        let code = match object.get("code") {
+            Some(Value::String(code)) if !code.trim().is_empty() => code,
+            _ => return Err(CodeError::MissingCode),
+        };
+        let chars = code.chars().count();
+        if chars > MAX_CODE_CHARS {
+            return Err(CodeError::CodeTooLarge(chars));
+        }
+        let timeout_ms = match object.get("timeout") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(value.as_u64().filter(|t| TIMEOUT_RANGE_MS.contains(t)).ok_or(CodeError::BadTimeout)?),
+        };
+        let context = match object.get("context") {
+            None | Some(Value::Null) => Value::Object(Default::default()),
+            Some(value @ Value::Object(_)) => value.clone(),
+            Some(_) => return Err(CodeError::BadContext),
+        };
+        Ok(Self { code: code.clone(), timeout_ms, context })
+    }
+}
+
+/// Runs `request` for `principal`. Refuses (403) without `code:execute`.
+pub async fn execute(
+    app: &App,
+    principal: &Principal,
+    config: &CodeConfig,
+    request: ExecuteRequest,
+) -> Result<ExecutionResult, CodeError> {
+    principal.require(CODE_EXECUTE).map_err(GatewayError::from)?;
+    let requested = request.timeout_ms.map(Duration::from_millis).unwrap_or(config.default_timeout);
+    let timeout = requested.min(config.max_timeout);
+    let (helpers, helper_hint) = helpers_for(app, principal, config).await;
+    let job = Job { code: request.code, context: request.context, helpers, limits: config.limits.clone(), timeout };
+    let host = GatewayTools { app, principal, config };
+    let mut result = super::run(job, &host).await;
+    if timeout < requested {
+        result.hints.push(format!("The timeout was capped at {} ms by this deployment.", timeout.as_millis()));
+    }
+    result.hints.extend(helper_hint);
+    tracing::info!(
+        audit = true,
+        principal = %principal.id,
+        success = result.success,
+        error_kind = ?result.error_kind,
+        tool_calls = result.tool_calls,
+        execution_ms = result.execution_time,
+        "code executed"
+    );
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn requests_are_validated() {
+        let ok = ExecuteRequest::from_json(&json!({"code": "return 1", "timeout": 5000, "context": {"a": 1}})).unwrap();
+        assert_eq!((ok.timeout_ms, ok.context), (Some(5000), json!({"a": 1})));
+        let bad = |body: Value| ExecuteRequest::from_json(&body).unwrap_err().status().as_u16();
+        assert_eq!(bad(json!({"code": ""})), 400);
+        assert_eq!(bad(json!({"code": 1})), 400);
+        assert_eq!(bad(json!({"code": "x", "timeout": 999})), 400);
+        assert_eq!(bad(json!({"code": "x", "timeout": 120_001})), 400);
+        assert_eq!(bad(json!({"code": "x", "timeout": 1.5})), 400);
+        assert_eq!(bad(json!({"code": "x", "context": [1]})), 400);
+        assert_eq!(bad(json!("return 1")), 400);
+        assert_eq!(bad(json!({"code": "x".repeat(MAX_CODE_CHARS + 1)})), 413);
+        assert!(ExecuteRequest::from_json(&json!({"code": "x".repeat(MAX_CODE_CHARS)})).is_ok());
+    }
+}

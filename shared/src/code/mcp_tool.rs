@@ -1,0 +1,93 @@
+//! Code execution as the gateway tool `gateway_execute_code` on `/mcp`, for MCP clients. The same
+//! execution as `POST /api/code/execute`; the result is a `CallToolResult` whose `structuredContent`
+//! is the execution result.
+
+use serde_json::{json, Value};
+
+use super::{
+    config::{CodeConfig, MAX_CODE_CHARS, TIMEOUT_RANGE_MS},
+    error::CodeError,
+    execute::{execute, ExecuteRequest},
+    ExecutionResult,
+};
+use crate::{
+    auth::{Principal, CODE_EXECUTE},
+    App, GatewayError,
+};
+
+pub const TOOL_NAME: &str = "gateway_execute_code";
+
+/// The tool's entry for `tools/list` (list it only for callers with `code:execute`).
+pub fn tool_definition() -> Value {
+    json!({
+        "name": TOOL_NAME,
+        "title": "Execute JavaScript with tool access",
+        "description": "Runs a JavaScript snippet in a sandbox (no network, files, timers or eval) as the body of an async \
+            function: use await and return. Call tools with await callTool('<tool name>', {...}) or a helper named after \
+            the tool; batch independent calls with Promise.all. Returns console output and the JSON of the returned value, \
+            so many tool calls cost one round trip and only the distilled result reaches you.",
+        "inputSchema": {
+            "type": "object",
+            "properties": {
+                "code": { "type": "string", "minLength": 1, "maxLength": MAX_CODE_CHARS,
+                          "description": "Plain JavaScript (not TypeScript)." },
+                "timeout": { "type": "integer", "minimum": TIMEOUT_RANGE_MS.start(), "maximum": TIMEOUT_RANGE_MS.end(),
+                             "description": "Wall-time limit in milliseconds (default 30000)." },
+                "context": { "type": "object", "description": "Values for the code: `context.<key>`, and each identifier key as a variable." }
+            },
+            "required": ["code"],
+            "additionalProperties": false
+        },
+        "annotations": { "readOnlyHint": false, "destructiveHint": true, "idempotentHint": false, "openWorldHint": true }
+    })
+}
+
+/// Runs the tool with the default limits (see [`execute_tool_with`] for a deployment's own).
+pub async fn execute_tool(app: &App, principal: &Principal, arguments: Value) -> Result<Value, GatewayError> {
+    execute_tool_with(app, principal, &CodeConfig::default(), arguments).await
+}
+
+/// Runs the tool. Without `code:execute` the tool does not exist for the caller: the same -32602 as any
+/// tool they may not call (no oracle). Bad arguments and failed code are `isError` results the model
+/// can read; only gateway faults (store, auth backend) are errors.
+pub async fn execute_tool_with(
+    app: &App,
+    principal: &Principal,
+    config: &CodeConfig,
+    arguments: Value,
+) -> Result<Value, GatewayError> {
+    if !principal.scopes.allows(CODE_EXECUTE) {
+        return Err(GatewayError::InvalidParams(format!("unknown tool: {TOOL_NAME}")));
+    }
+    let outcome = match ExecuteRequest::from_json(&arguments) {
+        Ok(request) => execute(app, principal, config, request).await,
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(result) => Ok(call_tool_result(&result)),
+        Err(CodeError::Gateway(error)) => Err(error),
+        Err(error) => Ok(json!({ "content": [{ "type": "text", "text": error.to_string() }], "isError": true })),
+    }
+}
+
+fn call_tool_result(result: &ExecutionResult) -> Value {
+    let structured = result.to_value();
+    json!({
+        "content": [{ "type": "text", "text": structured.to_string() }],
+        "structuredContent": structured,
+        "isError": !result.success,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definition_schema_accepts_what_the_endpoint_accepts() {
+        let schema = &tool_definition()["inputSchema"];
+        assert_eq!(crate::schema::validate_arguments(schema, &json!({"code": "return 1", "timeout": 5000})), Ok(()));
+        assert!(crate::schema::validate_arguments(schema, &json!({"code": "x", "timeout": 10})).is_err());
+        assert!(crate::schema::validate_arguments(schema, &json!({})).is_err());
+    }
+}

@@ -1,0 +1,205 @@
+//! PII tokenization: personal data and secrets in backend results become stable tokens (`[EMAIL_1]`),
+//! and tokens in later tool arguments are restored before the call reaches a backend, so a model can act
+//! on data it never saw.
+//!
+//! - `detect`: one multi-pattern scan, then per-candidate validation (Luhn, mod-97, ranges).
+//! - `walk`: which strings of a JSON value are rewritten (keys and string values; not `blob`).
+//! - `vault`: the per-scope token↔value map, AEAD-encrypted in DynamoDB behind the `VaultStore` port.
+//! - `policy`: `PII_ENABLED`, `PII_TYPES`, per-backend/per-tool `PII_POLICY`, the `pii:raw` opt-out.
+//! - `request`: one request's use of a vault (one load, at most one conditional write).
+//!
+//! No original value ever reaches a log line, an error message or a `Debug` output of this module.
+
+mod detect;
+mod kind;
+mod policy;
+mod request;
+mod token;
+mod vault;
+mod walk;
+
+#[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
+mod moto_tests;
+#[cfg(test)]
+mod property_tests;
+#[cfg(test)]
+mod tests;
+
+use std::{sync::Arc, time::Duration};
+
+use serde_json::Value;
+
+pub use detect::DetectorBuildError;
+pub use kind::{KindSet, PiiKind};
+pub use policy::{
+    allows_raw, raw_requested, PiiConfig, PiiConfigError, PiiPolicy, PiiRule, PII_RAW_SCOPE, RAW_META_KEY,
+};
+pub use request::{PiiRequest, TokenizeStats};
+pub use vault::{CipherError, DynamoVaultStore, MemoryVaultStore, SaveOutcome, SealedVault, VaultKey, VaultStore};
+
+use base64::Engine;
+use detect::Scanner;
+
+/// Why tokenizing or restoring failed. Messages never contain a value from the vault or the document.
+#[derive(Debug, thiserror::Error)]
+pub enum PiiError {
+    #[error("PII vault store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// Wrong key (rotated?), a tampered blob, or one copied from another scope. The vault is not reset:
+    /// reusing its numbers would make old tokens resolve to new values.
+    #[error("PII vault cannot be decrypted")]
+    Undecryptable,
+    #[error("PII vault content is corrupt")]
+    Corrupt,
+    #[error("PII vault kept changing under concurrent writers; gave up after {0} attempts")]
+    Contention(u32),
+    #[error("PII key: {0}")]
+    Key(CipherError),
+    #[error("PII key secret {secret_id:?} cannot be read")]
+    KeyUnavailable {
+        secret_id: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(transparent)]
+    Detectors(#[from] DetectorBuildError),
+    /// No detectors compiled for a kind set the policy selected (a bug: `PiiConfig::kind_sets` missed it).
+    #[error("no PII detectors for {0:?}")]
+    NoScanner(KindSet),
+}
+
+impl From<CipherError> for PiiError {
+    fn from(e: CipherError) -> Self {
+        match e {
+            CipherError::Open => PiiError::Undecryptable,
+            other => PiiError::Key(other),
+        }
+    }
+}
+
+/// The PII service, built once per cold start and shared by all requests.
+pub struct Pii {
+    config: PiiConfig,
+    scanners: Vec<(KindSet, Scanner)>,
+    store: Arc<dyn VaultStore>,
+    key: VaultKey,
+}
+
+impl Pii {
+    /// Compiles the detectors for every kind set the policy can select (a few milliseconds, once).
+    pub fn new(config: PiiConfig, store: Arc<dyn VaultStore>, key: VaultKey) -> Result<Self, PiiError> {
+        let scanners =
+            config.kind_sets().into_iter().map(|k| Ok((k, Scanner::new(k)?))).collect::<Result<_, PiiError>>()?;
+        Ok(Self { config, scanners, store, key })
+    }
+
+    /// Production wiring: vaults in DynamoDB (`TABLE_NAME`), key derived from the Secrets Manager secret
+    /// `PII_KEY_SECRET_ID`, read once here. A missing or short secret fails the cold start when PII is
+    /// active (tokenizing without a durable key would mint tokens no other instance can resolve); when
+    /// PII is off everywhere the secret is not read at all.
+    pub async fn from_sdk(config: PiiConfig, sdk: &aws_config::SdkConfig) -> Result<Self, PiiError> {
+        let store = Arc::new(DynamoVaultStore::new(sdk, config.table_name.clone()));
+        let key = if config.is_active() {
+            VaultKey::derive(&read_secret(sdk, &config.key_secret_id).await?)?
+        } else {
+            ephemeral_key()?
+        };
+        Self::new(config, store, key)
+    }
+
+    pub fn config(&self) -> &PiiConfig {
+        &self.config
+    }
+
+    /// One request's handle on the vault of `scope_id` (the session id, or the principal's id when there
+    /// is no session). Use it for both `detokenize` of the arguments and `tokenize` of the result, so the
+    /// vault is read once.
+    pub fn request(&self, scope_id: &str) -> PiiRequest<'_> {
+        PiiRequest::new(self, scope_id)
+    }
+
+    /// `request(scope_id).tokenize(…)`, for a request that only tokenizes.
+    pub async fn tokenize(
+        &self,
+        scope_id: &str,
+        backend: &str,
+        tool: Option<&str>,
+        value: &mut Value,
+    ) -> Result<TokenizeStats, PiiError> {
+        self.request(scope_id).tokenize(backend, tool, value).await
+    }
+
+    /// `request(scope_id).detokenize(…)`, for a request that only restores.
+    pub async fn detokenize(&self, scope_id: &str, value: &mut Value) -> Result<usize, PiiError> {
+        self.request(scope_id).detokenize(value).await
+    }
+
+    /// Irreversible fallback when the vault cannot be used (store down, contention): every value found is
+    /// replaced by `[KIND_REDACTED]`. No I/O; never leaves a detected value in place.
+    pub fn redact(&self, backend: &str, tool: Option<&str>, value: &mut Value) -> Result<TokenizeStats, PiiError> {
+        let kinds = self.config.kinds_for(backend, tool);
+        let mut stats = TokenizeStats::default();
+        if kinds.is_empty() {
+            return Ok(stats);
+        }
+        let scanner = self.scanner(kinds)?;
+        let mut hits = Vec::new();
+        walk::rewrite(value, &mut |_, text| {
+            hits.clear();
+            scanner.scan(text, &mut hits);
+            if hits.is_empty() {
+                return None;
+            }
+            let mut out = String::with_capacity(text.len());
+            let mut copied = 0;
+            for hit in &hits {
+                out.push_str(&text[copied..hit.start]);
+                out.push_str(&token::redacted(hit.kind));
+                copied = hit.end;
+                stats.kinds.insert(hit.kind);
+            }
+            stats.redacted += hits.len();
+            stats.replaced += hits.len();
+            out.push_str(&text[copied..]);
+            Some(out)
+        });
+        Ok(stats)
+    }
+
+    /// Deletes the vault of `scope_id` (on session DELETE): its tokens stop resolving at once.
+    pub async fn forget(&self, scope_id: &str) -> Result<(), PiiError> {
+        Ok(self.store.delete(scope_id).await?)
+    }
+
+    fn scanner(&self, kinds: KindSet) -> Result<&Scanner, PiiError> {
+        self.scanners.iter().find(|(k, _)| *k == kinds).map(|(_, s)| s).ok_or(PiiError::NoScanner(kinds))
+    }
+}
+
+async fn read_secret(sdk: &aws_config::SdkConfig, secret_id: &str) -> Result<String, PiiError> {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_timeout(Duration::from_secs(4))
+        .build();
+    let config = aws_sdk_secretsmanager::config::Builder::from(sdk).timeout_config(timeouts).build();
+    let unavailable = |source: Box<dyn std::error::Error + Send + Sync>| PiiError::KeyUnavailable {
+        secret_id: secret_id.to_owned(),
+        source,
+    };
+    let output = aws_sdk_secretsmanager::Client::from_conf(config)
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| unavailable(Box::new(e)))?;
+    output.secret_string().map(str::to_owned).ok_or_else(|| unavailable("the secret has no SecretString".into()))
+}
+
+/// A random key for a process where PII is off everywhere: nothing is ever sealed with it.
+fn ephemeral_key() -> Result<VaultKey, PiiError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|_| PiiError::Key(CipherError::Random))?;
+    Ok(VaultKey::derive(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))?)
+}
