@@ -182,3 +182,17 @@ async def test_executions_are_independent(http, keys):
     assert [r["returnValue"] for r in results] == list(range(5))
     after = await execute(http, keys["full"], "return typeof globalThis.mark")
     assert after["returnValue"] == "undefined"
+
+
+async def test_code_runs_as_a_gateway_tool_on_mcp(http):
+    """The sandbox is also a tool on /mcp: listed only for callers holding code:execute, and its
+    callTool reaches the real backend."""
+    from conftest import GATEWAY_URL, open_session
+
+    session = await open_session(http, GATEWAY_URL)
+    tools = (await session.result("tools/list", {}))["tools"]
+    assert "gateway_execute_code" in {t["name"] for t in tools}
+    code = "const r = await callTool('demo_add', {a: 40, b: 2}); return r.content[0].text;"
+    result = await session.result("tools/call", {"name": "gateway_execute_code", "arguments": {"code": code}})
+    assert result.get("isError") is not True, result
+    assert result["structuredContent"]["success"] is True and result["structuredContent"]["returnValue"] == "42"

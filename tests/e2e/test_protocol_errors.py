@@ -137,7 +137,7 @@ async def test_batch_accepted_on_2025_03_26(http: httpx2.AsyncClient):
     assert set(by_id) == {11, 12}
     assert by_id[11]["result"] == {}
     tools = by_id[12]["result"]["tools"]
-    assert tools and all(t["name"].startswith(("demo_", "everything_")) for t in tools), tools
+    assert tools and all(t["name"].startswith(("demo_", "everything_", "gateway_")) for t in tools), tools
 
 
 @pytest.mark.parametrize("version", ["2025-06-18", "2025-11-25"])

@@ -7,14 +7,27 @@ use super::{
     lists::{self, ListKind},
     upstream::Ctx,
 };
-use crate::{gate, ratelimit::Limit, GatewayError};
+use crate::{auth::CODE_EXECUTE, code, gate, ratelimit::Limit, GatewayError};
 
 pub async fn request(ctx: &Ctx<'_>, method: &str, params: &Value) -> Result<Value, GatewayError> {
     if let Some(kind) = ListKind::from_method(method) {
-        return lists::list(ctx, kind, params).await;
+        let mut result = lists::list(ctx, kind, params).await?;
+        // The gateway's own tool, for callers allowed to run code. Added here, not in the backend lists,
+        // so code that lists its callable tools never sees (and recurses into) itself.
+        if kind == ListKind::Tools && ctx.principal.scopes.allows(CODE_EXECUTE) {
+            if let Some(Value::Array(tools)) = result.get_mut("tools") {
+                tools.push(code::tool_definition());
+            }
+        }
+        return Ok(result);
     }
     match method {
         "ping" => Ok(json!({})),
+        "tools/call" if params.get("name").and_then(Value::as_str) == Some(code::TOOL_NAME) => {
+            charge_tool(ctx, params).await?;
+            let arguments = params.get("arguments").cloned().unwrap_or_else(|| json!({}));
+            code::execute_tool(ctx.app, ctx.principal, arguments).await
+        }
         "tools/call" => {
             charge_tool(ctx, params).await?;
             calls::call_tool(ctx, params).await

@@ -75,8 +75,16 @@ impl<'a> Ctx<'a> {
     pub async fn call(&self, backend: &Backend, method: &str, params: Value) -> Result<Reply, BackendError> {
         let state = self.backend_session(backend).await?;
         let client = &self.app.client;
-        if let (Some(envelope), true) = (&self.envelope, state.protocol_version == MODERN_VERSION) {
-            return client.request(backend, None, MODERN_VERSION, method, with_envelope(params, envelope)).await;
+        if state.protocol_version == MODERN_VERSION {
+            // A stateless backend session (opened for a modern client of this principal) needs an envelope
+            // on every request; callers without their own (the code sandbox) declare no capabilities.
+            let envelope = self.envelope.clone().unwrap_or_else(|| {
+                serde_json::json!({
+                    "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                })
+            });
+            return client.request(backend, None, MODERN_VERSION, method, with_envelope(params, &envelope)).await;
         }
         let sid = state.session_id.as_deref();
         match client.request(backend, sid, &state.protocol_version, method, params.clone()).await {
