@@ -19,6 +19,14 @@ cargo build --workspace --locked
 cargo test --workspace --locked --no-run
 
 cleanup() {
+  local status=$?
+  if [[ $status -ne 0 ]]; then
+    # What the emulator itself said, for a failure that is not the gateway's (its own errors, lost responses).
+    for log in .run/gateway-*.log; do
+      [[ -e "$log" ]] || continue
+      grep -E "response failed|runtime error|failed to|panicked" "$log" | cut -c1-300 | tail -n 5 | sed "s|^|$log: |" || true
+    done
+  fi
   infra/gateway.sh stop || true
   infra/local-stack.sh down || true
 }

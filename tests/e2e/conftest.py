@@ -19,6 +19,9 @@ from typing import Any
 import httpx2
 import pytest
 
+import emulator
+from emulator import EmulatorRetry
+
 GATEWAY_URL = os.environ.get("GATEWAY_URL", "http://127.0.0.1:9000").rstrip("/")
 GATEWAY_URL_2 = os.environ.get("GATEWAY_URL_2", "http://127.0.0.1:9001").rstrip("/")
 GATEWAY_URL_FAULTY = os.environ.get("GATEWAY_URL_FAULTY", "http://127.0.0.1:9002").rstrip("/")
@@ -162,7 +165,7 @@ async def open_session(http: httpx2.AsyncClient, base: str, version: str = LATES
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(timeout=httpx2.Timeout(HTTP_TIMEOUT)) as client:
+    async with httpx2.AsyncClient(timeout=httpx2.Timeout(HTTP_TIMEOUT), transport=EmulatorRetry()) as client:
         yield client
 
 
@@ -175,3 +178,7 @@ async def initialized_session(http: httpx2.AsyncClient) -> AsyncIterator[Session
         await session.delete()  # best effort: the test may have deleted it already
     except httpx2.HTTPError:
         pass
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    terminalreporter.write_line(f"cargo lambda watch lost responses resent by the tests: {emulator.resent}")

@@ -29,6 +29,7 @@ import pytest
 from mcp.client.client import Client
 
 from conftest import HTTP_TIMEOUT, Session, json_body, mcp_url, open_session, rpc_error
+from emulator import EmulatorRetry, sdk_transport
 
 FAULTS_URL = os.environ.get("GATEWAY_URL_FAULTS", "http://127.0.0.1:9010").rstrip("/")
 FAULT_SERVER = os.environ.get("FAULT_SERVER_URL", "http://127.0.0.1:3011").rstrip("/")
@@ -38,33 +39,6 @@ FAILURES = 3
 
 CLIENT_TOKEN = f"client-bearer-{secrets.token_hex(12)}"
 CLIENT_KEY = f"client-apikey-{secrets.token_hex(12)}"
-
-
-class EmulatorRetry(httpx2.AsyncBaseTransport):
-    """Resends a request that `cargo lambda watch` itself failed with its own problem+json 500.
-
-    Now and then (about 1 in 100 requests here) the emulator loses a response the function produced (the
-    function logs status 200, the emulator logs "response failed ... 500" as the runtime client reconnects).
-    The gateway never answers text/plain, so this retries only the emulator's failure; every request in
-    this module is safe to resend (lists, health, idempotent tools, and faults that fail anyway).
-    """
-
-    def __init__(self) -> None:
-        self.inner = httpx2.AsyncHTTPTransport()
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        for _ in range(3):
-            response = await self.inner.handle_async_request(request)
-            if response.status_code != 500 or not response.headers.get("content-type", "").startswith("text/plain"):
-                return response
-            body = await response.aread()
-            if b"httpstatuses.com/500" not in body:
-                return response
-            await response.aclose()
-        return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 @pytest.fixture
@@ -227,7 +201,7 @@ async def test_legacy_sse_backend_works_end_to_end(http: httpx2.AsyncClient):
     health = json_body(await http.get(f"{FAULTS_URL}/health"))["backends"]
     assert health["legacy"]["status"] == "up" and health["legacy"]["transport"] == "sse", health["legacy"]
     # And through the official MCP client.
-    async with Client(mcp_url(FAULTS_URL), mode="legacy", cache=None) as client:
+    async with Client(sdk_transport(mcp_url(FAULTS_URL)), mode="legacy", cache=None) as client:
         result = await client.call_tool("legacy_add", {"a": 20, "b": 22})
         assert result.content[0].text == "42"
 

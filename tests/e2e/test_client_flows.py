@@ -14,6 +14,7 @@ from mcp.client.client import Client
 from mcp_types import PromptReference
 
 from conftest import DEMO_RESOURCE_URIS, EVERYTHING_DOC_URIS, GATEWAY_URL, LATEST, mcp_url
+from emulator import sdk_transport
 
 pytestmark = pytest.mark.parametrize("mode", ["legacy", "auto"])
 
@@ -22,7 +23,7 @@ def connect(mode: str) -> Client:
     # Used as `async with connect(mode) as client:` inside each test: the SDK's anyio task groups must be
     # entered and exited in the same task, which an async pytest fixture does not guarantee.
     # cache=None: every call must reach the gateway.
-    return Client(mcp_url(GATEWAY_URL), mode=mode, cache=None)
+    return Client(sdk_transport(mcp_url(GATEWAY_URL)), mode=mode, cache=None)
 
 
 async def list_all(list_page, attr: str) -> list:

@@ -17,6 +17,7 @@ import re
 import httpx2
 
 from conftest import GATEWAY_URL, HTTP_TIMEOUT, base_headers, initialize_params, mcp_url, request
+from emulator import SyncEmulatorRetry
 
 METRICS_URL = f"{GATEWAY_URL}/metrics"
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
@@ -84,7 +85,7 @@ def scrape(http: httpx2.Client) -> httpx2.Response:
 
 
 def test_metrics_serves_valid_exposition_of_its_own_process() -> None:
-    with httpx2.Client(timeout=HTTP_TIMEOUT) as http:
+    with httpx2.Client(timeout=HTTP_TIMEOUT, transport=SyncEmulatorRetry()) as http:
         # Some traffic elsewhere first: it lands in the mcp process, not in this one (see the docstring).
         http.get(f"{GATEWAY_URL}/health")
         http.post(mcp_url(GATEWAY_URL), headers=base_headers(), json=request("initialize", initialize_params()))
@@ -117,7 +118,7 @@ def test_metrics_serves_valid_exposition_of_its_own_process() -> None:
 
 
 def test_metrics_answers_only_get_and_head() -> None:
-    with httpx2.Client(timeout=HTTP_TIMEOUT) as http:
+    with httpx2.Client(timeout=HTTP_TIMEOUT, transport=SyncEmulatorRetry()) as http:
         head = http.head(METRICS_URL)
         post = http.post(METRICS_URL, content=b"")
     assert head.status_code == 200 and head.content == b""

@@ -12,6 +12,7 @@ import pytest
 from mcp.client.client import Client
 
 from conftest import ACCEPT_BOTH, GATEWAY_URL, mcp_url, rpc_error, rpc_result
+from emulator import sdk_transport
 
 MODERN = "2026-07-28"
 URL = mcp_url(GATEWAY_URL)
@@ -139,7 +140,7 @@ async def test_notification_is_202_without_session(http):
 
 
 async def test_official_client_in_modern_mode():
-    async with Client(URL, mode=MODERN) as client:
+    async with Client(sdk_transport(URL), mode=MODERN) as client:
         assert client.protocol_version == MODERN
         tools = await client.list_tools()
         assert {"everything_echo", "demo_add"} <= {t.name for t in tools.tools}
@@ -148,7 +149,7 @@ async def test_official_client_in_modern_mode():
 
 
 async def test_auto_mode_adopts_the_modern_era():
-    async with Client(URL) as client:
+    async with Client(sdk_transport(URL)) as client:
         assert client.protocol_version == MODERN
         prompt = await client.get_prompt("demo_summarize", {"topic": "lambda"})
         assert "lambda" in json.dumps(prompt.model_dump())
