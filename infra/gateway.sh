@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the gateway's functions under `cargo lambda watch` (the same routes API Gateway serves).
 #   infra/gateway.sh start PORT BACKENDS_FILE   start in the background; wait until /health answers
+#   infra/gateway.sh plain PORT BACKENDS_FILE   the same routes from the plain server (no Lambda emulator:
+#                                               target/debug/mcp-gateway-server, functions/server)
 #   infra/gateway.sh stop [PORT]                stop one, or every one this script started
 # Logs and pids: .run/gateway-PORT.{log,pid}. Listens on 127.0.0.1 only.
 set -euo pipefail
@@ -9,7 +11,7 @@ RUN="$ROOT/.run"
 mkdir -p "$RUN"
 
 start() {
-  local port="$1" backends="$2" pidfile="$RUN/gateway-$1.pid" log="$RUN/gateway-$1.log" i
+  local mode="$1" port="$2" backends="$3" pidfile="$RUN/gateway-$2.pid" log="$RUN/gateway-$2.log" i
   [[ "$backends" == /* ]] || backends="$ROOT/$backends"
   if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     echo "gateway: already running on $port"; return 0
@@ -20,10 +22,14 @@ start() {
   cd "$ROOT"
   # setsid: the watcher and the functions it spawns form one process group, stopped together.
   # The local stack's backends are on loopback, which the SSRF guard refuses without this opt-in.
+  local run=(cargo lambda watch --ignore-changes --disable-cors -A 127.0.0.1 -P "$port")
+  if [[ "$mode" == plain ]]; then
+    cargo build --quiet --bin mcp-gateway-server
+    run=(env GATEWAY_LISTEN="127.0.0.1:$port" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/mcp-gateway-server")
+  fi
   GATEWAY_BACKENDS_FILE="$backends" GATEWAY_ALLOWED_HOSTS="${GATEWAY_ALLOWED_HOSTS:-localhost,127.0.0.1,::1}" \
     GATEWAY_ALLOW_LOOPBACK_BACKENDS="${GATEWAY_ALLOW_LOOPBACK_BACKENDS:-1}" \
-    RUST_LOG="${RUST_LOG:-info}" setsid cargo lambda watch --ignore-changes --disable-cors -A 127.0.0.1 -P "$port" \
-    >"$log" 2>&1 </dev/null &
+    RUST_LOG="${RUST_LOG:-info}" setsid "${run[@]}" >"$log" 2>&1 </dev/null &
   echo $! >"$pidfile"
   # The first request to each function may compile it: allow minutes, not seconds.
   for i in $(seq 1 600); do
@@ -49,9 +55,9 @@ stop_one() {
 }
 
 case "${1:-}" in
-  start) [[ $# -eq 3 ]] || { echo "usage: $0 start PORT BACKENDS_FILE" >&2; exit 2; }; start "$2" "$3" ;;
+  start|plain) [[ $# -eq 3 ]] || { echo "usage: $0 $1 PORT BACKENDS_FILE" >&2; exit 2; }; start "$1" "$2" "$3" ;;
   stop)
     if [[ -n "${2:-}" ]]; then stop_one "$RUN/gateway-$2.pid"
     else for f in "$RUN"/gateway-*.pid; do [[ -e "$f" ]] && stop_one "$f"; done; fi ;;
-  *) echo "usage: $0 start PORT BACKENDS_FILE | stop [PORT]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|plain PORT BACKENDS_FILE | stop [PORT]" >&2; exit 2 ;;
 esac

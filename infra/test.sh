@@ -44,6 +44,8 @@ infra/gateway.sh start 9000 infra/backends.local.json
 infra/gateway.sh start 9001 infra/backends.local.json
 infra/gateway.sh start 9002 infra/backends.faulty.json
 infra/gateway.sh start 9003 infra/backends.conformance.json
+# The plain server (no Lambda emulator), as self-hosters run it.
+infra/gateway.sh plain 9020 infra/backends.local.json
 # ...and one per authentication mode. Short key refresh so revocation is observable in the tests.
 AUTH_MODE=api-key ALLOW_INSECURE=0 API_KEYS_REFRESH_SECS=2 infra/gateway.sh start 9005 infra/backends.local.json
 AUTH_MODE=oauth ALLOW_INSECURE=0 OAUTH_ISSUER=http://127.0.0.1:3005 OAUTH_JWKS_URI=http://127.0.0.1:3005/jwks.json \

@@ -24,14 +24,27 @@ pub async fn admit(app: &App, request: &Request) -> Result<Admitted, GatewayErro
         Ok(principal) => principal,
         Err(error) => return Err(refuse(app, &ip, error).await),
     };
-    let config = app.limiter.config();
-    let limit = match principal.kind {
-        // Without authentication every caller is "anonymous": tell them apart by address.
-        PrincipalKind::Anonymous => Limit { key: format!("ip:{ip}"), max: config.anonymous },
-        _ => Limit { key: format!("p:{}", principal.id), max: config.per_principal },
-    };
+    let limit = budget(app, &principal, Some(&ip)).expect("an address is known");
     let decision = charge(app, &limit).await?;
     Ok(Admitted { principal, decision })
+}
+
+/// The limit a principal's requests are charged to: its id, or for anonymous callers (who all share one
+/// id) their address; `None` for an anonymous caller whose address is not known.
+pub fn budget(app: &App, principal: &Principal, ip: Option<&str>) -> Option<Limit> {
+    let config = app.limiter.config();
+    match principal.kind {
+        PrincipalKind::Anonymous => Some(Limit { key: format!("ip:{}", ip?), max: config.anonymous }),
+        _ => Some(Limit { key: format!("p:{}", principal.id), max: config.per_principal }),
+    }
+}
+
+/// A tighter per-principal limit for one tool (`RATE_LIMIT_TOOLS`), charged only where one is set, so the
+/// usual call costs no second write.
+pub async fn charge_tool(app: &App, principal: &Principal, tool: &str) -> Result<(), GatewayError> {
+    let Some(max) = app.limiter.config().tools.get(tool) else { return Ok(()) };
+    let limit = Limit { key: format!("t:{}:{tool}", principal.id), max: *max };
+    charge(app, &limit).await.map(drop)
 }
 
 /// Charges one limit; a full window is a `RateLimited` error carrying the decision.
@@ -55,14 +68,7 @@ pub async fn charge(app: &App, limit: &Limit) -> Result<Option<Decision>, Gatewa
 /// One audit line for the denial (reason only, never a credential); a client that keeps failing is
 /// rate limited by address before it learns anything more.
 async fn refuse(app: &App, ip: &str, error: AuthError) -> GatewayError {
-    let reason = match &error {
-        AuthError::Invalid(reason) => reason.as_str(),
-        AuthError::Missing => "no credential",
-        AuthError::InsufficientScope { .. } => "insufficient scope",
-        AuthError::Unavailable(_) => "credential store unavailable",
-        AuthError::Refused(_) => "authentication disabled without ALLOW_INSECURE",
-    };
-    tracing::warn!(audit = true, decision = "deny", reason, "authentication failed");
+    tracing::warn!(audit = true, decision = "deny", reason = error.audit_reason(), "authentication failed");
     if matches!(error, AuthError::Missing | AuthError::Invalid(_)) {
         let limit = Limit { key: format!("authfail:{ip}"), max: app.limiter.config().auth_failures };
         match charge(app, &limit).await {

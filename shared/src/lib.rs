@@ -16,6 +16,7 @@ pub mod mcp;
 pub mod pii;
 pub mod ratelimit;
 pub mod schema;
+pub mod selfhost;
 pub mod store;
 pub mod telemetry;
 

@@ -7,21 +7,51 @@
 //! one cannot be compiled, and such a call is passed on unchecked (the backend validates it itself)
 //! rather than refused for the backend's mistake.
 
+use std::{fmt, sync::Arc};
+
 use serde_json::Value;
 
 /// At most this many problems are named in one message.
 const MAX_PROBLEMS: usize = 3;
 
+/// A tool's compiled `inputSchema`, compiled once per listing and shared by every call routed with it.
+#[derive(Clone)]
+pub struct ArgumentSchema(Arc<jsonschema::Validator>);
+
+impl fmt::Debug for ArgumentSchema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ArgumentSchema")
+    }
+}
+
+impl ArgumentSchema {
+    /// `None` when the schema cannot be compiled: such a tool's calls pass unchecked (logged once here).
+    pub fn compile(tool: &str, input_schema: &Value) -> Option<Self> {
+        match jsonschema::validator_for(input_schema) {
+            Ok(validator) => Some(Self(Arc::new(validator))),
+            Err(error) => {
+                tracing::warn!(tool, %error, "tool inputSchema does not compile; its arguments are not checked");
+                None
+            }
+        }
+    }
+
+    /// `Ok` if `args` satisfy the schema; else a message saying which field is wrong and why.
+    pub fn check(&self, args: &Value) -> Result<(), String> {
+        problems(&self.0, args)
+    }
+}
+
 /// `Ok` if `args` satisfy `input_schema`; else a message saying which field is wrong and why.
 /// Values are masked in the message: arguments may carry secrets or personal data.
 pub fn validate_arguments(input_schema: &Value, args: &Value) -> Result<(), String> {
-    let validator = match jsonschema::validator_for(input_schema) {
-        Ok(validator) => validator,
-        Err(error) => {
-            tracing::warn!(%error, "tool inputSchema does not compile; arguments not checked");
-            return Ok(());
-        }
-    };
+    match ArgumentSchema::compile("-", input_schema) {
+        Some(schema) => schema.check(args),
+        None => Ok(()),
+    }
+}
+
+fn problems(validator: &jsonschema::Validator, args: &Value) -> Result<(), String> {
     let problems: Vec<String> = validator
         .iter_errors(args)
         .take(MAX_PROBLEMS)

@@ -35,6 +35,12 @@ from typing import Any
 import uvicorn
 
 FAULTS = ("slow", "http_500", "invalid_json", "rpc_error", "drop_sse", "huge")
+STRICT_SCHEMA = {
+    "type": "object",
+    "properties": {"count": {"type": "integer", "minimum": 1}, "label": {"type": "string", "maxLength": 20}},
+    "required": ["count"],
+    "additionalProperties": False,
+}
 HUGE_BYTES = 50 * 1024 * 1024
 CHUNK = 64 * 1024
 SUPPORTED = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
@@ -63,14 +69,14 @@ class FaultServer:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         path, method = scope["path"], scope["method"]
-        if path != "/_recorded":
-            self.recorded.append({"method": method, "path": path, "headers": headers})
         body = b""
         while True:
             message = await receive()
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        if path != "/_recorded":
+            self.recorded.append({"method": method, "path": path, "headers": headers, **rpc_summary(body)})
         try:
             await self.route(method, path, headers, body, send)
         except Dropped:
@@ -158,6 +164,8 @@ class FaultServer:
         tools.append({"name": "echo", "description": "Echo text.",
                       "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}})
         tools.append({"name": "headers", "description": "The request headers this backend got.", "inputSchema": schema})
+        tools.append({"name": "strict", "description": "Echoes a count; its schema is strict (argument validation).",
+                      "inputSchema": STRICT_SCHEMA})
         tools.append({"name": "add_tool", "description": "Add a tool; announces list_changed.",
                       "inputSchema": {"type": "object", "properties": {"name": {"type": "string"}}}})
         tools += [{"name": n, "description": "Added at run time.", "inputSchema": schema} for n in self.extra_tools]
@@ -190,6 +198,8 @@ class FaultServer:
             return await self.fault(name, message, send)
         if name == "echo":
             return await self.rpc(send, rid, result=text(str(arguments.get("text", ""))))
+        if name == "strict":
+            return await self.rpc(send, rid, result=text(f"strict: count={arguments.get('count')}"))
         if name == "headers":
             return await self.rpc(send, rid, result=text(json.dumps(headers, sort_keys=True)))
         if name == "add_tool":
@@ -231,6 +241,18 @@ class FaultServer:
                 sent += CHUNK
             return await send({"type": "http.response.body", "body": b'"}]}}'})
         return await self.rpc(send, rid, error={"code": -32602, "message": f"unknown fault mode {mode!r}"})
+
+
+def rpc_summary(body: bytes) -> dict[str, Any]:
+    """The JSON-RPC method, tool name and arguments of a request body, for the record (empty if not JSON-RPC)."""
+    try:
+        message = json.loads(body or b"null")
+    except ValueError:
+        return {}
+    if not isinstance(message, dict):
+        return {}
+    params = message.get("params") if isinstance(message.get("params"), dict) else {}
+    return {"rpc": message.get("method"), "tool": params.get("name"), "arguments": params.get("arguments")}
 
 
 def text(value: str) -> dict[str, Any]:

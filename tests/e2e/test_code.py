@@ -196,3 +196,37 @@ async def test_code_runs_as_a_gateway_tool_on_mcp(http):
     result = await session.result("tools/call", {"name": "gateway_execute_code", "arguments": {"code": code}})
     assert result.get("isError") is not True, result
     assert result["structuredContent"]["success"] is True and result["structuredContent"]["returnValue"] == "42"
+
+
+async def test_output_and_return_value_leave_tokenized_and_tokens_resolve_in_later_calls(http, keys):
+    """Console output and the return value are PII-tokenized in the caller's vault; a later execution by the
+    same caller hands a token to a tool, and the backend receives the original value."""
+    code = """
+        console.log('write to carol.pii-code@example.com');
+        return {email: 'dave.pii-code@example.org', note: 'no personal data here'};
+    """
+    result = await execute(http, keys["full"], code)
+    assert result["success"], result
+    printed, returned = json.dumps(result["output"]), json.dumps(result["returnValue"])
+    assert "carol.pii-code@example.com" not in printed and "[EMAIL_" in printed, printed
+    assert "dave.pii-code@example.org" not in returned, returned
+    token = result["returnValue"]["email"]
+    assert token.startswith("[EMAIL_") and result["returnValue"]["note"] == "no personal data here"
+    # `length` counts what the backend received: the original address, not the token.
+    again = await execute(http, keys["full"], f"return (await demo_length({{text: {json.dumps(token)}}})).content[0].text")
+    assert again["returnValue"] == str(len("dave.pii-code@example.org")), again
+
+
+async def test_pii_tokens_from_code_on_mcp_resolve_in_the_same_session(http):
+    """gateway_execute_code on /mcp mints into the calling session's vault: a later tools/call in that session
+    resolves the token."""
+    from conftest import GATEWAY_URL, open_session
+
+    session = await open_session(http, GATEWAY_URL)
+    code = "return 'reach erin.pii-code@example.net'"
+    result = await session.result("tools/call", {"name": "gateway_execute_code", "arguments": {"code": code}})
+    returned = result["structuredContent"]["returnValue"]
+    assert "erin.pii-code@example.net" not in json.dumps(result) and "[EMAIL_" in returned, result
+    token = returned.removeprefix("reach ")
+    counted = await session.result("tools/call", {"name": "demo_length", "arguments": {"text": token}})
+    assert counted["content"][0]["text"] == str(len("erin.pii-code@example.net")), counted

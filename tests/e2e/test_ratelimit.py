@@ -123,3 +123,42 @@ async def test_store_down_fails_closed_quickly_or_open_by_choice(http):
     assert closed.status_code == 503 and "rate limiter" in closed.json()["error"]["message"]
     opened = await notify(http, STORE_DOWN_OPEN)
     assert opened.status_code == 202
+
+
+async def test_code_pays_per_tool_call_and_its_routes_are_limited(http):
+    """/api/code/execute is admitted like /mcp (one count, headers), and every tool call the code makes costs
+    one more count and pays the per-tool limit: code is no way around either."""
+    key = await fresh_key()
+    await window_start()
+    code = """
+        const out = [];
+        for (let i = 0; i < 5; i++) {
+            try { out.push((await demo_add({a: i, b: 1})).structuredContent.result); }
+            catch (e) { out.push(String(e.message || e)); }
+        }
+        return out;
+    """
+    auth = {"Authorization": f"Bearer {key}"}
+    resp = await http.post(f"{LIMITED_A}/api/code/execute", json={"code": code}, headers=auth)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["x-ratelimit-limit"] == str(LIMIT)
+    assert resp.headers["x-ratelimit-remaining"] == str(LIMIT - 1)
+    out = resp.json()["returnValue"]
+    assert out[:3] == [1, 2, 3], out
+    assert all("rate limit exceeded" in str(refused) for refused in out[3:]), out
+    after = await http.get(f"{LIMITED_B}/api/code/sdk", headers=auth)
+    assert after.status_code == 200, after.text
+    # 1 execute + 5 tool calls + this request, counted across both processes.
+    assert after.headers["x-ratelimit-remaining"] == str(LIMIT - 7), dict(after.headers)
+
+
+async def test_api_code_refuses_over_the_limit_with_429(http):
+    key = await fresh_key()
+    await window_start()
+    auth = {"Authorization": f"Bearer {key}"}
+    statuses = [(await http.get(f"{LIMITED_A}/api/code/sdk", headers=auth)).status_code for _ in range(LIMIT + 2)]
+    assert statuses.count(200) == LIMIT and statuses[-2:] == [429, 429], statuses
+    refused = await http.get(f"{LIMITED_A}/api/code/sdk", headers=auth)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) <= WINDOW, dict(refused.headers)
+    assert refused.headers["content-type"].startswith("application/json")
+    assert "rate limit" in refused.json()["error"]

@@ -76,6 +76,17 @@ impl InvalidReason {
 }
 
 impl AuthError {
+    /// Why the request was denied, for the audit line: a reason, never a credential.
+    pub fn audit_reason(&self) -> &str {
+        match self {
+            AuthError::Invalid(reason) => reason.as_str(),
+            AuthError::Missing => "no credential",
+            AuthError::InsufficientScope { .. } => "insufficient scope",
+            AuthError::Unavailable(_) => "credential store unavailable",
+            AuthError::Refused(_) => "authentication disabled without ALLOW_INSECURE",
+        }
+    }
+
     /// The `WWW-Authenticate` value for this error, `None` where no challenge applies (503s).
     ///
     /// Every 401 points at the RFC 9728 metadata so an MCP client can discover the authorization server;

@@ -3,19 +3,25 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::{
     config::{CodeConfig, MAX_CODE_CHARS, TIMEOUT_RANGE_MS},
     engine::Job,
     error::CodeError,
+    mcp_tool::TOOL_NAME,
     tools::{helpers_for, GatewayTools},
     ExecutionResult,
 };
 use crate::{
     auth::{Principal, CODE_EXECUTE},
+    mcp::privacy,
+    ratelimit::Limit,
     App, GatewayError,
 };
+
+/// The "backend" the PII policy sees for values code produced (`PII_BACKENDS` / `PII_TOOLS` can name it).
+pub const PII_SOURCE: &str = "gateway";
 
 /// `{code, timeout?, context?}`, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,20 +57,32 @@ impl ExecuteRequest {
     }
 }
 
-/// Runs `request` for `principal`. Refuses (403) without `code:execute`.
+/// Who an execution runs for: the principal, the PII vault its values use (the caller's own, so tokens
+/// it returns resolve in the caller's later calls), and the rate limit each of its tool calls is charged to.
+pub struct Caller<'a> {
+    pub principal: &'a Principal,
+    pub pii_scope: String,
+    /// `None` only for an anonymous caller whose address is unknown (auth mode `none`).
+    pub budget: Option<Limit>,
+}
+
+/// Runs `request` for `caller`. Refuses (403) without `code:execute`. Console output and the return value
+/// leave with their PII tokenized, like any tool result.
 pub async fn execute(
     app: &App,
-    principal: &Principal,
+    caller: &Caller<'_>,
     config: &CodeConfig,
     request: ExecuteRequest,
 ) -> Result<ExecutionResult, CodeError> {
+    let principal = caller.principal;
     principal.require(CODE_EXECUTE).map_err(GatewayError::from)?;
     let requested = request.timeout_ms.map(Duration::from_millis).unwrap_or(config.default_timeout);
     let timeout = requested.min(config.max_timeout);
     let (helpers, helper_hint) = helpers_for(app, principal, config).await;
     let job = Job { code: request.code, context: request.context, helpers, limits: config.limits.clone(), timeout };
-    let host = GatewayTools { app, principal, config };
+    let host = GatewayTools { app, caller, config };
     let mut result = super::run(job, &host).await;
+    protect(app, caller, &mut result).await;
     if timeout < requested {
         result.hints.push(format!("The timeout was capped at {} ms by this deployment.", timeout.as_millis()));
     }
@@ -81,10 +99,28 @@ pub async fn execute(
     Ok(result)
 }
 
+/// Tokenizes the PII in what the code printed and returned, in the caller's vault.
+async fn protect(app: &App, caller: &Caller<'_>, result: &mut ExecutionResult) {
+    let mut produced = json!({ "output": std::mem::take(&mut result.output) });
+    if let Some(returned) = result.return_value.take() {
+        produced["returnValue"] = returned;
+    }
+    let mut vault = app.pii.request(&caller.pii_scope);
+    let no_params = json!({});
+    privacy::protect(app, caller.principal, &mut vault, PII_SOURCE, Some(TOOL_NAME), &no_params, &mut produced).await;
+    let Value::Object(mut produced) = produced else { return };
+    result.output = match produced.remove("output") {
+        Some(Value::Array(lines)) => {
+            lines.into_iter().map(|l| l.as_str().map(str::to_owned).unwrap_or_default()).collect()
+        }
+        _ => Vec::new(),
+    };
+    result.return_value = produced.remove("returnValue");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn requests_are_validated() {

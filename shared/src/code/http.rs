@@ -10,15 +10,12 @@ use serde_json::{json, Value};
 use super::{
     config::CodeConfig,
     error::CodeError,
-    execute::{execute, ExecuteRequest},
+    execute::{execute, Caller, ExecuteRequest},
     sdk,
     search::{search, SearchQuery},
     tools::callable,
 };
-use crate::{
-    auth::{AuthError, Principal, CODE_EXECUTE},
-    http, App, GatewayError,
-};
+use crate::{auth::CODE_EXECUTE, gate, http, ratelimit::Decision, App, GatewayError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Endpoint {
@@ -31,10 +28,14 @@ enum Endpoint {
 pub async fn handle(app: &App, config: &CodeConfig, request: Request) -> Response<Body> {
     let started = Instant::now();
     let headers = request.headers();
-    let mut response = match route(app, config, &request).await {
+    let mut decision = None;
+    let mut response = match route(app, config, &request, &mut decision).await {
         Ok(response) => response,
         Err(error) => error_response(app, headers, &error),
     };
+    if let Some(decision) = &decision {
+        decision.apply(response.headers_mut());
+    }
     if response.status() != StatusCode::FORBIDDEN {
         http::cors_headers(headers, &mut response);
     }
@@ -59,7 +60,12 @@ fn endpoint(path: &str) -> Option<(Endpoint, Method, &'static str)> {
     })
 }
 
-async fn route(app: &App, config: &CodeConfig, request: &Request) -> Result<Response<Body>, CodeError> {
+async fn route(
+    app: &App,
+    config: &CodeConfig,
+    request: &Request,
+    decision: &mut Option<Decision>,
+) -> Result<Response<Body>, CodeError> {
     let headers = request.headers();
     http::check_origin(&app.config, headers)?;
     let (endpoint, method, allow) = endpoint(request.uri().path()).ok_or(CodeError::RouteNotFound)?;
@@ -69,15 +75,29 @@ async fn route(app: &App, config: &CodeConfig, request: &Request) -> Result<Resp
     if request.method() != method {
         return Err(CodeError::MethodNotAllowed(allow));
     }
-    // Authenticated and authorized before the body is even read.
-    let principal = authenticate(app, headers).await?;
+    // Authenticated, rate limited and authorized before the body is even read.
+    let admitted = gate::admit(app, request).await.map_err(|error| {
+        if let GatewayError::RateLimited(refused) = &error {
+            *decision = Some(refused.clone());
+        }
+        CodeError::Gateway(error)
+    })?;
+    *decision = admitted.decision;
+    let principal = admitted.principal;
     principal.require(CODE_EXECUTE).map_err(GatewayError::from)?;
     match endpoint {
         Endpoint::Execute => {
             http::check_content_type(headers)?;
             let body = http::body(request, app.config.max_body_bytes)?;
             let body: Value = serde_json::from_slice(body).map_err(|_| GatewayError::Parse)?;
-            let result = execute(app, &principal, config, ExecuteRequest::from_json(&body)?).await?;
+            let ip = gate::client_ip(request, app.limiter.config().trust_forwarded_for);
+            let caller = Caller {
+                principal: &principal,
+                // Stateless, like a modern /mcp request: tokens live in the principal's vault.
+                pii_scope: format!("principal:{}", principal.id),
+                budget: gate::budget(app, &principal, Some(&ip)),
+            };
+            let result = execute(app, &caller, config, ExecuteRequest::from_json(&body)?).await?;
             Ok(http::json(StatusCode::OK, &result.to_value()))
         }
         Endpoint::Sdk => {
@@ -94,21 +114,6 @@ async fn route(app: &App, config: &CodeConfig, request: &Request) -> Result<Resp
             Ok(http::json(StatusCode::OK, &search(&tools, &query)))
         }
     }
-}
-
-/// Authenticates, writing one audit line per denial (reason only, never a credential).
-async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, CodeError> {
-    app.auth.authenticate(headers).await.map_err(|error| {
-        let reason = match &error {
-            AuthError::Invalid(reason) => reason.as_str(),
-            AuthError::Missing => "no credential",
-            AuthError::InsufficientScope { .. } => "insufficient scope",
-            AuthError::Unavailable(_) => "credential store unavailable",
-            AuthError::Refused(_) => "authentication disabled without ALLOW_INSECURE",
-        };
-        tracing::warn!(audit = true, decision = "deny", reason, "authentication failed");
-        CodeError::Gateway(error.into())
-    })
 }
 
 fn query_params(request: &Request) -> HashMap<String, String> {

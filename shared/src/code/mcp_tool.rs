@@ -7,12 +7,12 @@ use serde_json::{json, Value};
 use super::{
     config::{CodeConfig, MAX_CODE_CHARS, TIMEOUT_RANGE_MS},
     error::CodeError,
-    execute::{execute, ExecuteRequest},
+    execute::{execute, Caller, ExecuteRequest},
     ExecutionResult,
 };
 use crate::{
     auth::{Principal, CODE_EXECUTE},
-    App, GatewayError,
+    gate, App, GatewayError,
 };
 
 pub const TOOL_NAME: &str = "gateway_execute_code";
@@ -42,9 +42,16 @@ pub fn tool_definition() -> Value {
     })
 }
 
-/// Runs the tool with the default limits (see [`execute_tool_with`] for a deployment's own).
-pub async fn execute_tool(app: &App, principal: &Principal, arguments: Value) -> Result<Value, GatewayError> {
-    execute_tool_with(app, principal, &CodeConfig::default(), arguments).await
+/// Runs the tool with the default limits (see [`execute_tool_with`] for a deployment's own), with PII in
+/// the vault `pii_scope` (the calling session's).
+pub async fn execute_tool(
+    app: &App,
+    principal: &Principal,
+    pii_scope: &str,
+    arguments: Value,
+) -> Result<Value, GatewayError> {
+    let caller = Caller { principal, pii_scope: pii_scope.to_owned(), budget: gate::budget(app, principal, None) };
+    execute_tool_with(app, &caller, &CodeConfig::default(), arguments).await
 }
 
 /// Runs the tool. Without `code:execute` the tool does not exist for the caller: the same -32602 as any
@@ -52,15 +59,15 @@ pub async fn execute_tool(app: &App, principal: &Principal, arguments: Value) ->
 /// can read; only gateway faults (store, auth backend) are errors.
 pub async fn execute_tool_with(
     app: &App,
-    principal: &Principal,
+    caller: &Caller<'_>,
     config: &CodeConfig,
     arguments: Value,
 ) -> Result<Value, GatewayError> {
-    if !principal.scopes.allows(CODE_EXECUTE) {
+    if !caller.principal.scopes.allows(CODE_EXECUTE) {
         return Err(GatewayError::InvalidParams(format!("unknown tool: {TOOL_NAME}")));
     }
     let outcome = match ExecuteRequest::from_json(&arguments) {
-        Ok(request) => execute(app, principal, config, request).await,
+        Ok(request) => execute(app, caller, config, request).await,
         Err(error) => Err(error),
     };
     match outcome {

@@ -13,15 +13,16 @@ use serde_json::Value;
 use super::{
     config::CodeConfig,
     engine::{is_bindable, ToolFailure},
+    execute::Caller,
     runner::ToolHost,
     sanitize::sanitize,
 };
-use crate::{auth::Principal, mcp, App, GatewayError};
+use crate::{auth::Principal, gate, mcp, App, GatewayError};
 
-/// Tool access of one principal from code.
+/// Tool access of one caller from code.
 pub struct GatewayTools<'a> {
     pub app: &'a App,
-    pub principal: &'a Principal,
+    pub caller: &'a Caller<'a>,
     pub config: &'a CodeConfig,
 }
 
@@ -36,7 +37,17 @@ impl ToolHost for GatewayTools<'_> {
         if !self.config.allows_tool(name) {
             return Err(not_found(name));
         }
-        match mcp::tools::call(self.app, self.principal, name, arguments).await {
+        let caller = self.caller;
+        // Each call costs what a `tools/call` on /mcp costs: code is no way around the caller's limit.
+        let charged = match &caller.budget {
+            Some(budget) => gate::charge(self.app, budget).await.map(drop),
+            None => Ok(()),
+        };
+        let called = match charged {
+            Ok(()) => mcp::tools::call(self.app, caller.principal, &caller.pii_scope, name, arguments).await,
+            Err(refused) => Err(refused),
+        };
+        match called {
             Ok(result) => Ok(result),
             Err(GatewayError::InvalidParams(message)) if message.starts_with("unknown tool") => Err(not_found(name)),
             Err(error) => {

@@ -12,6 +12,8 @@ use super::{
 };
 use crate::{
     backend::{Backend, BackendError, Reply},
+    gate,
+    schema::invalid_arguments_result,
     GatewayError,
 };
 
@@ -63,7 +65,7 @@ pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayEr
     if !ctx.principal.scopes.may_call_tool(name) {
         return Err(unknown());
     }
-    let Route { backend, original } = match catalog::route(ctx, ListKind::Tools, name).await {
+    let Route { backend, original, schema } = match catalog::route(ctx, ListKind::Tools, name).await {
         Routed::To(route) => route,
         Routed::Unavailable(backend) => {
             let error = unlisted(ctx, &backend);
@@ -72,10 +74,17 @@ pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayEr
         }
         Routed::Unknown => return Err(unknown()),
     };
+    gate::charge_tool(ctx.app, ctx.principal, name).await?;
     let scope = privacy::scope(ctx);
     let mut vault = ctx.app.pii.request(&scope);
     let mut forwarded = renamed(params, "name", &original);
     privacy::restore(&mut vault, &mut forwarded).await?;
+    // Checked on the values the backend would get (tokens restored); the backend never sees a bad call.
+    let arguments = forwarded.get("arguments").cloned().unwrap_or_else(|| json!({}));
+    if let Err(problem) = schema.map_or(Ok(()), |schema| schema.check(&arguments)) {
+        tracing::info!(backend = %backend.id, tool = name, "tools/call refused: invalid arguments");
+        return Ok(invalid_arguments_result(&problem));
+    }
     match ctx.call(&backend, "tools/call", forwarded).await {
         Err(error) => {
             tracing::warn!(backend = %backend.id, %error, "tools/call failed");
@@ -84,7 +93,7 @@ pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayEr
         }
         reply => {
             let mut result = into_result(&backend, reply)?;
-            privacy::protect(ctx, &mut vault, &backend.id, Some(name), params, &mut result).await;
+            privacy::protect(ctx.app, ctx.principal, &mut vault, &backend.id, Some(name), params, &mut result).await;
             Ok(result)
         }
     }
@@ -103,11 +112,12 @@ async fn prompt_route(ctx: &Ctx<'_>, name: &str) -> Result<Route, GatewayError> 
 
 pub async fn get_prompt(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
     let name = required_str(params, "name")?;
-    let Route { backend, original } = prompt_route(ctx, name).await?;
+    let Route { backend, original, .. } = prompt_route(ctx, name).await?;
     let mut result =
         into_result(&backend, ctx.call(&backend, "prompts/get", renamed(params, "name", &original)).await)?;
     let scope = privacy::scope(ctx);
-    privacy::protect(ctx, &mut ctx.app.pii.request(&scope), &backend.id, None, params, &mut result).await;
+    privacy::protect(ctx.app, ctx.principal, &mut ctx.app.pii.request(&scope), &backend.id, None, params, &mut result)
+        .await;
     Ok(result)
 }
 
@@ -117,7 +127,8 @@ pub async fn read_resource(ctx: &Ctx<'_>, params: &Value) -> Result<Value, Gatew
         .await?
         .ok_or_else(|| GatewayError::ResourceNotFound(uri.to_owned()))?;
     let scope = privacy::scope(ctx);
-    privacy::protect(ctx, &mut ctx.app.pii.request(&scope), &backend, None, params, &mut result).await;
+    privacy::protect(ctx.app, ctx.principal, &mut ctx.app.pii.request(&scope), &backend, None, params, &mut result)
+        .await;
     Ok(result)
 }
 
@@ -160,7 +171,7 @@ pub async fn complete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayErr
     match (kind, reference) {
         (Some("ref/prompt"), Some(reference)) => {
             let name = required_str(reference, "name")?;
-            let Route { backend, original } = prompt_route(ctx, name).await?;
+            let Route { backend, original, .. } = prompt_route(ctx, name).await?;
             let mut params = params.clone();
             params["ref"]["name"] = Value::String(original);
             into_result(&backend, ctx.call(&backend, "completion/complete", params).await)

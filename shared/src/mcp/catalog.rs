@@ -18,7 +18,10 @@ use super::{
     lists::{self, ListKind},
     upstream::Ctx,
 };
-use crate::backend::{Backend, Collision, Exposure};
+use crate::{
+    backend::{Backend, Collision, Exposure},
+    schema::ArgumentSchema,
+};
 
 /// Bound on pages followed per backend when listing it completely.
 const MAX_PAGES: usize = 50;
@@ -29,6 +32,8 @@ pub struct Route {
     pub backend: Arc<Backend>,
     /// The backend's own name.
     pub original: String,
+    /// A tool's compiled `inputSchema` (none for prompts, or when it does not compile).
+    pub schema: Option<ArgumentSchema>,
 }
 
 /// One built index.
@@ -55,12 +60,25 @@ impl ToolCatalog {
         indexes.get(family).filter(|i| i.built.elapsed() < max_age).cloned()
     }
 
-    /// Replaces the index of `family` with one built from `exposure`.
-    pub fn record(&self, family: &'static str, exposure: &Exposure, unavailable: HashSet<String>) -> Arc<Index> {
+    /// Replaces the index of `family` with one built from `exposure`, with the tools' compiled schemas.
+    pub fn record(
+        &self,
+        family: &'static str,
+        exposure: &Exposure,
+        unavailable: HashSet<String>,
+        mut schemas: HashMap<String, ArgumentSchema>,
+    ) -> Arc<Index> {
         let routes = exposure
             .names
             .iter()
-            .map(|n| (n.exposed.clone(), Route { backend: n.backend.clone(), original: n.original.clone() }))
+            .map(|n| {
+                let route = Route {
+                    backend: n.backend.clone(),
+                    original: n.original.clone(),
+                    schema: schemas.remove(&n.exposed),
+                };
+                (n.exposed.clone(), route)
+            })
             .collect();
         let index =
             Arc::new(Index { built: Instant::now(), routes, collisions: exposure.collisions.clone(), unavailable });
@@ -163,7 +181,7 @@ async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<Value>) {
         named.push((backend.clone(), names));
     }
     let exposure = ctx.app.config.backends.expose_all(&named);
-    let renamed = exposure
+    let renamed: Vec<Value> = exposure
         .names
         .iter()
         .filter_map(|n| {
@@ -172,7 +190,18 @@ async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<Value>) {
             Some(item)
         })
         .collect();
-    (ctx.app.tools.record(family(kind), &exposure, unavailable), renamed)
+    let schemas = match kind {
+        ListKind::Tools => renamed.iter().filter_map(compiled_schema).collect(),
+        _ => HashMap::new(),
+    };
+    (ctx.app.tools.record(family(kind), &exposure, unavailable, schemas), renamed)
+}
+
+/// A listed tool's exposed name and compiled `inputSchema`.
+fn compiled_schema(tool: &Value) -> Option<(String, ArgumentSchema)> {
+    let name = tool.get("name").and_then(Value::as_str)?;
+    let schema = ArgumentSchema::compile(name, tool.get("inputSchema")?)?;
+    Some((name.to_owned(), schema))
 }
 
 /// Every item `backend` has in list `kind`, following its cursors (bounded); `None` if it could not
@@ -206,7 +235,7 @@ mod tests {
         let exposure = set.expose_all(&[(demo, vec!["echo".to_owned()])]);
         let catalog = ToolCatalog::default();
         assert!(catalog.fresh("tools", Duration::from_secs(30)).is_none());
-        catalog.record("tools", &exposure, HashSet::from(["other".to_owned()]));
+        catalog.record("tools", &exposure, HashSet::from(["other".to_owned()]), HashMap::new());
         let index = catalog.fresh("tools", Duration::from_secs(30)).unwrap();
         assert_eq!(index.routes["demo_echo"].original, "echo");
         assert!(!index.routes.contains_key("demo_nope") && index.unavailable.contains("other"));

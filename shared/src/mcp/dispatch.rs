@@ -5,9 +5,10 @@ use serde_json::{json, Value};
 use super::{
     calls,
     lists::{self, ListKind},
+    privacy,
     upstream::Ctx,
 };
-use crate::{auth::CODE_EXECUTE, code, gate, ratelimit::Limit, GatewayError};
+use crate::{auth::CODE_EXECUTE, code, gate, GatewayError};
 
 pub async fn request(ctx: &Ctx<'_>, method: &str, params: &Value) -> Result<Value, GatewayError> {
     if let Some(kind) = ListKind::from_method(method) {
@@ -24,14 +25,11 @@ pub async fn request(ctx: &Ctx<'_>, method: &str, params: &Value) -> Result<Valu
     match method {
         "ping" => Ok(json!({})),
         "tools/call" if params.get("name").and_then(Value::as_str) == Some(code::TOOL_NAME) => {
-            charge_tool(ctx, params).await?;
+            gate::charge_tool(ctx.app, ctx.principal, code::TOOL_NAME).await?;
             let arguments = params.get("arguments").cloned().unwrap_or_else(|| json!({}));
-            code::execute_tool(ctx.app, ctx.principal, arguments).await
+            code::execute_tool(ctx.app, ctx.principal, &privacy::scope(ctx), arguments).await
         }
-        "tools/call" => {
-            charge_tool(ctx, params).await?;
-            calls::call_tool(ctx, params).await
-        }
+        "tools/call" => calls::call_tool(ctx, params).await,
         "prompts/get" => calls::get_prompt(ctx, params).await,
         "resources/read" => calls::read_resource(ctx, params).await,
         "completion/complete" => calls::complete(ctx, params).await,
@@ -42,13 +40,4 @@ pub async fn request(ctx: &Ctx<'_>, method: &str, params: &Value) -> Result<Valu
         // Includes resources/subscribe: not offered, since updates could never be delivered.
         _ => Err(GatewayError::MethodNotFound(method.to_owned())),
     }
-}
-
-/// A tighter per-principal limit for one tool (`RATE_LIMIT_TOOLS`), charged only where one is set, so the
-/// usual request costs no second write.
-async fn charge_tool(ctx: &Ctx<'_>, params: &Value) -> Result<(), GatewayError> {
-    let Some(name) = params.get("name").and_then(Value::as_str) else { return Ok(()) };
-    let Some(max) = ctx.app.limiter.config().tools.get(name) else { return Ok(()) };
-    let limit = Limit { key: format!("t:{}:{name}", ctx.principal.id), max: *max };
-    gate::charge(ctx.app, &limit).await.map(drop)
 }

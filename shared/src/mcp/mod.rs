@@ -10,7 +10,7 @@ pub mod jsonrpc;
 mod lists;
 pub mod modern;
 mod owners;
-mod privacy;
+pub(crate) mod privacy;
 mod session;
 mod upstream;
 pub mod version;
@@ -53,9 +53,17 @@ pub mod tools {
         Ok(tools)
     }
 
-    /// Calls the tool exposed as `name`, exactly as `tools/call` on `/mcp` would.
-    pub async fn call(app: &App, principal: &Principal, name: &str, arguments: Value) -> Result<Value, GatewayError> {
-        let ctx = Ctx::new(app, principal, app.modern.session(principal, json!({})));
+    /// Calls the tool exposed as `name`, exactly as `tools/call` on `/mcp` would, with PII tokens restored
+    /// from and minted into the vault `pii_scope` (the caller's own: its session's, or its principal's).
+    pub async fn call(
+        app: &App,
+        principal: &Principal,
+        pii_scope: &str,
+        name: &str,
+        arguments: Value,
+    ) -> Result<Value, GatewayError> {
+        let mut ctx = Ctx::new(app, principal, app.modern.session(principal, json!({})));
+        ctx.pii_scope = Some(pii_scope.to_owned());
         let result = calls::call_tool(&ctx, &json!({ "name": name, "arguments": arguments })).await;
         app.modern.keep(ctx);
         result

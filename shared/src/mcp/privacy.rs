@@ -6,12 +6,16 @@ use serde_json::Value;
 
 use super::upstream::Ctx;
 use crate::{
+    auth::Principal,
     pii::{allows_raw, raw_requested, PiiError, PiiRequest},
-    GatewayError,
+    App, GatewayError,
 };
 
-/// Whose vault this request uses.
+/// Whose vault this request uses: the one it was given (code runs with its caller's), else its session's.
 pub fn scope(ctx: &Ctx<'_>) -> String {
+    if let Some(scope) = &ctx.pii_scope {
+        return scope.clone();
+    }
     match ctx.session.id.as_str() {
         "" => format!("principal:{}", ctx.principal.id),
         id => format!("session:{id}"),
@@ -29,21 +33,22 @@ pub async fn restore(request: &mut PiiRequest<'_>, params: &mut Value) -> Result
 /// Tokenizes PII in a result, unless the caller asked for raw values and holds `pii:raw`. When the vault
 /// cannot be used, values are redacted instead: raw PII never leaves because a store is down.
 pub async fn protect(
-    ctx: &Ctx<'_>,
+    app: &App,
+    principal: &Principal,
     request: &mut PiiRequest<'_>,
     backend: &str,
     tool: Option<&str>,
     params: &Value,
     result: &mut Value,
 ) {
-    if raw_requested(params) && allows_raw(&ctx.principal.scopes) {
+    if raw_requested(params) && allows_raw(&principal.scopes) {
         return;
     }
     match request.tokenize(backend, tool, result).await {
         Ok(stats) => crate::telemetry::metrics().add_pii_tokens(stats.minted as u64),
         Err(error) => {
             tracing::warn!(%error, backend, "PII vault unavailable; redacting instead of tokenizing");
-            if let Err(error) = ctx.app.pii.redact(backend, tool, result) {
+            if let Err(error) = app.pii.redact(backend, tool, result) {
                 tracing::error!(%error, backend, "PII redaction failed; withholding the result");
                 *result = serde_json::json!({
                     "content": [{ "type": "text", "text": "The result was withheld: it could not be checked for personal data." }],

@@ -20,6 +20,8 @@ pub struct Ctx<'a> {
     /// For a modern (2026-07-28) client: its `_meta` envelope, forwarded to modern backends so they
     /// see the real client capabilities (and can answer with `input_required`).
     envelope: Option<Value>,
+    /// Whose PII vault this request uses, when not its own session's (see `privacy::scope`).
+    pub pii_scope: Option<String>,
     opened: Mutex<BTreeMap<String, BackendSession>>,
 }
 
@@ -31,12 +33,13 @@ impl From<BackendHandshake> for BackendSession {
 
 impl<'a> Ctx<'a> {
     pub fn new(app: &'a App, principal: &'a Principal, session: Session) -> Self {
-        Self { app, principal, session, envelope: None, opened: Mutex::new(BTreeMap::new()) }
+        Self { app, principal, session, envelope: None, pii_scope: None, opened: Mutex::new(BTreeMap::new()) }
     }
 
     /// A context for a stateless modern request carrying `envelope`.
     pub fn modern(app: &'a App, principal: &'a Principal, session: Session, envelope: Value) -> Self {
-        Self { app, principal, session, envelope: Some(envelope), opened: Mutex::new(BTreeMap::new()) }
+        let opened = Mutex::new(BTreeMap::new());
+        Self { app, principal, session, envelope: Some(envelope), pii_scope: None, opened }
     }
 
     fn opened(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, BackendSession>> {

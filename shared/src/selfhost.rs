@@ -1,0 +1,120 @@
+//! The gateway outside Lambda: every route of every function behind one plain HTTP listener (a container,
+//! a VM, or a benchmark without the Lambda emulator). The same handlers as the Lambda functions, routed by
+//! the same path table as API Gateway and `cargo lambda watch`; the caller's address comes from the TCP
+//! peer, as API Gateway's `sourceIp` would. The listener itself lives in `functions/server`.
+
+use std::{net::IpAddr, sync::Arc};
+
+use ::http::{request::Parts, Response, StatusCode};
+use lambda_http::{
+    aws_lambda_events::{apigw::ApiGatewayV2httpRequestContext, query_map::QueryMap},
+    request::RequestContext,
+    Body, Request, RequestExt,
+};
+use serde_json::json;
+
+use crate::{app::StartupError, backend::McpHttpClient, code::CodeConfig, App};
+
+/// Which function serves a path (the table in `template.yaml` and the workspace's watch router).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Mcp,
+    Health,
+    Metrics,
+    Code,
+}
+
+pub fn function_for(path: &str) -> Option<Function> {
+    Some(match path {
+        "/mcp" => Function::Mcp,
+        "/health" => Function::Health,
+        "/metrics" => Function::Metrics,
+        p if p.starts_with("/mcp/") || p.starts_with("/.well-known/") => Function::Mcp,
+        p if p.starts_with("/api/code/") => Function::Code,
+        _ => return None,
+    })
+}
+
+/// Everything the four functions build at cold start, built once.
+pub struct Gateway {
+    app: Arc<App>,
+    code: CodeConfig,
+    probes: McpHttpClient,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SelfHostError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error("code execution configuration: {0}")]
+    Code(#[from] crate::code::CodeConfigError),
+    #[error("health probe client: {0}")]
+    Probes(#[from] reqwest::Error),
+}
+
+impl Gateway {
+    /// Reads the same environment as the Lambda functions (see the README's configuration table).
+    pub async fn from_env() -> Result<Self, SelfHostError> {
+        let app = App::from_env().await?;
+        Self::new(Arc::new(app), CodeConfig::from_env()?)
+    }
+
+    pub fn new(app: Arc<App>, code: CodeConfig) -> Result<Self, SelfHostError> {
+        let probes = McpHttpClient::for_probes(&app.config)?;
+        Ok(Self { app, code, probes })
+    }
+
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Serves one request as the function that owns its path would.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        match function_for(request.uri().path()) {
+            Some(Function::Mcp) => crate::mcp::handler::handle(&self.app, request).await,
+            Some(Function::Code) => crate::code::http::handle(&self.app, &self.code, request).await,
+            Some(Function::Health) => crate::health::handle(&self.app.config, &self.probes, &request).await,
+            Some(Function::Metrics) => crate::telemetry::endpoint::handle(&request),
+            None => crate::http::json(StatusCode::NOT_FOUND, &json!({ "error": "no such route" })),
+        }
+    }
+}
+
+/// The request a Lambda function would get from API Gateway for these parts and body: query parameters
+/// parsed, the peer address as the request context's `sourceIp`.
+pub fn lambda_request(parts: Parts, body: Vec<u8>, peer: IpAddr) -> Request {
+    let query: QueryMap = parts.uri.query().unwrap_or_default().parse().unwrap_or_default();
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http.method = parts.method.clone();
+    context.http.path = Some(parts.uri.path().to_owned());
+    context.http.source_ip = Some(peer.to_string());
+    let body = if body.is_empty() { Body::Empty } else { Body::Binary(body) };
+    Request::from_parts(parts, body)
+        .with_query_string_parameters(query)
+        .with_request_context(RequestContext::ApiGatewayV2(context))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_go_to_their_function() {
+        assert_eq!(function_for("/mcp"), Some(Function::Mcp));
+        assert_eq!(function_for("/.well-known/oauth-protected-resource/mcp"), Some(Function::Mcp));
+        assert_eq!(function_for("/api/code/execute"), Some(Function::Code));
+        assert_eq!(function_for("/health"), Some(Function::Health));
+        assert_eq!(function_for("/metrics"), Some(Function::Metrics));
+        assert_eq!(function_for("/mcpx"), None);
+        assert_eq!(function_for("/api/codex"), None);
+    }
+
+    #[test]
+    fn requests_carry_the_peer_and_the_query() {
+        let (parts, ()) =
+            ::http::Request::get("/api/code/tools/search?query=add&limit=2").body(()).unwrap().into_parts();
+        let request = lambda_request(parts, Vec::new(), "127.0.0.1".parse().unwrap());
+        assert_eq!(request.query_string_parameters().first("query"), Some("add"));
+        assert_eq!(crate::gate::client_ip(&request, false), "127.0.0.1");
+    }
+}

@@ -1,0 +1,49 @@
+"""The plain server (functions/server, `mcp-gateway-server`): every route of every function on one listener,
+without the Lambda emulator, as users self-host it. GATEWAY_URL_PLAIN is started by infra/test.sh with the
+open instance's settings and backends."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import httpx2
+from mcp.client.client import Client
+
+from conftest import ACCEPT_BOTH, open_session, request
+
+PLAIN = os.environ.get("GATEWAY_URL_PLAIN", "http://127.0.0.1:9020").rstrip("/")
+
+
+async def test_health_probes_the_backends(http: httpx2.AsyncClient):
+    resp = await http.get(f"{PLAIN}/health")
+    assert resp.status_code == 200, resp.text
+    backends = resp.json()["backends"]
+    assert backends["demo"]["status"] == "up" and backends["everything"]["status"] == "up", backends
+
+
+async def test_official_client_lists_and_calls_in_both_eras():
+    for mode in ("legacy", "2026-07-28"):
+        async with Client(f"{PLAIN}/mcp", mode=mode, cache=None) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            assert {"demo_add", "everything_echo"} <= names, (mode, names)
+            result = await client.call_tool("demo_add", {"a": 20, "b": 22})
+            assert result.structured_content == {"result": 42}, (mode, result)
+
+
+async def test_sessions_and_code_execution(http: httpx2.AsyncClient):
+    session = await open_session(http, PLAIN)
+    listed = await session.result("tools/list", {})
+    assert "gateway_execute_code" in {t["name"] for t in listed["tools"]}
+    resp = await http.post(f"{PLAIN}/api/code/execute", json={"code": "return (await demo_add({a: 1, b: 2})).structuredContent.result"})
+    assert resp.status_code == 200 and resp.json()["returnValue"] == 3, resp.text
+    assert (await session.delete()).status_code in (200, 204)
+
+
+async def test_unknown_routes_and_oversized_bodies_get_clear_errors(http: httpx2.AsyncClient):
+    missing = await http.get(f"{PLAIN}/nope")
+    assert missing.status_code == 404 and "no such route" in missing.json()["error"]
+    big = json.dumps(request("ping", {"pad": "x" * (1 << 20)})).encode()
+    resp = await http.post(f"{PLAIN}/mcp", content=big, headers={"Content-Type": "application/json", "Accept": ACCEPT_BOTH})
+    assert resp.status_code == 413, resp.text[:300]
+    assert resp.json()["error"]["message"], resp.text[:300]
