@@ -8,6 +8,7 @@ use crate::{
         credentials::{BackendCredentials, SecretsManagerSource},
         McpHttpClient,
     },
+    code::{CodeConfig, CodeConfigError},
     config::ConfigError,
     mcp::{ModernSessions, ResourceOwners, ToolCatalog},
     pii::{Pii, PiiConfig, PiiConfigError, PiiError},
@@ -28,6 +29,8 @@ pub enum StartupError {
     PiiConfig(#[from] PiiConfigError),
     #[error("PII: {0}")]
     Pii(#[from] PiiError),
+    #[error("code execution: {0}")]
+    Code(#[from] CodeConfigError),
 }
 
 /// `main` returning this error prints it with `Debug`: show the operator the readable message (it names
@@ -48,6 +51,8 @@ pub struct App {
     pub auth: Authenticator,
     pub limiter: RateLimiter,
     pub pii: Pii,
+    /// Limits of sandboxed code, on `/api/code` and `gateway_execute_code` alike (`CODE_*`).
+    pub code: CodeConfig,
 }
 
 impl App {
@@ -68,6 +73,7 @@ impl App {
             auth,
             limiter: RateLimiter::new(config.ratelimit.clone(), limits),
             pii,
+            code: CodeConfig::default(),
             config,
         })
     }
@@ -82,6 +88,7 @@ impl App {
         let limits = DynamoRateLimitStore::new(&sdk, config.table_name.clone());
         let pii = Pii::from_sdk(PiiConfig::from_env()?, &sdk).await?;
         let mut app = Self::new(config, Arc::new(store), auth, Arc::new(limits), pii)?;
+        app.code = CodeConfig::from_env()?;
         let options = &app.config.backend_options;
         let secrets = Arc::new(SecretsManagerSource::new(&sdk));
         app.client.set_credentials(Arc::new(BackendCredentials::new(secrets, options.network, options.secrets_ttl)?));

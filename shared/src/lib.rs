@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod aws;
 pub mod backend;
 pub mod code;
 pub mod config;

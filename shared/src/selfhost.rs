@@ -13,7 +13,7 @@ use lambda_http::{
 };
 use serde_json::json;
 
-use crate::{app::StartupError, backend::McpHttpClient, code::CodeConfig, App};
+use crate::{app::StartupError, backend::McpHttpClient, App};
 
 /// Which function serves a path (the table in `template.yaml` and the workspace's watch router).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +38,6 @@ pub fn function_for(path: &str) -> Option<Function> {
 /// Everything the four functions build at cold start, built once.
 pub struct Gateway {
     app: Arc<App>,
-    code: CodeConfig,
     probes: McpHttpClient,
 }
 
@@ -46,8 +45,6 @@ pub struct Gateway {
 pub enum SelfHostError {
     #[error(transparent)]
     Startup(#[from] StartupError),
-    #[error("code execution configuration: {0}")]
-    Code(#[from] crate::code::CodeConfigError),
     #[error("health probe client: {0}")]
     Probes(#[from] reqwest::Error),
 }
@@ -56,12 +53,12 @@ impl Gateway {
     /// Reads the same environment as the Lambda functions (see the README's configuration table).
     pub async fn from_env() -> Result<Self, SelfHostError> {
         let app = App::from_env().await?;
-        Self::new(Arc::new(app), CodeConfig::from_env()?)
+        Self::new(Arc::new(app))
     }
 
-    pub fn new(app: Arc<App>, code: CodeConfig) -> Result<Self, SelfHostError> {
+    pub fn new(app: Arc<App>) -> Result<Self, SelfHostError> {
         let probes = McpHttpClient::for_probes(&app.config)?;
-        Ok(Self { app, code, probes })
+        Ok(Self { app, probes })
     }
 
     pub fn app(&self) -> &App {
@@ -72,7 +69,7 @@ impl Gateway {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         match function_for(request.uri().path()) {
             Some(Function::Mcp) => crate::mcp::handler::handle(&self.app, request).await,
-            Some(Function::Code) => crate::code::http::handle(&self.app, &self.code, request).await,
+            Some(Function::Code) => crate::code::http::handle(&self.app, request).await,
             Some(Function::Health) => crate::health::handle(&self.app.config, &self.probes, &request).await,
             Some(Function::Metrics) => crate::telemetry::endpoint::handle(&request),
             None => crate::http::json(StatusCode::NOT_FOUND, &json!({ "error": "no such route" })),

@@ -10,12 +10,11 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     // A bad configuration fails the cold start with the variable's name, before any request is served.
     let app = Arc::new(shared::App::from_env().await?);
-    let code = Arc::new(shared::code::CodeConfig::from_env()?);
     // Loads the API keys (or the JWKS) now, so the first request does not wait for them.
     app.auth.prime().await;
     run(service_fn(move |request: Request| {
-        let (app, code) = (Arc::clone(&app), Arc::clone(&code));
-        async move { Ok::<_, Error>(shared::code::http::handle(&app, &code, request).await) }
+        let app = Arc::clone(&app);
+        async move { Ok::<_, Error>(shared::code::http::handle(&app, request).await) }
     }))
     .await
 }

@@ -203,9 +203,17 @@ impl GuardedResolver {
         }
     }
 
-    /// An HTTP client that never follows redirects and resolves through this guard.
+    /// An HTTP client that never follows redirects and resolves through this guard (with the process's one
+    /// TLS configuration, when the system's root certificates could be read; else reqwest's own).
     pub fn client_builder(self) -> reqwest::ClientBuilder {
-        reqwest::Client::builder()
+        let builder = match super::tls::client_config() {
+            Ok(tls) => reqwest::Client::builder().tls_backend_preconfigured(tls),
+            Err(error) => {
+                tracing::warn!(%error, "shared TLS configuration unavailable");
+                reqwest::Client::builder()
+            }
+        };
+        builder
             // A redirect could lead anywhere, credentials included: never follow one.
             .redirect(reqwest::redirect::Policy::none())
             // A proxy from the environment would resolve names itself, out of this guard's sight.

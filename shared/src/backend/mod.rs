@@ -18,6 +18,7 @@ mod sse;
 mod streamable;
 #[cfg(test)]
 pub(crate) mod testing;
+mod tls;
 mod wire;
 
 pub use breaker::{BreakerSettings, BreakerSnapshot, BreakerState};

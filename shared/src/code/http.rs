@@ -25,7 +25,8 @@ enum Endpoint {
 }
 
 /// Serves one request to `/api/code/*`. Never fails: every error becomes its JSON response.
-pub async fn handle(app: &App, config: &CodeConfig, request: Request) -> Response<Body> {
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    let config = &app.code;
     let started = Instant::now();
     let headers = request.headers();
     let mut decision = None;

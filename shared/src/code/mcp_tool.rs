@@ -42,8 +42,8 @@ pub fn tool_definition() -> Value {
     })
 }
 
-/// Runs the tool with the default limits (see [`execute_tool_with`] for a deployment's own), with PII in
-/// the vault `pii_scope` (the calling session's).
+/// Runs the tool with the deployment's limits (`app.code`), with PII in the vault `pii_scope` (the calling
+/// session's).
 pub async fn execute_tool(
     app: &App,
     principal: &Principal,
@@ -51,7 +51,7 @@ pub async fn execute_tool(
     arguments: Value,
 ) -> Result<Value, GatewayError> {
     let caller = Caller { principal, pii_scope: pii_scope.to_owned(), budget: gate::budget(app, principal, None) };
-    execute_tool_with(app, &caller, &CodeConfig::default(), arguments).await
+    execute_tool_with(app, &caller, &app.code, arguments).await
 }
 
 /// Runs the tool. Without `code:execute` the tool does not exist for the caller: the same -32602 as any

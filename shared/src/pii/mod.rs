@@ -27,7 +27,7 @@ mod property_tests;
 #[cfg(test)]
 mod tests;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -179,16 +179,11 @@ impl Pii {
 }
 
 async fn read_secret(sdk: &aws_config::SdkConfig, secret_id: &str) -> Result<String, PiiError> {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .operation_timeout(Duration::from_secs(4))
-        .build();
-    let config = aws_sdk_secretsmanager::config::Builder::from(sdk).timeout_config(timeouts).build();
     let unavailable = |source: Box<dyn std::error::Error + Send + Sync>| PiiError::KeyUnavailable {
         secret_id: secret_id.to_owned(),
         source,
     };
-    let output = aws_sdk_secretsmanager::Client::from_conf(config)
+    let output = crate::aws::secrets_manager(sdk)
         .get_secret_value()
         .secret_id(secret_id)
         .send()

@@ -1,8 +1,6 @@
 //! DynamoDB adapter. One table: partition key `pk` (S), TTL attribute `expires_at` (N, epoch seconds).
 //! Items: `session#<id>` → `data` (the session as JSON).
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{types::AttributeValue, Client};
 
@@ -19,13 +17,7 @@ pub struct DynamoStore {
 impl DynamoStore {
     /// A client with tight timeouts: a store that does not answer must fail fast, never hang a request.
     pub fn new(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(1))
-            .operation_attempt_timeout(Duration::from_millis(1500))
-            .operation_timeout(Duration::from_secs(4))
-            .build();
-        let config = aws_sdk_dynamodb::config::Builder::from(sdk).timeout_config(timeouts).build();
-        Self { client: Client::from_conf(config), table: table.into() }
+        Self { client: crate::aws::dynamodb(sdk), table: table.into() }
     }
 }
 

@@ -1,7 +1,5 @@
 //! Secrets Manager adapter: one `GetSecretValue` of the key secret per refresh.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 
@@ -18,13 +16,7 @@ impl SecretsManagerKeySource {
     /// A client with tight timeouts: a refresh that hangs would hold up the request that triggered it,
     /// while the previous keys remain usable for a grace period anyway.
     pub fn new(sdk: &aws_config::SdkConfig, secret_id: impl Into<String>) -> Self {
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(1))
-            .operation_attempt_timeout(Duration::from_millis(1500))
-            .operation_timeout(Duration::from_secs(4))
-            .build();
-        let config = aws_sdk_secretsmanager::config::Builder::from(sdk).timeout_config(timeouts).build();
-        Self { client: Client::from_conf(config), secret_id: secret_id.into() }
+        Self { client: crate::aws::secrets_manager(sdk), secret_id: secret_id.into() }
     }
 }
 

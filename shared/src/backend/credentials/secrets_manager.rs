@@ -1,7 +1,5 @@
 //! Secrets Manager adapter: one `GetSecretValue` per secret per refresh.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 
@@ -16,13 +14,7 @@ pub struct SecretsManagerSource {
 impl SecretsManagerSource {
     /// Tight timeouts: a read happens inside a backend exchange and counts against its timeout.
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(1))
-            .operation_attempt_timeout(Duration::from_millis(1500))
-            .operation_timeout(Duration::from_secs(4))
-            .build();
-        let config = aws_sdk_secretsmanager::config::Builder::from(sdk).timeout_config(timeouts).build();
-        Self { client: Client::from_conf(config) }
+        Self { client: crate::aws::secrets_manager(sdk) }
     }
 }
 

@@ -1,8 +1,6 @@
 //! DynamoDB adapter of `VaultStore`. Same table as sessions (`pk` S, TTL `expires_at` N); item
 //! `pii#<scope-id>` → `blob` (B, the sealed map), `version` (N), `expires_at` (N).
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{primitives::Blob, types::AttributeValue, Client};
 
@@ -19,13 +17,7 @@ pub struct DynamoVaultStore {
 impl DynamoVaultStore {
     /// A client with tight timeouts: a vault that does not answer must fail the request fast, not hang it.
     pub fn new(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(1))
-            .operation_attempt_timeout(Duration::from_millis(1500))
-            .operation_timeout(Duration::from_secs(4))
-            .build();
-        let config = aws_sdk_dynamodb::config::Builder::from(sdk).timeout_config(timeouts).build();
-        Self { client: Client::from_conf(config), table: table.into() }
+        Self { client: crate::aws::dynamodb(sdk), table: table.into() }
     }
 }
 
