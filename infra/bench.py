@@ -13,7 +13,8 @@
    a 1 KB text the PII scanner must read.
 2. Cold start: process start to the first answered request, for the release plain server (median of 20), with
    AWS-backed auth and PII (two Secrets Manager reads at start, on moto) and without any AWS call at start.
-3. AWS calls per request: counted by moto's request log around 200 warm tools/call through `plain+limit`.
+3. AWS calls per request: counted by moto's request log around 200 warm tools/call, per era, with and without
+   rate limiting.
 
 Only loopback is used. Every loop is bounded in count and time.
 """
@@ -65,16 +66,24 @@ def wait_ready(port: int) -> None:
     raise SystemExit(f"gateway on {port} did not start (see .run/bench-{port}.log)")
 
 
-class Client:
-    """One MCP session over one keep-alive connection."""
+MODERN = "2026-07-28"
+ENVELOPE = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"}}
 
-    def __init__(self, url: str, key: str | None) -> None:
-        self.url = url
+
+class Client:
+    """One MCP client over one keep-alive connection: a 2025-11-25 session, or stateless 2026-07-28 requests."""
+
+    def __init__(self, url: str, key: str | None, modern: bool = False) -> None:
+        self.url, self.modern = url, modern
         self.http = httpx.Client(timeout=60)
         self.headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
-                        "MCP-Protocol-Version": "2025-11-25"}
+                        "MCP-Protocol-Version": MODERN if modern else "2025-11-25"}
         if key:
             self.headers["Authorization"] = f"Bearer {key}"
+        if modern:
+            self.headers.update({"Mcp-Method": "tools/call", "Mcp-Name": "fast_echo"})
+            return
         init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}}
         resp = self.http.post(url, json=init, headers=self.headers)
@@ -84,7 +93,10 @@ class Client:
         self.http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=self.headers)
 
     def call(self, tool: str) -> float:
-        body = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": tool, "arguments": {"text": TEXT}}}
+        params = {"name": tool, "arguments": {"text": TEXT}}
+        if self.modern:
+            params["_meta"] = ENVELOPE
+        body = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": params}
         started = time.perf_counter()
         resp = self.http.post(self.url, json=body, headers=self.headers)
         elapsed = time.perf_counter() - started
@@ -101,6 +113,8 @@ def added_latency(calls: int, key: str) -> None:
     clients = {"direct": (Client(BACKEND, None), "echo")}
     for kind, port in PORTS.items():
         clients[kind] = (Client(f"http://127.0.0.1:{port}/mcp", key), "fast_echo")
+    # Stateless: no session to read, so with rate limiting off no AWS call at all.
+    clients["plain, 2026-07-28"] = (Client(f"http://127.0.0.1:{PORTS['plain']}/mcp", key, modern=True), "fast_echo")
     samples: dict[str, list[float]] = {name: [] for name in clients}
     for i in range(calls + 50):
         if time.monotonic() > DEADLINE:
@@ -141,8 +155,8 @@ def cold_start(binary: Path, with_aws: bool, runs: int = 20) -> list[float]:
     return times
 
 
-def aws_calls_per_request(key: str, calls: int = 200) -> float:
-    client = Client(f"http://127.0.0.1:{PORTS['plain+limit']}/mcp", key)
+def aws_calls_per_request(key: str, kind: str, modern: bool, calls: int = 200) -> float:
+    client = Client(f"http://127.0.0.1:{PORTS[kind]}/mcp", key, modern=modern)
     log = ROOT / ".run/moto.log"
     before = log.read_text().count('" 200 ')
     for _ in range(calls):
@@ -171,7 +185,10 @@ def main() -> None:
         for kind in ("plain", "plain+limit"):
             wait_ready(PORTS[kind])
         added_latency(args.calls, key)
-        print(f"\n## AWS calls per warm tools/call (plain+limit, moto request log): {aws_calls_per_request(key):.2f}")
+        print("\n## AWS calls per warm tools/call (moto request log, 200 calls each)")
+        for kind, modern in (("plain", False), ("plain", True), ("plain+limit", False), ("plain+limit", True)):
+            era = "2026-07-28" if modern else "2025-11-25 session"
+            print(f"- {kind}, {era}: {aws_calls_per_request(key, kind, modern):.2f}")
         for with_aws in (True, False):
             times = cold_start(binary, with_aws)
             label = "API-key auth + PII (2 Secrets Manager reads)" if with_aws else "no AWS call at start"

@@ -41,7 +41,8 @@ ready() {   # is service $1 answering?
 
 set_cmd() {   # CMD = the command line that runs service $1
   case "$1" in
-    moto) CMD=(moto_server -H 127.0.0.1 -p 4566) ;;
+    # Requests applied one at a time, as atomically as DynamoDB applies conditional writes.
+    moto) CMD=(python "$ROOT/infra/moto_server.py" --port 4566) ;;
     # Scrubbed env: server-everything has a get-env tool that would reveal whatever we pass it.
     everything) CMD=(env -i "PATH=$PATH" "HOME=$HOME" PORT=3001 "NODE_OPTIONS=--import $ROOT/infra/loopback-only.mjs"
       "$ROOT/infra/node_modules/.bin/mcp-server-everything" streamableHttp) ;;
