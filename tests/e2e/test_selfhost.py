@@ -47,3 +47,28 @@ async def test_unknown_routes_and_oversized_bodies_get_clear_errors(http: httpx2
     resp = await http.post(f"{PLAIN}/mcp", content=big, headers={"Content-Type": "application/json", "Accept": ACCEPT_BOTH})
     assert resp.status_code == 413, resp.text[:300]
     assert resp.json()["error"]["message"], resp.text[:300]
+
+
+async def test_one_process_counts_its_backend_calls_and_pii_tokens(http: httpx2.AsyncClient):
+    """In the plain server /mcp and /metrics share a process, so a tools/call shows up in the scrape: one
+    backend call for its backend, the PII tokens its result minted; and its log line names the backend."""
+    from pathlib import Path
+
+    from test_metrics import find, parse
+
+    async def counters() -> tuple[float, float]:
+        _, samples = parse((await http.get(f"{PLAIN}/metrics")).text)
+        calls = find(samples, "mcp_gateway_backend_calls_total", backend="demo")
+        return (calls[0] if calls else 0.0), find(samples, "mcp_gateway_pii_tokens_total")[0]
+
+    calls_before, tokens_before = await counters()
+    session = await open_session(http, PLAIN)
+    result = await session.result("tools/call", {"name": "demo_echo", "arguments": {"text": "mail frank.metrics@example.com"}})
+    assert "[EMAIL_" in result["content"][0]["text"], result
+    calls_after, tokens_after = await counters()
+    assert calls_after >= calls_before + 1 and tokens_after == tokens_before + 1, (calls_before, calls_after)
+    log = (Path(__file__).resolve().parents[2] / ".run/gateway-9020.log").read_text()
+    lines = [l for l in log.splitlines() if 'method="tools/call"' in l and "request" in l]
+    assert lines and 'backend="demo"' in lines[-1] and "pii_tokens=1" in lines[-1], lines[-1:]
+    emf = [json.loads(l) for l in log.splitlines() if l.startswith("{") and '"Backend":"demo"' in l]
+    assert emf and emf[-1]["BackendCalls"] == 1 and emf[-1]["PiiTokens"] == 1, emf[-1:]

@@ -223,6 +223,7 @@ impl McpHttpClient {
         if let Some(breaker) = breaker {
             breaker.admit().map_err(BackendError::CircuitOpen)?;
         }
+        let started = std::time::Instant::now();
         let bounded = async {
             // The semaphore is never closed; a failure here could only mean shutdown.
             let _slot =
@@ -231,6 +232,8 @@ impl McpHttpClient {
         };
         let outcome =
             tokio::time::timeout(backend.timeout, bounded).await.unwrap_or(Err(BackendError::Timeout(backend.timeout)));
+        let reached = !matches!(&outcome, Err(error) if error.is_outage());
+        crate::telemetry::note_backend(&backend.id, started.elapsed(), reached);
         match (&outcome, breaker) {
             (Ok(_), Some(breaker)) => breaker.success(),
             (Err(error), breaker) if error.is_outage() => {

@@ -27,7 +27,8 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     let started = std::time::Instant::now();
     let headers = request.headers();
     let mut seen = Seen::default();
-    let (mut response, error) = match route(app, &request, &mut seen).await {
+    let (routed, notes) = telemetry::scoped(route(app, &request, &mut seen)).await;
+    let (mut response, error) = match routed {
         Ok(response) => (response, None),
         Err(error) => (http::error(&error, &Value::Null, Era::Legacy), Some(error)),
     };
@@ -40,7 +41,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     record.principal_id = seen.principal.as_deref();
     record.rate_limited = response.status() == StatusCode::TOO_MANY_REQUESTS;
     record.auth_denied = matches!(error, Some(GatewayError::Auth(_)));
-    telemetry::observe(&record);
+    telemetry::observe_noted(record, &notes);
     response
 }
 

@@ -45,7 +45,7 @@ pub async fn protect(
         return;
     }
     match request.tokenize(backend, tool, result).await {
-        Ok(stats) => crate::telemetry::metrics().add_pii_tokens(stats.minted as u64),
+        Ok(stats) => crate::telemetry::note_pii_tokens(stats.minted as u64),
         Err(error) => {
             tracing::warn!(%error, backend, "PII vault unavailable; redacting instead of tokenizing");
             if let Err(error) = app.pii.redact(backend, tool, result) {

@@ -17,6 +17,7 @@ pub mod endpoint;
 mod histogram;
 mod prometheus;
 mod registry;
+mod scope;
 
 #[cfg(test)]
 mod emf_tests;
@@ -29,6 +30,7 @@ pub use emf::{emit_request, init, write_request, EmfConfig, TelemetryConfigError
 pub use histogram::{Histogram, BUCKETS_SECONDS};
 pub use prometheus::{render_prometheus, render_to, CONTENT_TYPE};
 pub use registry::{method_label, metrics, Metrics};
+pub use scope::{note_backend, note_pii_tokens, scoped, Notes};
 
 /// One call to a backend made while serving a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +86,17 @@ impl<'a> RequestRecord<'a> {
     pub fn is_error(&self) -> bool {
         self.status >= 500
     }
+}
+
+/// [`observe`] with what the request noted on its way ([`scoped`]): its backend when it had exactly one
+/// (else each backend call is counted on its own), and the PII tokens it minted.
+pub fn observe_noted<'a>(mut record: RequestRecord<'a>, notes: &'a Notes) {
+    record.pii_tokens += notes.pii_tokens;
+    record.backend = notes.single_backend();
+    if record.backend.is_none() {
+        notes.calls().for_each(|call| metrics().record_backend(&call));
+    }
+    observe(&record);
 }
 
 /// Everything a finished request owes telemetry: count it in this process, print its EMF line and

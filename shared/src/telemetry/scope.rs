@@ -1,0 +1,93 @@
+//! What one request did on its way, noted where it happens and read once when it ends: the backend calls
+//! it made and the PII tokens it minted. A task-local, so the backend client and the PII hooks need no
+//! handle on the request; outside a scope (background work) the notes go straight to the counters.
+
+use std::{cell::RefCell, future::Future, time::Duration};
+
+use super::{metrics, BackendCall};
+
+tokio::task_local! {
+    static NOTES: RefCell<Notes>;
+}
+
+/// The notes of one request.
+#[derive(Debug, Default)]
+pub struct Notes {
+    /// (backend id, latency, reached) per exchange, in order.
+    calls: Vec<(String, Duration, bool)>,
+    pub pii_tokens: u64,
+}
+
+impl Notes {
+    /// The request's one backend, when every exchange went to the same one (calls, reads, prompts: the
+    /// usual case), with their summed latency; `None` for none or several (a merged list).
+    pub fn single_backend(&self) -> Option<BackendCall<'_>> {
+        let (first, _, _) = self.calls.first()?;
+        if self.calls.iter().any(|(id, _, _)| id != first) {
+            return None;
+        }
+        let latency = self.calls.iter().map(|(_, latency, _)| *latency).sum();
+        Some(BackendCall { id: first, latency, ok: self.calls.iter().all(|(_, _, ok)| *ok) })
+    }
+
+    /// Every exchange, for counting them one by one when there is no single backend.
+    pub fn calls(&self) -> impl Iterator<Item = BackendCall<'_>> {
+        self.calls.iter().map(|(id, latency, ok)| BackendCall { id, latency: *latency, ok: *ok })
+    }
+}
+
+/// Runs `future` with a fresh set of notes and returns them with its output.
+pub async fn scoped<F: Future>(future: F) -> (F::Output, Notes) {
+    NOTES
+        .scope(RefCell::new(Notes::default()), async move {
+            let output = future.await;
+            (output, NOTES.with(|notes| notes.take()))
+        })
+        .await
+}
+
+/// One exchange with a backend: `reached` is false when it could not be reached or timed out.
+pub fn note_backend(id: &str, latency: Duration, reached: bool) {
+    let noted = NOTES.try_with(|notes| notes.borrow_mut().calls.push((id.to_owned(), latency, reached)));
+    if noted.is_err() {
+        metrics().record_backend(&BackendCall { id, latency, ok: reached });
+    }
+}
+
+/// PII tokens minted.
+pub fn note_pii_tokens(minted: u64) {
+    if NOTES.try_with(|notes| notes.borrow_mut().pii_tokens += minted).is_err() {
+        metrics().add_pii_tokens(minted);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn notes_stay_with_their_request() {
+        let ((), notes) = scoped(async {
+            note_backend("demo", Duration::from_millis(2), true);
+            note_backend("demo", Duration::from_millis(3), true);
+            note_pii_tokens(2);
+        })
+        .await;
+        let backend = notes.single_backend().unwrap();
+        assert_eq!((backend.id, backend.latency, backend.ok), ("demo", Duration::from_millis(5), true));
+        assert_eq!(notes.pii_tokens, 2);
+        let ((), other) = scoped(async { note_backend("a", Duration::ZERO, true) }).await;
+        assert_eq!(other.single_backend().map(|b| b.id), Some("a"), "a fresh scope starts empty");
+    }
+
+    #[tokio::test]
+    async fn several_backends_have_no_single_one() {
+        let ((), notes) = scoped(async {
+            note_backend("a", Duration::from_millis(1), true);
+            note_backend("b", Duration::from_millis(1), false);
+        })
+        .await;
+        assert!(notes.single_backend().is_none());
+        assert_eq!(notes.calls().filter(|c| !c.ok).count(), 1);
+    }
+}
