@@ -72,3 +72,12 @@ async def test_one_process_counts_its_backend_calls_and_pii_tokens(http: httpx2.
     assert lines and 'backend="demo"' in lines[-1] and "pii_tokens=1" in lines[-1], lines[-1:]
     emf = [json.loads(l) for l in log.splitlines() if l.startswith("{") and '"Backend":"demo"' in l]
     assert emf and emf[-1]["BackendCalls"] == 1 and emf[-1]["PiiTokens"] == 1, emf[-1:]
+    # The line a real request printed is valid Embedded Metric Format (AWS's published schema).
+    import jsonschema
+
+    root = Path(__file__).resolve().parents[2]
+    schema = json.loads((root / "shared/src/telemetry/testdata/emf.schema.json").read_text())
+    jsonschema.validate(emf[-1], schema)
+    for directive in emf[-1]["_aws"]["CloudWatchMetrics"]:
+        for metric in directive["Metrics"]:
+            assert metric["Name"] in emf[-1], f"metric {metric['Name']} has no value in the line"
