@@ -20,7 +20,8 @@ use crate::{
     App, GatewayError,
 };
 
-/// The "backend" the PII policy sees for values code produced (`PII_BACKENDS` / `PII_TOOLS` can name it).
+/// The "backend" the PII policy sees for values code produced (`PII_POLICY` can name it: `backends.gateway`,
+/// `tools.gateway_execute_code`).
 pub const PII_SOURCE: &str = "gateway";
 
 /// `{code, timeout?, context?}`, validated.

@@ -75,7 +75,7 @@ pub(super) fn luhn(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Luhn plus an issuer prefix that exists with that length: most random 13–19 digit ids (order numbers,
