@@ -64,7 +64,7 @@ impl RateLimitStore for DynamoRateLimitStore {
             Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                 Ok(Hit::Full)
             }
-            Err(error) => Err(StoreError::Unavailable(Box::new(error))),
+            Err(error) => Err(StoreError::unavailable(error)),
         }
     }
 }

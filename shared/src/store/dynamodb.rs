@@ -25,10 +25,6 @@ fn session_key(id: &str) -> AttributeValue {
     AttributeValue::S(format!("session#{id}"))
 }
 
-fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Unavailable(Box::new(e))
-}
-
 #[async_trait]
 impl SessionStore for DynamoStore {
     async fn load(&self, id: &str) -> Result<Option<Session>, StoreError> {
@@ -40,7 +36,7 @@ impl SessionStore for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(StoreError::unavailable)?;
         let Some(item) = output.item else {
             return Ok(None);
         };
@@ -60,7 +56,7 @@ impl SessionStore for DynamoStore {
             .item("expires_at", AttributeValue::N(session.expires_at.to_string()))
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(StoreError::unavailable)?;
         Ok(())
     }
 
@@ -71,7 +67,7 @@ impl SessionStore for DynamoStore {
             .key("pk", session_key(id))
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(StoreError::unavailable)?;
         Ok(())
     }
 }

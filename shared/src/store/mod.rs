@@ -20,6 +20,13 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// The store could not be used (unreachable, timed out, throttled): `error` is kept as the cause.
+    pub fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Unavailable(Box::new(error))
+    }
+}
+
 /// Where legacy-era client sessions live between requests.
 #[async_trait]
 pub trait SessionStore: Send + Sync {

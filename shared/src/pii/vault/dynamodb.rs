@@ -25,10 +25,6 @@ fn key(scope_id: &str) -> AttributeValue {
     AttributeValue::S(format!("pii#{scope_id}"))
 }
 
-fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Unavailable(Box::new(e))
-}
-
 fn number(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> Result<u64, StoreError> {
     item.get(name)
         .and_then(|v| v.as_n().ok())
@@ -48,7 +44,7 @@ impl VaultStore for DynamoVaultStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(StoreError::unavailable)?;
         let Some(item) = output.item else {
             return Ok(None);
         };
@@ -88,12 +84,18 @@ impl VaultStore for DynamoVaultStore {
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                 Ok(SaveOutcome::Conflict)
             }
-            Err(e) => Err(unavailable(e)),
+            Err(e) => Err(StoreError::unavailable(e)),
         }
     }
 
     async fn delete(&self, scope_id: &str) -> Result<(), StoreError> {
-        self.client.delete_item().table_name(&self.table).key("pk", key(scope_id)).send().await.map_err(unavailable)?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", key(scope_id))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
         Ok(())
     }
 }
