@@ -7,7 +7,10 @@
 //! one cannot be compiled, and such a call is passed on unchecked (the backend validates it itself)
 //! rather than refused for the backend's mistake.
 
-use std::{fmt, sync::Arc};
+use std::{
+    fmt,
+    sync::{Arc, OnceLock},
+};
 
 use serde_json::Value;
 
@@ -39,6 +42,30 @@ impl ArgumentSchema {
     /// `Ok` if `args` satisfy the schema; else a message saying which field is wrong and why.
     pub fn check(&self, args: &Value) -> Result<(), String> {
         problems(&self.0, args)
+    }
+}
+
+/// A listed tool's `inputSchema`, compiled on the first call that needs it. Listing keeps the raw schema
+/// only: a `tools/list` rebuilds the route index, and compiling every tool's schema there would put that
+/// cost on every list instead of on the first call of each tool.
+#[derive(Debug)]
+pub struct ToolSchema {
+    tool: String,
+    raw: Value,
+    compiled: OnceLock<Option<ArgumentSchema>>,
+}
+
+impl ToolSchema {
+    pub fn new(tool: &str, raw: Value) -> Self {
+        Self { tool: tool.to_owned(), raw, compiled: OnceLock::new() }
+    }
+
+    /// As [`ArgumentSchema::check`]; a schema that does not compile lets every call through.
+    pub fn check(&self, args: &Value) -> Result<(), String> {
+        match self.compiled.get_or_init(|| ArgumentSchema::compile(&self.tool, &self.raw)) {
+            Some(schema) => schema.check(args),
+            None => Ok(()),
+        }
     }
 }
 
@@ -110,6 +137,16 @@ mod tests {
             json!({"type": "object", "properties": {"items": {"type": "array", "items": {"type": "integer"}}}});
         let e = validate_arguments(&schema, &json!({"items": [1, "x"]})).unwrap_err();
         assert!(e.contains("argument /items/1"), "{e}");
+    }
+
+    #[test]
+    fn tool_schemas_compile_once_on_first_check() {
+        let schema = ToolSchema::new("demo_add", add_schema());
+        assert!(schema.compiled.get().is_none(), "listing alone compiles nothing");
+        assert!(schema.check(&json!({"a": "x", "b": 1})).is_err());
+        assert!(schema.compiled.get().is_some_and(Option::is_some));
+        assert_eq!(schema.check(&json!({"a": 1, "b": 2})), Ok(()));
+        assert_eq!(ToolSchema::new("bad", json!({"type": 12})).check(&json!({})), Ok(()));
     }
 
     #[test]

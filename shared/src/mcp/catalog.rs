@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     backend::{Backend, Collision, Exposure},
-    schema::ArgumentSchema,
+    schema::ToolSchema,
 };
 
 /// Bound on pages followed per backend when listing it completely.
@@ -32,8 +32,8 @@ pub struct Route {
     pub backend: Arc<Backend>,
     /// The backend's own name.
     pub original: String,
-    /// A tool's compiled `inputSchema` (none for prompts, or when it does not compile).
-    pub schema: Option<ArgumentSchema>,
+    /// A tool's `inputSchema`, compiled on first use (none for prompts, or a tool without one).
+    pub schema: Option<Arc<ToolSchema>>,
 }
 
 /// One built index.
@@ -60,13 +60,13 @@ impl ToolCatalog {
         indexes.get(family).filter(|i| i.built.elapsed() < max_age).cloned()
     }
 
-    /// Replaces the index of `family` with one built from `exposure`, with the tools' compiled schemas.
+    /// Replaces the index of `family` with one built from `exposure`, with the tools' schemas.
     pub fn record(
         &self,
         family: &'static str,
         exposure: &Exposure,
         unavailable: HashSet<String>,
-        mut schemas: HashMap<String, ArgumentSchema>,
+        mut schemas: HashMap<String, Arc<ToolSchema>>,
     ) -> Arc<Index> {
         let routes = exposure
             .names
@@ -191,17 +191,17 @@ async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<Value>) {
         })
         .collect();
     let schemas = match kind {
-        ListKind::Tools => renamed.iter().filter_map(compiled_schema).collect(),
+        ListKind::Tools => renamed.iter().filter_map(tool_schema).collect(),
         _ => HashMap::new(),
     };
     (ctx.app.tools.record(family(kind), &exposure, unavailable, schemas), renamed)
 }
 
-/// A listed tool's exposed name and compiled `inputSchema`.
-fn compiled_schema(tool: &Value) -> Option<(String, ArgumentSchema)> {
+/// A listed tool's exposed name and `inputSchema` (compiled when a call first needs it).
+fn tool_schema(tool: &Value) -> Option<(String, Arc<ToolSchema>)> {
     let name = tool.get("name").and_then(Value::as_str)?;
-    let schema = ArgumentSchema::compile(name, tool.get("inputSchema")?)?;
-    Some((name.to_owned(), schema))
+    let schema = ToolSchema::new(name, tool.get("inputSchema")?.clone());
+    Some((name.to_owned(), Arc::new(schema)))
 }
 
 /// Every item `backend` has in list `kind`, following its cursors (bounded); `None` if it could not
