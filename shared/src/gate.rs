@@ -15,6 +15,8 @@ use crate::{
 pub struct Admitted {
     pub principal: Principal,
     pub decision: Option<Decision>,
+    /// The limit this request was charged to, for further work done on its behalf (tool calls from code).
+    pub budget: Limit,
 }
 
 /// Authenticates the request and charges the caller's limit (one counter write).
@@ -26,7 +28,7 @@ pub async fn admit(app: &App, request: &Request) -> Result<Admitted, GatewayErro
     };
     let limit = budget(app, &principal, Some(&ip)).expect("an address is known");
     let decision = charge(app, &limit).await?;
-    Ok(Admitted { principal, decision })
+    Ok(Admitted { principal, decision, budget: limit })
 }
 
 /// The limit a principal's requests are charged to: its id, or for anonymous callers (who all share one

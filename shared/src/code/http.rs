@@ -91,12 +91,11 @@ async fn route(
             http::check_content_type(headers)?;
             let body = http::body(request, app.config.max_body_bytes)?;
             let body: Value = serde_json::from_slice(body).map_err(|_| GatewayError::Parse)?;
-            let ip = gate::client_ip(request, app.limiter.config().trust_forwarded_for);
             let caller = Caller {
                 principal: &principal,
                 // Stateless, like a modern /mcp request: tokens live in the principal's vault.
                 pii_scope: format!("principal:{}", principal.id),
-                budget: gate::budget(app, &principal, Some(&ip)),
+                budget: Some(admitted.budget),
             };
             let result = execute(app, &caller, config, ExecuteRequest::from_json(&body)?).await?;
             Ok(http::json(StatusCode::OK, &result.to_value()))
