@@ -26,7 +26,6 @@ use super::{
     wire::{BackendHandshake, Exchange, Reply, BACKEND_VERSIONS, MODERN_VERSION},
     Backend, BackendError, Transport,
 };
-use crate::Config;
 
 /// What a transport needs for one exchange.
 pub(super) struct Call<'a> {
@@ -35,6 +34,15 @@ pub(super) struct Call<'a> {
     pub backend: &'a Backend,
     /// The backend's configured headers plus its credential.
     pub headers: HeaderMap,
+}
+
+/// What the client is built from: the backends, the backend options and the gateway's name (its
+/// `clientInfo`). `&Config` converts into it.
+#[derive(Clone, Copy)]
+pub struct ClientSettings<'a> {
+    pub backends: &'a super::BackendSet,
+    pub options: &'a super::BackendOptions,
+    pub gateway_name: &'a str,
 }
 
 /// The client to all backends, built once per cold start.
@@ -56,22 +64,24 @@ pub struct McpHttpClient {
 
 impl McpHttpClient {
     /// The `mcp` function's client: breakers on, lists cached.
-    pub fn new(config: &Config) -> Result<Self, reqwest::Error> {
-        let mut client = Self::for_probes(config)?;
-        let breakers = config.backends.iter().map(|b| (b.id.clone(), Breaker::new(b.id.clone(), b.breaker)));
+    pub fn new<'a>(settings: impl Into<ClientSettings<'a>>) -> Result<Self, reqwest::Error> {
+        let settings = settings.into();
+        let mut client = Self::for_probes(settings)?;
+        let breakers = settings.backends.iter().map(|b| (b.id.clone(), Breaker::new(b.id.clone(), b.breaker)));
         client.breakers = Some(breakers.collect());
-        client.lists = ListCache::new(config.backend_options.list_cache_ttl);
+        client.lists = ListCache::new(settings.options.list_cache_ttl);
         Ok(client)
     }
 
     /// The health function's client: no breaker (a probe is the ground truth), no cache.
-    pub fn for_probes(config: &Config) -> Result<Self, reqwest::Error> {
-        let resolver = GuardedResolver::new(config.backends.network);
+    pub fn for_probes<'a>(settings: impl Into<ClientSettings<'a>>) -> Result<Self, reqwest::Error> {
+        let ClientSettings { backends, options, gateway_name } = settings.into();
+        let resolver = GuardedResolver::new(backends.network);
         let build = |connect: Duration| {
             resolver.client_builder().connect_timeout(connect).pool_idle_timeout(Duration::from_secs(60)).build()
         };
         let mut http = HashMap::new();
-        for backend in config.backends.iter() {
+        for backend in backends.iter() {
             http.insert(backend.id.clone(), build(backend.connect_timeout)?);
         }
         let mut seed = [0u8; 4];
@@ -79,12 +89,12 @@ impl McpHttpClient {
         Ok(Self {
             http,
             fallback_http: build(Duration::from_secs(5))?,
-            client_info: json!({ "name": config.gateway_name, "version": env!("CARGO_PKG_VERSION") }),
+            client_info: json!({ "name": gateway_name, "version": env!("CARGO_PKG_VERSION") }),
             next_id: AtomicU64::new(1),
             id_prefix: format!("gw-{:08x}", u32::from_be_bytes(seed)),
             credentials: None,
             breakers: None,
-            in_flight: tokio::sync::Semaphore::new(config.backend_options.concurrency.max(1)),
+            in_flight: tokio::sync::Semaphore::new(options.concurrency.max(1)),
             lists: ListCache::new(Duration::ZERO),
             detected: RwLock::new(HashMap::new()),
         })
@@ -211,7 +221,9 @@ impl McpHttpClient {
     }
 
     /// One exchange: refused at once while the breaker is open, otherwise bounded by the backend's
-    /// timeout as a whole (waiting for a slot, credential, connect, send, and reading the reply).
+    /// timeout (credential, connect, send, and reading the reply). Waiting for one of the instance's
+    /// in-flight slots comes first and is bounded separately: it is this instance being busy, not the
+    /// backend being slow, so it never counts against the backend's breaker or its timeout.
     pub async fn exchange(
         &self,
         backend: &Backend,
@@ -223,13 +235,13 @@ impl McpHttpClient {
         if let Some(breaker) = breaker {
             breaker.admit().map_err(BackendError::CircuitOpen)?;
         }
-        let started = std::time::Instant::now();
-        let bounded = async {
-            // The semaphore is never closed; a failure here could only mean shutdown.
-            let _slot =
-                self.in_flight.acquire().await.map_err(|_| BackendError::InvalidResponse("shutting down".into()))?;
-            self.dispatch(backend, session_id, version, message).await
+        // The semaphore is never closed; a closed one could only mean shutdown.
+        let _slot = match tokio::time::timeout(backend.timeout, self.in_flight.acquire()).await {
+            Ok(Ok(slot)) => slot,
+            Ok(Err(_)) | Err(_) => return Err(BackendError::Saturated),
         };
+        let started = std::time::Instant::now();
+        let bounded = self.dispatch(backend, session_id, version, message);
         let outcome =
             tokio::time::timeout(backend.timeout, bounded).await.unwrap_or(Err(BackendError::Timeout(backend.timeout)));
         let reached = !matches!(&outcome, Err(error) if error.is_outage());
