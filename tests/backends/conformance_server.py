@@ -40,7 +40,7 @@ from __future__ import annotations
 import argparse
 
 import uvicorn
-from conformance_fixture import MemoryEventStore, build_server, own_event_store_per_session
+from conformance_fixture import build_app
 
 HOST = "127.0.0.1"
 RETRY_MS = 5000  # the reconnection delay the priming event suggests (the reference's value)
@@ -50,11 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=3004)
     args = parser.parse_args()
-    server = build_server()
-    # Any store switches resumability on; each session then gets its own.
-    app = server.streamable_http_app(event_store=MemoryEventStore(), retry_interval=RETRY_MS, host=HOST)
-    own_event_store_per_session(server.session_manager)
-    uvicorn.run(app, host=HOST, port=args.port, log_level="info")
+    uvicorn.run(build_app(HOST, RETRY_MS), host=HOST, port=args.port, log_level="info")
 
 
 if __name__ == "__main__":

@@ -14,20 +14,30 @@ import warnings
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.subscriptions import InMemorySubscriptionBus
+from starlette.applications import Starlette
 
 from .catalog import CACHE_HINTS, EraCatalog
-from .notify import MemoryEventStore, Sessions, own_event_store_per_session
+from .notify import MemoryEventStore, Sessions, watch_admissions
 from .resources import register_prompts, register_resources
 from .tools_modern import register_modern_tools
 from .tools_shared import register_shared_tools
 
-__all__ = ["MemoryEventStore", "build_server", "own_event_store_per_session"]
+__all__ = ["build_app"]
 
 # Logging, sampling and roots are deprecated in 2026-07-28; this fixture exercises them on purpose.
 warnings.filterwarnings("ignore", message=r".*deprecated as of 2026-07-28.*")
 
 
-def build_server() -> MCPServer:
+def build_app(host: str, retry_ms: int) -> Starlette:
+    """The fixture as an ASGI app serving /mcp (streamable HTTP, both eras) and POST /fixture/notify."""
+    server, sessions = build_server()
+    # Any event store switches resumability on (priming events, test_reconnection); each session gets its own.
+    app = server.streamable_http_app(event_store=MemoryEventStore(), retry_interval=retry_ms, host=host)
+    watch_admissions(server.session_manager, sessions)
+    return app
+
+
+def build_server() -> tuple[MCPServer, Sessions]:
     bus = InMemorySubscriptionBus()
     server = MCPServer("mcp-conformance-fixture", version="1.0.0", cache_hints=CACHE_HINTS, subscriptions=bus)
     sessions = Sessions(bus)
@@ -39,4 +49,4 @@ def build_server() -> MCPServer:
     register_prompts(server)
     register_modern_tools(server)
     server.custom_route("/fixture/notify", methods=["POST"])(sessions.endpoint)
-    return server
+    return server, sessions

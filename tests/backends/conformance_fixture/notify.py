@@ -67,12 +67,23 @@ def session_id(ctx: ServerRequestContext[Any, Any]) -> str | None:
 
 
 class Sessions:
-    """The legacy sessions the fixture has seen (bounded) and the URIs each one subscribed to."""
+    """The live legacy sessions the fixture has seen (bounded) and the URIs each one subscribed to."""
 
     def __init__(self, bus: SubscriptionBus) -> None:
         self._bus = bus
         self._sessions: OrderedDict[str, ServerSession] = OrderedDict()
+        self._transports: dict[str, StreamableHTTPServerTransport] = {}
         self._subscriptions: dict[str, set[str]] = {}
+
+    def admitted(self, transport: StreamableHTTPServerTransport) -> None:
+        """A new session's transport, which tells when the session ends (DELETE, idle timeout)."""
+        if transport.mcp_session_id is not None:
+            self._transports[transport.mcp_session_id] = transport
+
+    def _forget(self, sid: str) -> None:
+        self._sessions.pop(sid, None)
+        self._transports.pop(sid, None)
+        self._subscriptions.pop(sid, None)
 
     async def record(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         """Server middleware: remember the session behind every legacy message (initialize has no id yet)."""
@@ -81,9 +92,12 @@ class Sessions:
             self._sessions[sid] = ctx.session
             self._sessions.move_to_end(sid)
             while len(self._sessions) > MAX_SESSIONS:
-                forgotten, _ = self._sessions.popitem(last=False)
-                self._subscriptions.pop(forgotten, None)
+                self._forget(next(iter(self._sessions)))
         return await call_next(ctx)
+
+    def _ended(self, sid: str) -> bool:
+        transport = self._transports.get(sid)
+        return transport is None or transport.is_terminated
 
     def subscribe(self, ctx: ServerRequestContext[Any, Any], uri: str) -> None:
         if (sid := session_id(ctx)) is not None:
@@ -94,7 +108,9 @@ class Sessions:
             self._subscriptions.get(sid, set()).discard(uri)
 
     async def announce(self, method: str, uri: str | None = None) -> int:
-        """Send one change notification to the legacy sessions it concerns and to the listen streams."""
+        """Send one change notification to the live legacy sessions it concerns and to the listen streams."""
+        for sid in [sid for sid in self._sessions if self._ended(sid)]:
+            self._forget(sid)
         if method == RESOURCE_UPDATED:
             assert uri is not None
             notification: ServerNotification = ResourceUpdatedNotification(
@@ -134,7 +150,7 @@ class MemoryEventStore(EventStore):
     With an event store the SDK starts each POST stream with a priming event (an id and empty data, plus
     `retry`), which is what the reference sends, and lets test_reconnection close a stream mid-call (SEP-1699).
     The SDK names a stream after the JSON-RPC id of its request, which every session reuses, so one store shared
-    by all sessions would replay another session's events: `own_event_store_per_session` gives each its own.
+    by all sessions would replay another session's events: `watch_admissions` gives each its own.
     """
 
     def __init__(self) -> None:
@@ -160,18 +176,19 @@ class MemoryEventStore(EventStore):
         return stream_id
 
 
-def own_event_store_per_session(manager: StreamableHTTPSessionManager) -> None:
-    """Give every session the manager admits a `MemoryEventStore` of its own (see `MemoryEventStore`).
+def watch_admissions(manager: StreamableHTTPSessionManager, sessions: Sessions) -> None:
+    """Give every session the manager admits a `MemoryEventStore` of its own, and tell `sessions` about it.
 
-    The SDK hands one store to all sessions and has no per-session hook, so this wraps the manager's session
-    admission (private to mcp 2.3.0, which requirements-dev.txt pins).
+    The SDK hands one event store to all sessions and has no per-session hook, so this wraps the manager's
+    session admission (private to mcp 2.3.0, which requirements-dev.txt pins).
     """
     admit = manager._admit_session  # noqa: SLF001
 
-    def admit_with_own_store(requestor: Any) -> StreamableHTTPServerTransport | None:  # noqa: ANN401
+    def admit_and_watch(requestor: Any) -> StreamableHTTPServerTransport | None:  # noqa: ANN401
         transport = admit(requestor)
         if transport is not None:
             transport._event_store = MemoryEventStore()  # noqa: SLF001
+            sessions.admitted(transport)
         return transport
 
-    manager._admit_session = admit_with_own_store  # type: ignore[method-assign]  # noqa: SLF001
+    manager._admit_session = admit_and_watch  # type: ignore[method-assign]  # noqa: SLF001
