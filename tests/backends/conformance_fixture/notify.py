@@ -79,6 +79,8 @@ class Sessions:
         """A new session's transport, which tells when the session ends (DELETE, idle timeout)."""
         if transport.mcp_session_id is not None:
             self._transports[transport.mcp_session_id] = transport
+            while len(self._transports) > MAX_SESSIONS:  # admitted, maybe never used: bounded too
+                self._forget(next(iter(self._transports)))
 
     def _forget(self, sid: str) -> None:
         self._sessions.pop(sid, None)
