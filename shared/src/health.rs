@@ -139,7 +139,8 @@ pub fn instance_view(app: &App) -> (StatusCode, Value) {
     let client = &app.client;
     let mut details = Map::new();
     let mut usable = 0;
-    for backend in app.config.backends.iter() {
+    let backends = app.backends();
+    for backend in backends.iter() {
         let mut detail = json!({ "transport": client.transport(backend).as_str() });
         if let Some(breaker) = client.breaker(&backend.id) {
             if breaker.state != BreakerState::Open {
@@ -160,7 +161,7 @@ pub fn instance_view(app: &App) -> (StatusCode, Value) {
         }
         details.insert(backend.id.clone(), detail);
     }
-    let (status, word) = summary(usable, app.config.backends.len());
+    let (status, word) = summary(usable, backends.len());
     let collisions: Vec<Value> = app.tools.collisions().iter().map(|(list, c)| collision(list, c)).collect();
     let body = json!({
         "status": word,

@@ -15,7 +15,7 @@ pub use tools::{GatewayTool, GatewayToolSet, ToolCall};
 
 use crate::{
     auth::Authenticator,
-    backend::McpHttpClient,
+    backend::{BackendSet, McpHttpClient},
     pii::Pii,
     ratelimit::RateLimiter,
     routing::{ModernSessions, ResourceOwners, ToolCatalog},
@@ -40,4 +40,26 @@ pub struct App {
     pub pii: Pii,
     /// The gateway's own tools, listed beside the backends' to callers allowed to use them.
     pub gateway_tools: GatewayToolSet,
+}
+
+impl App {
+    /// The backends now: those of the configuration, or those an operator stored since.
+    pub fn backends(&self) -> Arc<BackendSet> {
+        self.client.backends()
+    }
+
+    /// Serves `next` from now on, without a cold start: the backends that changed, appeared or disappeared
+    /// get new HTTP clients and breakers and lose what this instance learned of them (list pages, name
+    /// index, resource owners, backend sessions of stateless callers); the others keep theirs.
+    pub fn replace_backends(&self, next: BackendSet) -> Result<Vec<String>, reqwest::Error> {
+        let changed = self.client.replace_backends(next)?;
+        if !changed.is_empty() {
+            self.tools.clear();
+            for id in &changed {
+                self.owners.forget_backend(id);
+                self.modern.forget_backend(id);
+            }
+        }
+        Ok(changed)
+    }
 }

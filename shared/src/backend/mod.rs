@@ -9,6 +9,7 @@ mod cache;
 mod client;
 pub mod credentials;
 mod error;
+mod fleet;
 pub mod guard;
 mod legacy;
 mod naming;

@@ -118,7 +118,7 @@ async fn route(
         }
         Endpoint::Sdk => {
             let tools = callable(app, &principal, config).await?;
-            let backends = &app.config.backends;
+            let backends = app.backends();
             let text = sdk::render(&tools, |name| {
                 backends.resolve(name).map(|r| r.backend.id.clone()).unwrap_or_else(|| "gateway".into())
             });

@@ -114,6 +114,14 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The defaults and network policy a backends document is validated with: the same for the
+    /// configured document and for backends stored later (the admin API).
+    pub fn backend_defaults(&self) -> Defaults {
+        self.backend_options.defaults(self.max_backend_response_bytes)
+    }
+}
+
 impl<'a> From<&'a Config> for ClientSettings<'a> {
     fn from(config: &'a Config) -> Self {
         ClientSettings {

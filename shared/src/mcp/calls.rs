@@ -134,7 +134,7 @@ async fn by_uri_from(
     capability: &str,
     params: Value,
 ) -> Result<Option<(String, Value)>, GatewayError> {
-    let backends = &ctx.app.config.backends;
+    let backends = ctx.app.backends();
     if let Some(backend) = ctx.app.owners.owner_of(uri).and_then(|id| backends.get(&id).cloned()) {
         let result = into_result(&backend, ctx.call(&backend, method, params).await)?;
         return Ok(Some((backend.id.clone(), result)));
@@ -150,11 +150,12 @@ async fn by_uri_from(
         }
     });
     let answers = join_all(asks).await;
-    Ok(backends.iter().zip(answers).find_map(|(b, answer)| {
+    let found = backends.iter().zip(answers).find_map(|(b, answer)| {
         let result = answer?;
         ctx.app.owners.learn_uri(uri, &b.id);
         Some((b.id.clone(), result))
-    }))
+    });
+    Ok(found)
 }
 
 pub async fn complete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
@@ -178,7 +179,8 @@ pub async fn complete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayErr
 /// response, but backends still honour the level in their own logs.
 pub async fn set_level(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
     let SetLevelParams { level } = SetLevelParams::parse(params)?;
-    let sets = ctx.app.config.backends.iter().map(|b| async move {
+    let backends = ctx.app.backends();
+    let sets = backends.iter().map(|b| async move {
         let state = ctx.backend_session(b).await.ok()?;
         state.has("logging").then_some(())?;
         ctx.call(b, "logging/setLevel", json!({ "level": level })).await.ok()

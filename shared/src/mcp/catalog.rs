@@ -72,7 +72,7 @@ pub async fn route(ctx: &Ctx<'_>, kind: ListKind, exposed: &str) -> Routed {
         if let Some(route) = index.routes.get(exposed) {
             return Routed::To(route.clone());
         }
-        let blamed = ctx.app.config.backends.resolve(exposed).map(|r| r.backend);
+        let blamed = ctx.app.backends().resolve(exposed).map(|r| r.backend);
         let blamed = blamed.filter(|b| index.unavailable.contains(&b.id));
         match blamed {
             Some(backend) if ctx.app.client.is_open(&backend.id) => return Routed::Unavailable(backend),
@@ -86,7 +86,8 @@ pub async fn route(ctx: &Ctx<'_>, kind: ListKind, exposed: &str) -> Routed {
 /// Lists every backend completely (in parallel, bounded by the client's in-flight limit), settles the
 /// names across backends, records the index, and returns it with the renamed items.
 async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<Value>) {
-    let backends: Vec<&Arc<Backend>> = ctx.app.config.backends.iter().collect();
+    let set = ctx.app.backends();
+    let backends: Vec<&Arc<Backend>> = set.iter().collect();
     let listings = join_all(backends.iter().map(|b| listing(ctx, b, kind))).await;
     let mut unavailable = HashSet::new();
     let mut named = Vec::new();
@@ -104,7 +105,7 @@ async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<Value>) {
         }
         named.push((backend.clone(), names));
     }
-    let exposure = ctx.app.config.backends.expose_all(&named);
+    let exposure = set.expose_all(&named);
     let renamed: Vec<Value> = exposure
         .names
         .iter()

@@ -19,9 +19,10 @@ const AGGREGATED: [&str; 5] = ["tools", "prompts", "resources", "completions", "
 pub async fn initialize(app: &App, principal: &Principal, params: &Value) -> Result<(Session, Value), GatewayError> {
     let params = InitializeParams::parse(params)?;
     let version = version::negotiate(params.protocol_version);
-    let opened = join_all(app.config.backends.iter().map(|b| app.client.initialize(b, version))).await;
+    let set = app.backends();
+    let opened = join_all(set.iter().map(|b| app.client.initialize(b, version))).await;
     let mut backends = BTreeMap::new();
-    for (backend, outcome) in app.config.backends.iter().zip(opened) {
+    for (backend, outcome) in set.iter().zip(opened) {
         match outcome {
             Ok(handshake) => {
                 backends.insert(backend.id.clone(), BackendSession::from(handshake));
@@ -62,7 +63,7 @@ pub fn capabilities<'a>(backends: impl Iterator<Item = &'a BackendSession> + Clo
 }
 
 pub fn instructions(app: &App) -> String {
-    let backends = &app.config.backends;
+    let backends = app.backends();
     let names: Vec<String> = backends
         .iter()
         .map(|b| match b.prefix.as_str() {

@@ -144,7 +144,7 @@ fn strip_envelope(params: &mut Value) -> Value {
 }
 
 async fn discover(ctx: &Ctx<'_>) -> Value {
-    let backends = &ctx.app.config.backends;
+    let backends = ctx.app.backends();
     let states = join_all(backends.iter().map(|b| ctx.backend_session(b))).await;
     let open: Vec<BackendSession> = states.into_iter().filter_map(Result::ok).collect();
     json!({

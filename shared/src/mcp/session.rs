@@ -53,8 +53,9 @@ pub async fn end(app: &App, headers: &HeaderMap, principal: &Principal) -> Resul
     if let Err(error) = app.pii.forget(&VaultScope::Session(session.id.clone()).key()).await {
         tracing::warn!(%error, "could not delete the session's PII vault; it expires with its TTL");
     }
+    let backends = app.backends();
     let ends = session.backends.iter().filter_map(|(id, state)| {
-        let backend = app.config.backends.get(id)?;
+        let backend = backends.get(id)?;
         let backend_session = state.session_id.as_deref()?;
         Some(app.client.end_session(backend, backend_session, &state.protocol_version))
     });

@@ -85,6 +85,11 @@ impl ToolCatalog {
         index
     }
 
+    /// Forgets every index (the backends changed): the next lookup rebuilds it.
+    pub fn clear(&self) {
+        self.indexes.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     /// The collisions of the latest indexes, for this instance's health view.
     pub fn collisions(&self) -> Vec<(&'static str, Collision)> {
         let indexes = self.indexes.read().unwrap_or_else(|p| p.into_inner());
