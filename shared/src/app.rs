@@ -6,7 +6,7 @@ use crate::{
     auth::{AuthConfigError, Authenticator},
     backend::{
         credentials::{BackendCredentials, SecretsManagerSource},
-        McpHttpClient,
+        McpHttpClient, SdkLambdaInvoker,
     },
     code::{CodeConfig, CodeConfigError},
     config::ConfigError,
@@ -92,6 +92,7 @@ impl App {
         let options = &app.config.backend_options;
         let secrets = Arc::new(SecretsManagerSource::new(&sdk));
         app.client.set_credentials(Arc::new(BackendCredentials::new(secrets, options.network, options.secrets_ttl)?));
+        app.client.set_lambda(Arc::new(SdkLambdaInvoker::new(&sdk)));
         Ok(app)
     }
 }

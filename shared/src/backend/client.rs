@@ -1,12 +1,17 @@
 //! The gateway as an MCP client of its backends. Every exchange goes through here: the backend's circuit
 //! breaker, the instance-wide bound on exchanges in flight, the backend's timeout, its credential, and
 //! then the transport it speaks (Streamable HTTP, legacy HTTP+SSE, or the spec's fallback between them).
+//! Lambda and OpenAPI backends are answered by `tool_server` as if they were MCP servers; what they do
+//! remotely (an invoke, an HTTP request, fetching a document) goes through the same [`guarded`] bounds.
+//!
+//! [`guarded`]: McpHttpClient::guarded
 //!
 //! Only the backend's own configured headers and credential are sent: the client's `Authorization`
 //! never reaches a backend (no token passthrough); nothing of the client's request is even passed in.
 
 use std::{
     collections::HashMap,
+    future::Future,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc, RwLock,
@@ -22,7 +27,9 @@ use super::{
     cache::ListCache,
     credentials::BackendCredentials,
     guard::GuardedResolver,
-    legacy, streamable,
+    kind::BackendKind,
+    lambda::LambdaInvoker,
+    legacy, streamable, tool_server,
     wire::{BackendHandshake, Exchange, Reply, BACKEND_VERSIONS, MODERN_VERSION},
     Backend, BackendError, Transport,
 };
@@ -33,6 +40,8 @@ pub(super) struct Call<'a> {
     pub client: &'a McpHttpClient,
     pub http: &'a reqwest::Client,
     pub backend: &'a Backend,
+    /// Where the MCP server is (the SSE stream's URL for the legacy transport).
+    pub url: &'a reqwest::Url,
     /// The backend's configured headers plus its credential.
     pub headers: HeaderMap,
 }
@@ -46,6 +55,8 @@ pub struct McpHttpClient {
     next_id: AtomicU64,
     id_prefix: String,
     credentials: Option<Arc<BackendCredentials>>,
+    /// How Lambda backends are invoked (the AWS SDK); `None` where no function may be invoked.
+    lambda: Option<Arc<dyn LambdaInvoker>>,
     /// `None` for health probes, which must always reach the backend.
     breakers: Option<HashMap<String, Breaker>>,
     in_flight: tokio::sync::Semaphore,
@@ -83,6 +94,7 @@ impl McpHttpClient {
             next_id: AtomicU64::new(1),
             id_prefix: format!("gw-{:08x}", u32::from_be_bytes(seed)),
             credentials: None,
+            lambda: None,
             breakers: None,
             in_flight: tokio::sync::Semaphore::new(config.backend_options.concurrency.max(1)),
             lists: ListCache::new(Duration::ZERO),
@@ -94,6 +106,20 @@ impl McpHttpClient {
     /// object are reached without their credential (health probes: that function reads no secrets).
     pub fn set_credentials(&mut self, credentials: Arc<BackendCredentials>) {
         self.credentials = Some(credentials);
+    }
+
+    /// Adds the way Lambda backends are invoked. Without it, their tools can be listed (when configured)
+    /// but a call fails as unavailable.
+    pub fn set_lambda(&mut self, invoker: Arc<dyn LambdaInvoker>) {
+        self.lambda = Some(invoker);
+    }
+
+    pub(super) fn lambda(&self) -> Option<&dyn LambdaInvoker> {
+        self.lambda.as_deref()
+    }
+
+    pub(super) fn credentials(&self) -> Option<&BackendCredentials> {
+        self.credentials.as_deref()
     }
 
     pub fn lists(&self) -> &ListCache {
@@ -110,14 +136,16 @@ impl McpHttpClient {
         self.breaker(backend).is_some_and(|b| b.retry_in.is_some())
     }
 
-    /// The transport `backend` is spoken to with: configured, or detected for `auto`.
+    /// The transport `backend` is spoken to with: configured, or detected for `auto`. Lambda and OpenAPI
+    /// backends are answered in process, as a Streamable HTTP server would answer.
     pub fn transport(&self, backend: &Backend) -> Transport {
-        match backend.transport {
-            Transport::Auto => {
+        match backend.kind {
+            BackendKind::Mcp { transport: Transport::Auto, .. } => {
                 let detected = self.detected.read().unwrap_or_else(|p| p.into_inner());
                 detected.get(&backend.id).copied().unwrap_or(Transport::Auto)
             }
-            configured => configured,
+            BackendKind::Mcp { transport, .. } => transport,
+            BackendKind::Lambda(_) | BackendKind::OpenApi(_) => Transport::StreamableHttp,
         }
     }
 
@@ -202,11 +230,12 @@ impl McpHttpClient {
 
     /// Ends a backend session (DELETE), best effort: a backend that does not support it is fine.
     pub async fn end_session(&self, backend: &Backend, session_id: &str, version: &str) {
+        let BackendKind::Mcp { url, .. } = &backend.kind else { return };
         if self.transport(backend) == Transport::Sse {
             return; // the stream was the session, and it is closed already
         }
         let Ok(headers) = self.headers(backend).await else { return };
-        let call = Call { client: self, http: self.http(backend), backend, headers };
+        let call = Call { client: self, http: self.http(backend), backend, url, headers };
         streamable::end_session(&call, session_id, version).await;
     }
 
@@ -219,6 +248,23 @@ impl McpHttpClient {
         version: Option<&str>,
         message: &Value,
     ) -> Result<Exchange, BackendError> {
+        match &backend.kind {
+            BackendKind::Mcp { url, .. } => {
+                self.guarded(backend, self.dispatch(backend, url, session_id, version, message)).await
+            }
+            // Answered in process; only the remote steps inside are guarded (and count for the breaker).
+            BackendKind::Lambda(_) | BackendKind::OpenApi(_) => tool_server::exchange(self, backend, message).await,
+        }
+    }
+
+    /// Runs `work`, one remote step with `backend`, within its bounds: refused at once while the breaker
+    /// is open, then a slot of the instance's in-flight bound and the backend's timeout around the whole.
+    /// Outages count against the breaker; answers (even error answers) count as successes.
+    pub(super) async fn guarded<T>(
+        &self,
+        backend: &Backend,
+        work: impl Future<Output = Result<T, BackendError>>,
+    ) -> Result<T, BackendError> {
         let breaker = self.breakers.as_ref().and_then(|b| b.get(&backend.id));
         if let Some(breaker) = breaker {
             breaker.admit().map_err(BackendError::CircuitOpen)?;
@@ -228,7 +274,7 @@ impl McpHttpClient {
             // The semaphore is never closed; a failure here could only mean shutdown.
             let _slot =
                 self.in_flight.acquire().await.map_err(|_| BackendError::InvalidResponse("shutting down".into()))?;
-            self.dispatch(backend, session_id, version, message).await
+            work.await
         };
         let outcome =
             tokio::time::timeout(backend.timeout, bounded).await.unwrap_or(Err(BackendError::Timeout(backend.timeout)));
@@ -250,12 +296,13 @@ impl McpHttpClient {
     async fn dispatch(
         &self,
         backend: &Backend,
+        url: &reqwest::Url,
         session_id: Option<&str>,
         version: Option<&str>,
         message: &Value,
     ) -> Result<Exchange, BackendError> {
         let headers = self.headers(backend).await?;
-        let call = Call { client: self, http: self.http(backend), backend, headers };
+        let call = Call { client: self, http: self.http(backend), backend, url, headers };
         // The legacy transport handshakes on every stream; a version is needed even for `initialize`.
         let legacy_version = version.unwrap_or(BACKEND_VERSIONS[0]);
         let outcome = match self.transport(backend) {
@@ -296,11 +343,12 @@ impl McpHttpClient {
         }
     }
 
-    fn http(&self, backend: &Backend) -> &reqwest::Client {
+    pub(super) fn http(&self, backend: &Backend) -> &reqwest::Client {
         self.http.get(&backend.id).unwrap_or(&self.fallback_http)
     }
 
-    async fn headers(&self, backend: &Backend) -> Result<HeaderMap, BackendError> {
+    /// The backend's configured headers plus its credential.
+    pub(super) async fn headers(&self, backend: &Backend) -> Result<HeaderMap, BackendError> {
         let mut headers = backend.headers.clone();
         if let (Some(credential), Some(credentials)) = (&backend.credential, &self.credentials) {
             let (name, value) = credentials.header(&backend.id, credential).await.map_err(BackendError::Credential)?;
