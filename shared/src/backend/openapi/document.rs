@@ -180,13 +180,21 @@ fn operation(
     let template = parse_template(path).map_err(|why| Skip::Invalid(format!("path {why}")))?;
     let mut properties = Map::new();
     let mut required = Vec::new();
-    let body = request_body(builder, op, &mut properties, &mut required)?;
+    let body = request_body(builder, op)?;
     let mut params = Vec::new();
     for raw in merged_parameters(builder, item, op) {
-        if let Some(param) = parameter(builder, raw, &mut properties, &mut required)? {
+        if let Some(param) = parameter(builder, raw, &mut properties, &mut required, body.is_some())? {
             params.push(param);
         }
     }
+    // The body comes last, under the name every parameter stepped aside for.
+    let body = body.map(|(body, schema)| {
+        properties.insert(body.property.clone(), schema);
+        if body.required {
+            required.push(json!(body.property));
+        }
+        body
+    });
     for piece in &template {
         if let Piece::Param(name) = piece {
             if !params.iter().any(|p| p.location == Location::Path && &p.wire == name) {
@@ -246,6 +254,7 @@ fn parameter(
     raw: &Value,
     properties: &mut Map<String, Value>,
     required: &mut Vec<Value>,
+    has_body: bool,
 ) -> Result<Option<Param>, Skip> {
     let invalid = |why: &str| Skip::Invalid(why.to_owned());
     let wire = raw
@@ -285,7 +294,7 @@ fn parameter(
     if let (Some(text), Value::Object(map)) = (raw.get("description").and_then(Value::as_str), &mut schema) {
         map.entry("description").or_insert_with(|| json!(text));
     }
-    let property = property_name(wire, location, properties);
+    let property = property_name(wire, location, properties, has_body);
     properties.insert(property.clone(), schema);
     // OpenAPI requires path parameters; treat them so even when a document forgets to say it.
     let is_required = is_required || location == Location::Path;
@@ -309,14 +318,9 @@ fn style_of(raw: &Value, location: Location) -> Option<Style> {
     })
 }
 
-/// The JSON request body as the `body` argument; a body in another media type only when optional (it
-/// is then left out).
-fn request_body(
-    builder: &mut SchemaBuilder<'_>,
-    op: &Value,
-    properties: &mut Map<String, Value>,
-    required: &mut Vec<Value>,
-) -> Result<Option<Body>, Skip> {
+/// The JSON request body (the `body` argument) and its schema; a body in another media type only when
+/// optional (it is then left out).
+fn request_body(builder: &mut SchemaBuilder<'_>, op: &Value) -> Result<Option<(Body, Value)>, Skip> {
     let Some(raw) = op.get("requestBody") else { return Ok(None) };
     let raw = builder.resolve(raw);
     let is_required = raw.get("required") == Some(&Value::Bool(true));
@@ -332,16 +336,12 @@ fn request_body(
     if let (Some(text), Value::Object(map)) = (raw.get("description").and_then(Value::as_str), &mut schema) {
         map.entry("description").or_insert_with(|| json!(text));
     }
-    properties.insert("body".into(), schema);
-    if is_required {
-        required.push(json!("body"));
-    }
-    Ok(Some(Body { property: "body".into(), media_type: media_type.clone(), required: is_required }))
+    Ok(Some((Body { property: "body".into(), media_type: media_type.clone(), required: is_required }, schema)))
 }
 
 /// A property name valid for every tool-calling client (`[A-Za-z0-9_.-]`, at most 64), unique within
 /// the tool: `body` is taken by the request body; a clash gets the location, then a number, appended.
-fn property_name(wire: &str, location: Location, taken: &Map<String, Value>) -> String {
+fn property_name(wire: &str, location: Location, taken: &Map<String, Value>, has_body: bool) -> String {
     let clean: String = wire.chars().map(|c| if name_char(c) { c } else { '_' }).take(48).collect();
     let clean = if clean.is_empty() { "param".to_owned() } else { clean };
     let suffix = match location {
@@ -351,7 +351,7 @@ fn property_name(wire: &str, location: Location, taken: &Map<String, Value>) -> 
     };
     let candidates =
         [clean.clone(), format!("{clean}_{suffix}")].into_iter().chain((2..).map(|n| format!("{clean}_{suffix}_{n}")));
-    candidates.into_iter().find(|c| !taken.contains_key(c)).unwrap_or(clean)
+    candidates.into_iter().find(|c| !(taken.contains_key(c) || (has_body && c == "body"))).unwrap_or(clean)
 }
 
 /// `operationId` in tool-name characters, or `<method>_<path>`; the same name twice gets `_2`, `_3`…
