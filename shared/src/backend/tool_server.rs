@@ -50,7 +50,7 @@ pub(super) async fn exchange(
             }
             Reply::Result(json!({}))
         }
-        "tools/list" => Reply::Result(json!({ "tools": list(client, backend).await? })),
+        "tools/list" => Reply::Result(json!({ "tools": list(client, backend, &request_id(id)).await? })),
         "tools/call" => call(client, backend, id, &params).await?,
         _ => rpc_error(-32601, format!("Method not found: {method}")),
     };
@@ -68,9 +68,9 @@ fn initialize_result(backend: &Backend, params: &Value) -> Value {
     json!({ "protocolVersion": version, "capabilities": { "tools": {} }, "serverInfo": server_info(backend) })
 }
 
-async fn list(client: &McpHttpClient, backend: &Backend) -> Result<Vec<Value>, BackendError> {
+async fn list(client: &McpHttpClient, backend: &Backend, request_id: &str) -> Result<Vec<Value>, BackendError> {
     match &backend.kind {
-        BackendKind::Lambda(function) => lambda::tools(client, backend, function).await,
+        BackendKind::Lambda(function) => lambda::tools(client, backend, function, request_id).await,
         BackendKind::OpenApi(api) => Ok(openapi::catalog(client, backend, api).await?.tools().to_vec()),
         BackendKind::Mcp { .. } => Ok(Vec::new()),
     }
@@ -85,15 +85,19 @@ async fn call(client: &McpHttpClient, backend: &Backend, id: &Value, params: &Va
         Some(arguments @ Value::Object(_)) => arguments.clone(),
         Some(_) => return Ok(rpc_error(-32602, "\"arguments\" must be an object".into())),
     };
-    let request_id = match id {
-        Value::String(id) => id.clone(),
-        other => other.to_string(),
-    };
-    let call = ToolCall { client, backend, name, arguments, request_id };
+    let call = ToolCall { client, backend, name, arguments, request_id: request_id(id) };
     match &backend.kind {
         BackendKind::Lambda(function) => lambda::call(&call, function).await,
         BackendKind::OpenApi(api) => openapi::call(&call, api).await,
         BackendKind::Mcp { .. } => Ok(rpc_error(-32601, "Method not found: tools/call".into())),
+    }
+}
+
+/// The exchange's JSON-RPC id as text: unique per gateway instance, passed on for correlation.
+fn request_id(id: &Value) -> String {
+    match id {
+        Value::String(id) => id.clone(),
+        other => other.to_string(),
     }
 }
 

@@ -6,7 +6,7 @@
 //!
 //! — the caller's id, never its credential — and the reply is mapped by `reply`. The tools are listed
 //! in the configuration, or, when `tools` is left out, by the function itself: it is invoked with
-//! `{"tool": "tools/list", "arguments": {}, "context": {"principal": null, …}}` and answers
+//! `{"tool": "tools/list", "arguments": {}, "context": {"principal": null, "requestId": …}}` and answers
 //! `{"tools": [ <MCP tool definitions> ]}` (no principal: lists are shared by every caller). A tool
 //! name can never be `tools/list` (`/` is not allowed in names), so one handler can serve both events.
 
@@ -135,11 +135,12 @@ pub(super) async fn tools(
     client: &McpHttpClient,
     backend: &Backend,
     function: &LambdaBackend,
+    request_id: &str,
 ) -> Result<Vec<Value>, BackendError> {
     if let Some(tools) = &function.tools {
         return Ok(tools.clone());
     }
-    let event = json!({ "tool": DESCRIBE, "arguments": {}, "context": { "principal": null, "requestId": null } });
+    let event = json!({ "tool": DESCRIBE, "arguments": {}, "context": { "principal": null, "requestId": request_id } });
     let invoked = invoke(client, backend, function, &event).await?;
     if invoked.function_error.is_some() {
         return Err(BackendError::InvalidResponse("the function failed to describe its tools".into()));

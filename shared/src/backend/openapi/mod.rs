@@ -152,7 +152,8 @@ pub(super) async fn catalog(
             return Err(BackendError::InvalidResponse("the OpenAPI document is missing".into()));
         };
         let limit = backend.max_response_bytes;
-        let document = client
+        // A document refused is the backend failing too: the breaker then spares it the refetches.
+        let catalog = client
             .guarded(backend, async {
                 let request = client.http(backend).get(url.clone()).header(header::ACCEPT, "application/json");
                 let mut response = request.send().await.map_err(BackendError::Connect)?;
@@ -160,14 +161,15 @@ pub(super) async fn catalog(
                     return Err(BackendError::Status(response.status().as_u16()));
                 }
                 let body = read_body(&mut response, limit).await?;
-                parse(&body, limit).map_err(|m| BackendError::InvalidResponse(format!("the OpenAPI document {m}")))
+                let document = parse(&body, limit)
+                    .map_err(|m| BackendError::InvalidResponse(format!("the OpenAPI document {m}")))?;
+                Catalog::build(&document, Some(url), api.base_url.as_ref(), &api.include, &api.network).map_err(|m| {
+                    // The reason may name the addresses it points at: logged, not relayed (it reaches clients).
+                    tracing::warn!(backend = %backend.id, problem = %m, "OpenAPI document refused");
+                    BackendError::InvalidResponse("its OpenAPI document was refused (the gateway log says why)".into())
+                })
             })
             .await?;
-        let catalog =
-            Catalog::build(&document, Some(url), api.base_url.as_ref(), &api.include, &api.network).map_err(|m| {
-                tracing::warn!(backend = %backend.id, problem = %m, "OpenAPI document refused");
-                BackendError::InvalidResponse(format!("the OpenAPI document {m}"))
-            })?;
         tracing::info!(backend = %backend.id, tools = catalog.tools().len(), "OpenAPI document loaded");
         Ok(Arc::new(catalog))
     };

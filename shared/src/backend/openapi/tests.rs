@@ -311,6 +311,11 @@ fn service(r: &Recorded) -> StubReply {
             d["servers"] = json!([{ "url": "/api" }]);
             StubReply::Full(200, "application/json", d.to_string())
         }
+        "/metadata.json" => {
+            let mut d = items_api();
+            d["servers"] = json!([{ "url": "http://169.254.169.254/latest" }]);
+            StubReply::Full(200, "application/json", d.to_string())
+        }
         "/moved.json" => {
             StubReply::Headed(302, "text/plain", vec![("location", "/openapi.json".into())], String::new())
         }
@@ -398,4 +403,21 @@ async fn inline_documents_with_a_base_url_need_no_fetch() {
     assert_eq!(stub.requests().len(), 1);
     let unknown = call(&client, &cfg, "nope", json!({})).await.unwrap();
     assert!(matches!(unknown, Reply::Error(e) if e["code"] == -32602));
+}
+
+#[tokio::test]
+async fn a_fetched_document_aimed_at_the_metadata_address_is_refused_without_naming_it() {
+    let stub = HttpStub::start(service).await;
+    let cfg = config(json!({ "id": "api", "type": "openapi", "spec": stub.url("/metadata.json").as_str(),
+        "circuitBreaker": { "failureThreshold": 2, "openMs": 60000 } }));
+    let client = McpHttpClient::new(&cfg).unwrap();
+    let backend = cfg.backends.iter().next().unwrap().clone();
+    for _ in 0..2 {
+        let err = client.request(&backend, None, "2025-11-25", "tools/list", json!({})).await.unwrap_err();
+        assert!(matches!(err, BackendError::InvalidResponse(_)) && !err.to_string().contains("169.254"), "{err}");
+    }
+    assert_eq!(client.breaker("api").unwrap().state, BreakerState::Open, "the refetches stop");
+    let err = client.request(&backend, None, "2025-11-25", "tools/list", json!({})).await.unwrap_err();
+    assert!(matches!(err, BackendError::CircuitOpen(_)), "{err}");
+    assert_eq!(stub.requests().len(), 2);
 }
