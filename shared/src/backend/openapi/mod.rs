@@ -13,6 +13,8 @@ mod reply;
 mod request;
 mod schema;
 #[cfg(test)]
+mod service_tests;
+#[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
