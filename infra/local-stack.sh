@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Local stack for the MCP gateway: moto (DynamoDB + Secrets Manager), the demo MCP backends and the
-# conformance-suite fixture backend (tests/backends/conformance_server.py on 3004).
+# Local stack for the MCP gateway: moto (DynamoDB + Secrets Manager), the demo MCP backends, the
+# conformance-suite fixture backend (tests/backends/conformance_server.py on 3004), and the non-MCP
+# backends: an HTTP API with an OpenAPI document (tests/backends/openapi_service.py on 3013) and a Lambda
+# function (tests/lambda/tool-fn, package demo-tools) served by `cargo lambda watch` on 3014, which
+# answers the real Lambda Invoke API (env.sh points AWS_ENDPOINT_URL_LAMBDA there). The function appends
+# every event it receives to .run/demo-tools-events.jsonl.
 #   infra/local-stack.sh up       start everything in the background (idempotent), seed moto, wait until ready
 #   infra/local-stack.sh down     stop what .run/*.pid names (whole process groups), remove the pid files
 #   infra/local-stack.sh status   show what runs
@@ -16,8 +20,9 @@ export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${A
 export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
 
-SERVICES=(moto everything demo conformance jwks hang faults legacy)   # start order; `down` stops in reverse
-declare -A PORT=([moto]=4566 [everything]=3001 [demo]=3002 [hang]=3003 [conformance]=3004 [jwks]=3005 [faults]=3011 [legacy]=3012)
+SERVICES=(moto everything demo conformance jwks openapi lambda hang faults legacy)   # start order; `down` stops in reverse
+declare -A PORT=([moto]=4566 [everything]=3001 [demo]=3002 [hang]=3003 [conformance]=3004 [jwks]=3005 [faults]=3011
+  [legacy]=3012 [openapi]=3013 [lambda]=3014)
 OPTIONAL=" hang faults legacy "   # started only with STACK_FAULTS=1
 INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"local-stack","version":"0"}}}'
 
@@ -36,6 +41,10 @@ ready() {   # is service $1 answering?
         -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d "$INIT" ;;
     hang | legacy) port_open "${PORT[$1]}" ;;
     jwks) curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:3005/jwks.json" ;;
+    openapi) curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:3013/openapi.json" ;;
+    # The first invoke builds and starts the function: a real invoke is the readiness check.
+    lambda) curl -sf -o /dev/null --max-time 300 "http://127.0.0.1:3014/2015-03-31/functions/demo-tools/invocations" \
+      -d '{"tool":"tools/list","arguments":{},"context":{"principal":null,"requestId":"local-stack"}}' ;;
   esac
 }
 
@@ -52,6 +61,10 @@ set_cmd() {   # CMD = the command line that runs service $1
     jwks) CMD=(python "$ROOT/tests/backends/jwks_server.py" --port 3005) ;;
     faults) CMD=(python "$ROOT/tests/backends/fault_server.py" --port 3011 --max-seconds 7200) ;;
     legacy) CMD=(python "$ROOT/tests/backends/demo_server.py" --port 3012 --transport sse) ;;
+    openapi) CMD=(python "$ROOT/tests/backends/openapi_service.py" --port 3013) ;;
+    # Only the test function; several instances, so a sleeping invoke does not hold up the next one.
+    lambda) CMD=(env "DEMO_TOOLS_RECORD=$RUN/demo-tools-events.jsonl" cargo lambda watch --manifest-path "$ROOT/Cargo.toml"
+      --ignore-changes -p demo-tools --concurrency 4 -A 127.0.0.1 -P 3014) ;;
   esac
 }
 
@@ -104,11 +117,14 @@ up() {
   start demo
   start conformance
   start jwks
+  start openapi
+  rm -f "$RUN/demo-tools-events.jsonl"
+  start lambda
   local extra=""
   if [[ "${STACK_FAULTS:-0}" == "1" ]]; then
     start hang; start faults; start legacy; extra=", hang :3003, faults :3011/mcp, legacy SSE :3012/sse"
   fi
-  log "up: moto :4566, everything :3001/mcp, demo :3002/mcp, conformance :3004/mcp, jwks :3005$extra"
+  log "up: moto :4566, everything :3001/mcp, demo :3002/mcp, conformance :3004/mcp, jwks :3005, openapi :3013, lambda :3014$extra"
 }
 
 down() {

@@ -10,7 +10,7 @@ use crate::{
     auth::{AuthConfigError, Authenticator},
     backend::{
         credentials::{BackendCredentials, SecretsManagerSource},
-        McpHttpClient,
+        LambdaInvoker, McpHttpClient, SdkLambdaInvoker,
     },
     code::CodeTool,
     config::ConfigError,
@@ -51,6 +51,8 @@ pub struct Parts {
     pub pii: Pii,
     /// Where backend credentials come from; `None` reaches backends without their `auth` credential.
     pub credentials: Option<Arc<BackendCredentials>>,
+    /// How Lambda backends are invoked; `None` leaves them unreachable.
+    pub lambda: Option<Arc<dyn LambdaInvoker>>,
 }
 
 impl App {
@@ -59,6 +61,9 @@ impl App {
         let mut client = McpHttpClient::new(&config)?;
         if let Some(credentials) = parts.credentials {
             client.set_credentials(credentials);
+        }
+        if let Some(lambda) = parts.lambda {
+            client.set_lambda(lambda);
         }
         let mut gateway_tools = GatewayToolSet::default();
         gateway_tools.register(Arc::new(CodeTool));
@@ -89,6 +94,7 @@ impl App {
             limits: Arc::new(DynamoRateLimitStore::new(&sdk, config.table_name.clone())),
             pii: Pii::from_sdk(PiiConfig::from_env()?, &sdk).await?,
             credentials: Some(Arc::new(BackendCredentials::new(secrets, options.network, options.secrets_ttl)?)),
+            lambda: Some(Arc::new(SdkLambdaInvoker::new(&sdk))),
         };
         Self::assemble(config, parts)
     }

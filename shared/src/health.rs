@@ -4,7 +4,10 @@
 //!   `tools/list`, in parallel, each bounded), without circuit breakers or caches, so it shows what a
 //!   fresh instance would find. It also reports name collisions between the backends' tools. It reads
 //!   no secrets, so backends that need a credential are probed without one: a 401/403 then proves the
-//!   backend answers, not that the gateway's credential works.
+//!   backend answers, not that the gateway's credential works. An OpenAPI backend is probed by loading
+//!   its document and a GET of its base URL (any answer but 5xx is up). A Lambda backend is not probed
+//!   (`unprobed`, left out of the summary): this function may not invoke functions, and an invoke is
+//!   a tool call; its configured tools still count for collisions.
 //! - `GET /mcp/health` (the `mcp` function): what *this* mcp instance has seen: each backend's circuit
 //!   breaker (state, recent failures, time until the next attempt), the transport in use, the age of its
 //!   cached lists, and the collisions met when names were settled. Breakers are per instance, so
@@ -17,7 +20,7 @@ use http::StatusCode;
 use serde_json::{json, Map, Value};
 
 use crate::{
-    backend::{Backend, BackendError, BackendSet, BreakerState, Collision, McpHttpClient, Reply},
+    backend::{Backend, BackendError, BackendKind, BackendSet, BreakerState, Collision, McpHttpClient, Reply},
     App,
 };
 
@@ -38,19 +41,20 @@ struct Probe {
 pub async fn report(gateway: &str, backends: &BackendSet, client: &McpHttpClient) -> (StatusCode, Value) {
     let probes = join_all(backends.iter().map(|b| probe(b, client))).await;
     let up = probes.iter().filter(|p| p.detail["status"] == "up").count();
+    let probed = probes.iter().filter(|p| p.detail["status"] != "unprobed").count();
     let listings: Vec<_> =
         backends.iter().zip(&probes).filter_map(|(b, p)| Some((b.clone(), p.tools.clone()?))).collect();
     let collisions = backends.expose_all(&listings).collisions;
     let details: Map<String, Value> = backends.iter().zip(probes).map(|(b, p)| (b.id.clone(), p.detail)).collect();
     let body = json!({
-        "status": summary(up, backends.len()).1,
+        "status": summary(up, probed).1,
         "gateway": gateway,
         "version": env!("CARGO_PKG_VERSION"),
         "view": "probes by the health function now; circuit breakers are per mcp instance (GET /mcp/health)",
         "backends": details,
         "collisions": collisions.iter().map(|c| collision("tools", c)).collect::<Vec<_>>(),
     });
-    (summary(up, backends.len()).0, body)
+    (summary(up, probed).0, body)
 }
 
 fn summary(up: usize, total: usize) -> (StatusCode, &'static str) {
@@ -62,6 +66,23 @@ fn summary(up: usize, total: usize) -> (StatusCode, &'static str) {
 }
 
 async fn probe(backend: &Backend, client: &McpHttpClient) -> Probe {
+    if let BackendKind::Lambda(_) = &backend.kind {
+        // Configured tools are listed without an invoke; a self-describing function is not asked.
+        let listed = client.request(backend, None, crate::protocol::version::LATEST, "tools/list", json!({})).await;
+        let tools = match listed {
+            Ok(Reply::Result(page)) => page.get("tools").and_then(Value::as_array).map(|tools| {
+                tools.iter().filter_map(|t| Some(t.get("name")?.as_str()?.to_owned())).collect::<Vec<_>>()
+            }),
+            _ => None,
+        };
+        // No function name or ARN: /health is public, and an ARN names the account.
+        let mut detail = json!({ "status": "unprobed", "type": "lambda",
+            "reason": "the health function does not invoke functions; GET /mcp/health shows the mcp instance's breaker" });
+        if let Some(names) = &tools {
+            detail["toolCount"] = json!(names.len());
+        }
+        return Probe { detail, tools };
+    }
     let started = Instant::now();
     let limit = backend.timeout.min(PROBE_LIMIT);
     let outcome = tokio::time::timeout(limit, probe_unbounded(backend, client)).await;
@@ -69,7 +90,7 @@ async fn probe(backend: &Backend, client: &McpHttpClient) -> Probe {
     let transport = client.transport(backend).as_str();
     let down =
         |error: String| json!({ "status": "down", "latencyMs": latency_ms, "transport": transport, "error": error });
-    match outcome {
+    let mut probe = match outcome {
         Ok(Ok((mut detail, tools))) => {
             detail["latencyMs"] = json!(latency_ms);
             detail["transport"] = json!(client.transport(backend).as_str());
@@ -84,7 +105,13 @@ async fn probe(backend: &Backend, client: &McpHttpClient) -> Probe {
         },
         Ok(Err(error)) => Probe { detail: down(error.to_string()), tools: None },
         Err(_) => Probe { detail: down(format!("timed out after {limit:?}")), tools: None },
+    };
+    // An OpenAPI backend has no MCP transport: say what it is instead.
+    if let (BackendKind::OpenApi(_), Some(detail)) = (&backend.kind, probe.detail.as_object_mut()) {
+        detail.remove("transport");
+        detail.insert("type".into(), json!(backend.kind.name()));
     }
+    probe
 }
 
 /// `initialize`, then `tools/list` (first page is enough to see the backend answer; names from every
@@ -117,6 +144,11 @@ async fn probe_unbounded(
         detail["toolCount"] = json!(names.len());
         tools = Some(names);
     }
+    if let BackendKind::OpenApi(_) = backend.kind {
+        // Its tools come from the document; whether the API itself answers is one more request.
+        let (sid, version) = (handshake.session_id.as_deref(), handshake.protocol_version.as_str());
+        client.request(backend, sid, version, "ping", json!({})).await?;
+    }
     if let Some(session) = &handshake.session_id {
         client.end_session(backend, session, &handshake.protocol_version).await;
     }
@@ -141,7 +173,10 @@ pub fn instance_view(app: &App) -> (StatusCode, Value) {
     let mut usable = 0;
     let backends = app.backends();
     for backend in backends.iter() {
-        let mut detail = json!({ "transport": client.transport(backend).as_str() });
+        let mut detail = match backend.kind {
+            BackendKind::Mcp { .. } => json!({ "transport": client.transport(backend).as_str() }),
+            BackendKind::Lambda(_) | BackendKind::OpenApi(_) => json!({ "type": backend.kind.name() }),
+        };
         if let Some(breaker) = client.breaker(&backend.id) {
             if breaker.state != BreakerState::Open {
                 usable += 1;

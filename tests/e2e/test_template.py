@@ -30,6 +30,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "dynamodb:UpdateItem": {TABLE},
         "dynamodb:DeleteItem": {TABLE},
         "secretsmanager:GetSecretValue": KEY_SECRETS | {BACKEND_SECRETS},
+        # Lambda backends (issue 19): exactly the functions the operator lists, only when some are listed.
+        "lambda:InvokeFunction": {"LambdaBackendFunctionArns"},
     },
     # Basic execution role only (CloudWatch Logs): no table, no secret.
     "HealthFunction": {},
@@ -102,12 +104,21 @@ def statements(name: str, resource: dict[str, Any]) -> list[dict[str, Any]]:
         assert isinstance(policy, dict) and "Statement" in policy, (
             f"{name}: policy {policy!r} is not an inline document; write the exact statements instead"
         )
-        for statement in as_list(policy["Statement"]):
+        for statement in (s for item in as_list(policy["Statement"]) for s in branches(item)):
             assert "NotAction" not in statement and "NotResource" not in statement, (
                 f"{name}: NotAction/NotResource grants everything not listed: {statement}"
             )
             out.append(statement)
     return out
+
+
+def branches(item: Any) -> list[Any]:
+    """A statement under `Fn::If [condition, statement, AWS::NoValue]` counts as granted: its condition may
+    hold. Both branches are checked when both are statements."""
+    if isinstance(item, dict) and "Fn::If" in item:
+        _, yes, no = item["Fn::If"]
+        return [s for s in (yes, no) if s != {"Ref": "AWS::NoValue"}]
+    return [item]
 
 
 def grants(name: str, resource: dict[str, Any]) -> dict[str, set[str]]:
@@ -184,3 +195,31 @@ def test_every_function_logs_to_a_group_with_retention(template: dict[str, Any])
         group = name_of(resource["Properties"].get("LoggingConfig", {}).get("LogGroup"))
         assert group in template["Resources"], f"{name}: LoggingConfig.LogGroup is not a template log group"
         assert "RetentionInDays" in template["Resources"][group]["Properties"], f"{group}: logs kept forever"
+
+
+def test_lambda_invoke_covers_only_the_listed_functions(template: dict[str, Any]) -> None:
+    """The mcp function may invoke the functions in LambdaBackendFunctionArns and nothing else: no grant when
+    the list is empty, each item an exact function (or version/alias) ARN, never a wildcard."""
+    policies = as_list(template["Resources"]["McpFunction"]["Properties"]["Policies"])
+    conditional = [item["Fn::If"] for p in policies for item in as_list(p["Statement"]) if "Fn::If" in item]
+    invoke = [(cond, yes, no) for cond, yes, no in conditional if "lambda:InvokeFunction" in as_list(yes["Action"])]
+    assert len(invoke) == 1, invoke
+    condition, statement, otherwise = invoke[0]
+    assert otherwise == {"Ref": "AWS::NoValue"} and statement["Resource"] == {"Ref": "LambdaBackendFunctionArns"}
+    assert as_list(statement["Action"]) == ["lambda:InvokeFunction"]
+    assert template["Conditions"][condition] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "LambdaBackendFunctionArns"}]}, ""]}]
+    }, "granted only when the list names a function"
+    parameter = template["Parameters"]["LambdaBackendFunctionArns"]
+    assert parameter["Type"] == "CommaDelimitedList" and parameter["Default"] == ""
+    pattern = re.compile(parameter["AllowedPattern"])
+    for good in ["", "arn:aws:lambda:eu-west-1:123456789012:function:demo-tools",
+                 "arn:aws:lambda:us-east-1:123456789012:function:orders:live",
+                 "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:f:$LATEST"]:
+        assert pattern.fullmatch(good), good
+    for bad in ["*", "arn:aws:lambda:*:*:function:*", "arn:aws:lambda:us-east-1:123456789012:function:*",
+                "demo-tools", "arn:aws:lambda:us-east-1:123456789012:layer:x", "arn:aws:s3:::bucket"]:
+        assert not pattern.fullmatch(bad), bad
+    for name, resource in functions(template).items():
+        if name != "McpFunction":
+            assert "lambda:InvokeFunction" not in grants(name, resource), f"{name} may invoke functions"

@@ -1,12 +1,17 @@
 //! The gateway as an MCP client of its backends. Every exchange goes through here: the backend's circuit
 //! breaker, the instance-wide bound on exchanges in flight, the backend's timeout, its credential, and
 //! then the transport it speaks (Streamable HTTP, legacy HTTP+SSE, or the spec's fallback between them).
+//! Lambda and OpenAPI backends are answered by `tool_server` as if they were MCP servers; what they do
+//! remotely (an invoke, an HTTP request, fetching a document) goes through the same [`guarded`] bounds.
+//!
+//! [`guarded`]: McpHttpClient::guarded
 //!
 //! Only the backend's own configured headers and credential are sent: the client's `Authorization`
 //! never reaches a backend (no token passthrough); nothing of the client's request is even passed in.
 
 use std::{
     collections::HashMap,
+    future::Future,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc, RwLock,
@@ -22,7 +27,9 @@ use super::{
     cache::ListCache,
     credentials::BackendCredentials,
     fleet::Fleet,
-    legacy, streamable,
+    kind::BackendKind,
+    lambda::LambdaInvoker,
+    legacy, streamable, tool_server,
     wire::{BackendHandshake, Exchange, Reply, BACKEND_VERSIONS, MODERN_VERSION},
     Backend, BackendError, BackendSet, Transport,
 };
@@ -32,6 +39,8 @@ pub(super) struct Call<'a> {
     pub client: &'a McpHttpClient,
     pub http: &'a reqwest::Client,
     pub backend: &'a Backend,
+    /// Where the MCP server is (the SSE stream's URL for the legacy transport).
+    pub url: &'a reqwest::Url,
     /// The backend's configured headers plus its credential.
     pub headers: HeaderMap,
 }
@@ -53,6 +62,8 @@ pub struct McpHttpClient {
     next_id: AtomicU64,
     id_prefix: String,
     credentials: Option<Arc<BackendCredentials>>,
+    /// How Lambda backends are invoked (the AWS SDK); `None` where no function may be invoked.
+    lambda: Option<Arc<dyn LambdaInvoker>>,
     in_flight: tokio::sync::Semaphore,
     lists: ListCache,
     /// What `auto` backends turned out to speak, learned on first contact.
@@ -83,6 +94,7 @@ impl McpHttpClient {
             next_id: AtomicU64::new(1),
             id_prefix: format!("gw-{:08x}", u32::from_be_bytes(seed)),
             credentials: None,
+            lambda: None,
             in_flight: tokio::sync::Semaphore::new(options.concurrency.max(1)),
             lists: ListCache::new(Duration::ZERO),
             detected: RwLock::new(HashMap::new()),
@@ -113,6 +125,20 @@ impl McpHttpClient {
         self.credentials = Some(credentials);
     }
 
+    /// Adds the way Lambda backends are invoked. Without it, their tools can be listed (when configured)
+    /// but a call fails as unavailable.
+    pub fn set_lambda(&mut self, invoker: Arc<dyn LambdaInvoker>) {
+        self.lambda = Some(invoker);
+    }
+
+    pub(super) fn lambda(&self) -> Option<&dyn LambdaInvoker> {
+        self.lambda.as_deref()
+    }
+
+    pub(super) fn credentials(&self) -> Option<&BackendCredentials> {
+        self.credentials.as_deref()
+    }
+
     pub fn lists(&self) -> &ListCache {
         &self.lists
     }
@@ -127,14 +153,16 @@ impl McpHttpClient {
         self.breaker(backend).is_some_and(|b| b.retry_in.is_some())
     }
 
-    /// The transport `backend` is spoken to with: configured, or detected for `auto`.
+    /// The transport `backend` is spoken to with: configured, or detected for `auto`. Lambda and OpenAPI
+    /// backends are answered in process, as a Streamable HTTP server would answer.
     pub fn transport(&self, backend: &Backend) -> Transport {
-        match backend.transport {
-            Transport::Auto => {
+        match backend.kind {
+            BackendKind::Mcp { transport: Transport::Auto, .. } => {
                 let detected = self.detected.read().unwrap_or_else(|p| p.into_inner());
                 detected.get(&backend.id).copied().unwrap_or(Transport::Auto)
             }
-            configured => configured,
+            BackendKind::Mcp { transport, .. } => transport,
+            BackendKind::Lambda(_) | BackendKind::OpenApi(_) => Transport::StreamableHttp,
         }
     }
 
@@ -219,12 +247,13 @@ impl McpHttpClient {
 
     /// Ends a backend session (DELETE), best effort: a backend that does not support it is fine.
     pub async fn end_session(&self, backend: &Backend, session_id: &str, version: &str) {
+        let BackendKind::Mcp { url, .. } = &backend.kind else { return };
         if self.transport(backend) == Transport::Sse {
             return; // the stream was the session, and it is closed already
         }
         let Ok(headers) = self.headers(backend).await else { return };
-        let Ok(http) = self.fleet.http(backend) else { return };
-        let call = Call { client: self, http: &http, backend, headers };
+        let Ok(http) = self.http(backend) else { return };
+        let call = Call { client: self, http: &http, backend, url, headers };
         streamable::end_session(&call, session_id, version).await;
     }
 
@@ -239,6 +268,25 @@ impl McpHttpClient {
         version: Option<&str>,
         message: &Value,
     ) -> Result<Exchange, BackendError> {
+        match &backend.kind {
+            BackendKind::Mcp { url, .. } => {
+                self.guarded(backend, self.dispatch(backend, url, session_id, version, message)).await
+            }
+            // Answered in process; only the remote steps inside are guarded (and count for the breaker).
+            BackendKind::Lambda(_) | BackendKind::OpenApi(_) => tool_server::exchange(self, backend, message).await,
+        }
+    }
+
+    /// Runs `work`, one remote step with `backend`, within its bounds: refused at once while the breaker
+    /// is open; then a slot of the instance's in-flight bound, whose wait is bounded separately (it is this
+    /// instance being busy, not the backend being slow, so it never counts against the backend's breaker
+    /// or its timeout); then the backend's timeout around the work. Outages count against the breaker;
+    /// answers (even error answers) count as successes.
+    pub(super) async fn guarded<T>(
+        &self,
+        backend: &Backend,
+        work: impl Future<Output = Result<T, BackendError>>,
+    ) -> Result<T, BackendError> {
         let breaker = self.fleet.breaker(&backend.id);
         let breaker = breaker.as_deref();
         if let Some(breaker) = breaker {
@@ -250,9 +298,8 @@ impl McpHttpClient {
             Ok(Err(_)) | Err(_) => return Err(BackendError::Saturated),
         };
         let started = std::time::Instant::now();
-        let bounded = self.dispatch(backend, session_id, version, message);
         let outcome =
-            tokio::time::timeout(backend.timeout, bounded).await.unwrap_or(Err(BackendError::Timeout(backend.timeout)));
+            tokio::time::timeout(backend.timeout, work).await.unwrap_or(Err(BackendError::Timeout(backend.timeout)));
         let reached = !matches!(&outcome, Err(error) if error.is_outage());
         crate::telemetry::note_backend(&backend.id, started.elapsed(), reached);
         match (&outcome, breaker) {
@@ -271,13 +318,14 @@ impl McpHttpClient {
     async fn dispatch(
         &self,
         backend: &Backend,
+        url: &reqwest::Url,
         session_id: Option<&str>,
         version: Option<&str>,
         message: &Value,
     ) -> Result<Exchange, BackendError> {
         let headers = self.headers(backend).await?;
-        let http = self.fleet.http(backend).map_err(BackendError::Connect)?;
-        let call = Call { client: self, http: &http, backend, headers };
+        let http = self.http(backend)?;
+        let call = Call { client: self, http: &http, backend, url, headers };
         // The legacy transport handshakes on every stream; a version is needed even for `initialize`.
         let legacy_version = version.unwrap_or(BACKEND_VERSIONS[0]);
         let outcome = match self.transport(backend) {
@@ -318,7 +366,13 @@ impl McpHttpClient {
         }
     }
 
-    async fn headers(&self, backend: &Backend) -> Result<HeaderMap, BackendError> {
+    /// The backend's HTTP client (connect timeout, SSRF-guarded resolution, no redirects).
+    pub(super) fn http(&self, backend: &Backend) -> Result<reqwest::Client, BackendError> {
+        self.fleet.http(backend).map_err(BackendError::Connect)
+    }
+
+    /// The backend's configured headers plus its credential.
+    pub(super) async fn headers(&self, backend: &Backend) -> Result<HeaderMap, BackendError> {
         let mut headers = backend.headers.clone();
         if let (Some(credential), Some(credentials)) = (&backend.credential, &self.credentials) {
             let (name, value) = credentials.header(&backend.id, credential).await.map_err(BackendError::Credential)?;

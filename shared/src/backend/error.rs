@@ -11,6 +11,9 @@ pub enum BackendError {
     Timeout(Duration),
     #[error("connection failed")]
     Connect(#[source] reqwest::Error),
+    /// A backend reached through an SDK (Lambda) that could not be reached; the reason names no host.
+    #[error("could not be reached: {0}")]
+    Unreachable(String),
     #[error("answered HTTP {0}")]
     Status(u16),
     #[error("session expired")]
@@ -40,7 +43,11 @@ impl BackendError {
     /// problems say nothing about the backend's health.
     pub fn is_outage(&self) -> bool {
         match self {
-            Self::Timeout(_) | Self::Connect(_) | Self::TooLarge(_) | Self::InvalidResponse(_) => true,
+            Self::Timeout(_)
+            | Self::Connect(_)
+            | Self::Unreachable(_)
+            | Self::TooLarge(_)
+            | Self::InvalidResponse(_) => true,
             Self::Status(status) => *status >= 500 || *status == 429,
             Self::SessionExpired
             | Self::UnsupportedVersion(_)

@@ -60,7 +60,7 @@ impl<'a> Stream<'a> {
     async fn open(call: &'a Call<'a>) -> Result<Self, BackendError> {
         let response = call
             .http
-            .get(call.backend.url.clone())
+            .get(call.url.clone())
             .headers(call.headers.clone())
             .header(header::ACCEPT, "text/event-stream")
             .send()
@@ -73,7 +73,7 @@ impl<'a> Stream<'a> {
         if !content_type.is_some_and(|v| v.starts_with("text/event-stream")) {
             return Err(BackendError::InvalidResponse("GET did not open an event stream".into()));
         }
-        let endpoint = call.backend.url.clone();
+        let endpoint = call.url.clone();
         let mut stream =
             Self { call, response, parser: sse::Parser::default(), pending: VecDeque::new(), endpoint, read: 0 };
         loop {
@@ -88,7 +88,7 @@ impl<'a> Stream<'a> {
     /// The endpoint the server named, which must stay on the backend's origin: the gateway sends its
     /// credential there, so a server must not be able to point it at another host.
     fn resolve(&self, endpoint: &str) -> Result<reqwest::Url, BackendError> {
-        let base = &self.call.backend.url;
+        let base = self.call.url;
         let url = base.join(endpoint).map_err(|_| BackendError::InvalidResponse("endpoint is not a URI".into()))?;
         if url.origin() != base.origin() {
             tracing::warn!(audit = true, backend = %self.call.backend.id, "SSE endpoint on another origin refused");

@@ -1,4 +1,5 @@
-//! Backend configuration: the JSON document an operator writes, validated into live [`Backend`]s.
+//! Backend configuration: the JSON document an operator writes, validated into live [`Backend`]s. The
+//! fields every kind shares are read here; what depends on `type` is read by `kind`.
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
@@ -9,6 +10,7 @@ use super::{
     breaker::{BreakerSettings, BreakerSpec},
     credentials::{Credential, CredentialSpec},
     guard::NetworkPolicy,
+    kind::{BackendKind, KindName, KindSpec},
 };
 
 /// A configuration error, naming the JSON path of the field and its value.
@@ -35,7 +37,9 @@ struct FileSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct BackendSpec {
     id: String,
-    url: String,
+    #[serde(rename = "type", default)]
+    kind: KindName,
+    url: Option<String>,
     prefix: Option<String>,
     #[serde(default = "default_timeout_ms")]
     timeout_ms: u64,
@@ -43,14 +47,21 @@ struct BackendSpec {
     headers: std::collections::BTreeMap<String, String>,
     #[serde(default = "enabled")]
     enabled: bool,
-    #[serde(default)]
-    transport: Transport,
+    transport: Option<Transport>,
     #[serde(default = "default_connect_timeout_ms")]
     connect_timeout_ms: u64,
     max_response_bytes: Option<u64>,
     auth: Option<CredentialSpec>,
     #[serde(default)]
     circuit_breaker: BreakerSpec,
+    // `"type": "lambda"`
+    function_name: Option<String>,
+    qualifier: Option<String>,
+    tools: Option<serde_json::Value>,
+    // `"type": "openapi"`
+    spec: Option<serde_json::Value>,
+    base_url: Option<String>,
+    include: Option<serde_json::Value>,
 }
 
 /// How the gateway speaks to a backend.
@@ -106,14 +117,13 @@ fn enabled() -> bool {
     true
 }
 
-/// One backend MCP server, as the gateway talks to it.
+/// One backend, as the gateway talks to it.
 #[derive(PartialEq)]
 pub struct Backend {
     /// Stable identifier used in logs, `/health`, cursors and sessions.
     pub id: String,
-    /// The Streamable HTTP endpoint, or the SSE stream's URL for the legacy transport.
-    pub url: reqwest::Url,
-    pub transport: Transport,
+    /// An MCP server (its URL and transport), a Lambda function or an OpenAPI-described HTTP API.
+    pub kind: BackendKind,
     /// Exposed names are `<prefix><separator><name>`; an empty prefix exposes names unchanged.
     pub prefix: String,
     /// Bound on every exchange with this backend (connect, send, and reading the reply).
@@ -135,7 +145,7 @@ impl std::fmt::Debug for Backend {
         f.debug_struct("Backend")
             .field("id", &self.id)
             .field("prefix", &self.prefix)
-            .field("transport", &self.transport)
+            .field("kind", &self.kind.name())
             .field("timeout", &self.timeout)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("credential", &self.credential.as_ref().map(Credential::secret_id))
@@ -178,7 +188,6 @@ impl BackendSet {
             if !ids.insert(b.id.clone()) {
                 return Err(invalid(field("id"), format!("{:?} is used by another backend", b.id)));
             }
-            let url = defaults.network.check_url_str(&b.url).map_err(|m| invalid(field("url"), m))?;
             let prefix = b.prefix.unwrap_or_else(|| b.id.clone());
             if prefix.len() > 64 || !prefix.chars().all(name_char) {
                 return Err(invalid(field("prefix"), format!("{prefix:?} must be 0-64 characters of [A-Za-z0-9_.-]")));
@@ -198,6 +207,20 @@ impl BackendSet {
                     return Err(invalid(field("maxResponseBytes"), format!("{n} must be from 1024 to 67108864")))
                 }
             };
+            let kind = KindSpec {
+                kind: b.kind,
+                url: b.url,
+                transport: b.transport,
+                function_name: b.function_name,
+                qualifier: b.qualifier,
+                tools: b.tools,
+                spec: b.spec,
+                base_url: b.base_url,
+                include: b.include,
+                http_options: !b.headers.is_empty() || b.auth.is_some(),
+            };
+            let kind =
+                BackendKind::build(kind, defaults, max_response_bytes).map_err(|(f, m)| invalid(field(&f), m))?;
             let credential = match b.auth {
                 None => None,
                 Some(spec) => {
@@ -224,8 +247,7 @@ impl BackendSet {
             let timeout = Duration::from_millis(b.timeout_ms);
             backends.push(Arc::new(Backend {
                 id: b.id,
-                url,
-                transport: b.transport,
+                kind,
                 prefix,
                 timeout,
                 // A connect timeout longer than the whole exchange would never fire.

@@ -68,7 +68,7 @@ pub(super) async fn exchange(
 fn post(call: &Call<'_>, session_id: Option<&str>, version: Option<&str>, message: &Value) -> reqwest::RequestBuilder {
     let mut request = call
         .http
-        .post(call.backend.url.clone())
+        .post(call.url.clone())
         .headers(call.headers.clone())
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::ACCEPT, "application/json, text/event-stream")
@@ -154,7 +154,7 @@ pub(super) fn refusal(request_id: &Value) -> Value {
 pub(super) async fn end_session(call: &Call<'_>, session_id: &str, version: &str) {
     let request = call
         .http
-        .delete(call.backend.url.clone())
+        .delete(call.url.clone())
         .headers(call.headers.clone())
         .header("mcp-session-id", session_id)
         .header("mcp-protocol-version", version)

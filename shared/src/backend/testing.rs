@@ -29,6 +29,8 @@ impl Recorded {
 /// What the handler answers.
 pub enum Reply {
     Full(u16, &'static str, String),
+    /// Status, content type, extra headers and body.
+    Headed(u16, &'static str, Vec<(&'static str, String)>, String),
     /// Status, content type, and chunks written as they arrive; the connection closes when the sender
     /// is dropped.
     Stream(u16, &'static str, mpsc::UnboundedReceiver<String>),
@@ -89,6 +91,11 @@ async fn serve(mut stream: TcpStream, handler: Handler, log: Arc<Mutex<Vec<Recor
     match handler(&request) {
         Reply::Full(status, ctype, body) => {
             let _ = stream.write_all(format!("{}{body}", head(status, ctype, Some(body.len()))).as_bytes()).await;
+        }
+        Reply::Headed(status, ctype, headers, body) => {
+            let extra: String = headers.iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect();
+            let head = head(status, ctype, Some(body.len())).replacen("\r\n", &format!("\r\n{extra}"), 1);
+            let _ = stream.write_all(format!("{head}{body}").as_bytes()).await;
         }
         Reply::Stream(status, ctype, mut chunks) => {
             let _ = stream.write_all(head(status, ctype, None).as_bytes()).await;

@@ -84,9 +84,14 @@ impl<'a> Ctx<'a> {
         Ok(state)
     }
 
-    /// One request to `backend`. Never retried, except after a 404 on the backend session: then the
-    /// backend did not process it, so a fresh session and one resend are safe even for `tools/call`.
+    /// One request to `backend`, made for this context's principal (a Lambda backend's event names it).
     pub async fn call(&self, backend: &Backend, method: &str, params: Value) -> Result<Reply, BackendError> {
+        crate::backend::caller::on_behalf_of(&self.principal.id, self.call_once(backend, method, params)).await
+    }
+
+    /// Never retried, except after a 404 on the backend session: then the backend did not process it, so
+    /// a fresh session and one resend are safe even for `tools/call`.
+    async fn call_once(&self, backend: &Backend, method: &str, params: Value) -> Result<Reply, BackendError> {
         let state = self.backend_session(backend).await?;
         let client = &self.app.client;
         if state.protocol_version == MODERN_VERSION {

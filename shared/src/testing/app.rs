@@ -102,8 +102,14 @@ pub fn app(vars: &[(&str, &str)], stores: &Stores) -> App {
         VaultKey::derive("test-only-vault-secret-0123456789abcdef").expect("test vault key"),
     )
     .expect("test PII");
-    let parts =
-        Parts { sessions: stores.sessions.clone(), auth, limits: stores.limits.clone(), pii, credentials: None };
+    let parts = Parts {
+        sessions: stores.sessions.clone(),
+        auth,
+        limits: stores.limits.clone(),
+        pii,
+        credentials: None,
+        lambda: None,
+    };
     App::assemble(config, parts).expect("test app")
 }
 

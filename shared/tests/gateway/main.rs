@@ -2,6 +2,10 @@
 //! function runs them, over memory stores, with a real MCP backend on a loopback port of this process.
 //! No local stack, no AWS endpoint. Two apps over the same stores stand for two instances.
 
+// A backend call runs inside a task-local scope (the caller's id for Lambda backends): the futures of
+// these tests nest deeper than the default limit allows.
+#![recursion_limit = "256"]
+
 mod auth;
 mod backends;
 mod limits;
