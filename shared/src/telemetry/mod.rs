@@ -29,7 +29,7 @@ use std::time::Duration;
 
 pub use emf::{emit_request, init, write_request, EmfConfig, TelemetryConfigError, DEFAULT_NAMESPACE};
 pub use histogram::{Histogram, BUCKETS_SECONDS};
-pub use prometheus::{render_prometheus, render_to, CONTENT_TYPE};
+pub use prometheus::{render_prometheus, render_prometheus_public, render_to, CONTENT_TYPE};
 pub use registry::{method_label, metrics, Metrics};
 pub use scope::{note_backend, note_pii_tokens, scoped, Notes};
 

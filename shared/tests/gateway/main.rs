@@ -2,11 +2,13 @@
 //! function runs them, over memory stores, with a real MCP backend on a loopback port of this process.
 //! No local stack, no AWS endpoint. Two apps over the same stores stand for two instances.
 
+mod access;
 mod auth;
 mod backends;
 mod limits;
 mod pii;
 mod protocol;
+mod public;
 mod sessions;
 mod tools;
 
