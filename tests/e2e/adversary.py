@@ -15,7 +15,9 @@ import hashlib
 import json
 import os
 import secrets
+import subprocess
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -25,6 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 from conftest import HTTP_TIMEOUT, base_headers, initialize_params, mcp_url, request
 from emulator import EmulatorRetry
 
+ROOT = Path(__file__).resolve().parents[2]
 ADV = os.environ.get("GATEWAY_URL_ADVERSARIAL", "http://127.0.0.1:9017").rstrip("/")
 FAULT_SERVER = os.environ.get("FAULT_SERVER_URL", "http://127.0.0.1:3011").rstrip("/")
 COLLIDE_PATH = "/names/demo_echo,demo_add,collide_only/mcp"
@@ -90,3 +93,27 @@ class Raw:
 async def recorded(http: httpx2.AsyncClient, path: str = COLLIDE_PATH) -> list[dict[str, Any]]:
     """What the fault server received on `path` since it was last cleared."""
     return [r for r in (await http.get(f"{FAULT_SERVER}/_recorded")).json() if r["path"] == path]
+
+
+async def all_resource_uris(c) -> set[str]:
+    uris: set[str] = set()
+    cursor = None
+    for _ in range(50):
+        page = await c.list_resources(cursor=cursor)
+        uris |= {str(r.uri) for r in page.resources}
+        if not (cursor := page.next_cursor):
+            return uris
+    raise AssertionError("more than 50 pages")
+
+
+def error_of(body: dict) -> dict:
+    assert "error" in body and "result" not in body, body
+    return body["error"]
+
+
+def start_with_backends(document: dict, **env: str) -> subprocess.CompletedProcess:
+    """Starts the plain server with `document` as its backends; a refused configuration exits at once."""
+    binary = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug" / "mcp-gateway-server"
+    assert binary.exists(), f"{binary} is built by infra/gateway.sh plain"
+    variables = {**os.environ, "GATEWAY_BACKENDS_JSON": json.dumps(document), "GATEWAY_LISTEN": "127.0.0.1:1", **env}
+    return subprocess.run([str(binary)], env=variables, capture_output=True, text=True, timeout=60)

@@ -12,19 +12,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import time
-from pathlib import Path
 
-import httpx2
 import pytest
 
 import jwt_tokens
-from adversary import ADV, FAULT_SERVER, Raw, address, client, recorded, renamed
+from adversary import (
+    ADV, FAULT_SERVER, ROOT, Raw, address, all_resource_uris, client, error_of, recorded, renamed,
+    start_with_backends,
+)
 from conftest import GATEWAY_URL, GATEWAY_URL_2, base_headers, initialize_params, mcp_url, request
 from test_auth import API_KEY_URL, OAUTH_URL, create_key
 
-ROOT = Path(__file__).resolve().parents[2]
 LIMITED = os.environ.get("GATEWAY_URL_LIMITED", "http://127.0.0.1:9007").rstrip("/")
 RENAMED_ECHO = renamed("collide", "demo_echo")
 SCOPES = {
@@ -51,22 +50,6 @@ def keys() -> dict[str, tuple[str, str]]:
 
 def key(keys, name: str) -> str:
     return keys[name][0]
-
-
-async def all_resource_uris(c) -> set[str]:
-    uris: set[str] = set()
-    cursor = None
-    for _ in range(50):
-        page = await c.list_resources(cursor=cursor)
-        uris |= {str(r.uri) for r in page.resources}
-        if not (cursor := page.next_cursor):
-            return uris
-    raise AssertionError("more than 50 pages")
-
-
-def error_of(body: dict) -> dict:
-    assert "error" in body and "result" not in body, body
-    return body["error"]
 
 
 # ---------------------------------------------------------------- authorization reaches every method
@@ -419,14 +402,6 @@ async def test_an_oversized_jwt_subject_is_refused(http):
 
 
 # ---------------------------------------------------------------- backend secrets namespace
-
-
-def start_with_backends(document: dict, **env: str) -> subprocess.CompletedProcess:
-    """Starts the plain server with `document` as its backends; a refused configuration exits at once."""
-    binary = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug" / "mcp-gateway-server"
-    assert binary.exists(), f"{binary} is built by infra/gateway.sh plain"
-    variables = {**os.environ, "GATEWAY_BACKENDS_JSON": json.dumps(document), "GATEWAY_LISTEN": "127.0.0.1:1", **env}
-    return subprocess.run([str(binary)], env=variables, capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize(
