@@ -66,9 +66,10 @@ GATEWAY_BREAKER_FAILURES=3 GATEWAY_BREAKER_OPEN_SECS=3 GATEWAY_BREAKER_HALF_OPEN
 
 # The adversarial suite (tests/e2e/test_adversarial.py): api-key auth in front of backends whose names
 # collide, a small public-route limit and failed-auth limit, and one trusted proxy hop so each test can
-# speak from its own client address.
+# speak from its own client address; one backend exchange in flight, so a batch queues for slots.
 AUTH_MODE=api-key ALLOW_INSECURE=0 API_KEYS_REFRESH_SECS=2 RATE_LIMIT_PUBLIC=5 RATE_LIMIT_AUTH_FAILURES=5 \
-  RATE_LIMIT_TRUST_FORWARDED_FOR=1 infra/gateway.sh start 9017 infra/backends.adversarial.json
+  RATE_LIMIT_TRUST_FORWARDED_FOR=1 GATEWAY_BACKEND_CONCURRENCY=1 \
+  infra/gateway.sh start 9017 infra/backends.adversarial.json
 
 step "unit, in-process and adapter tests (adapters against moto)"
 # The moto-backed adapter tests skip without the emulator; here it runs, so a skip is a failure.

@@ -322,6 +322,21 @@ async def test_a_batch_is_charged_per_message_and_bounded_in_size(http, keys):
     assert (await raw.post([])).status_code == 400
 
 
+async def test_a_batch_queued_for_a_backend_slot_never_opens_that_backend_s_breaker(http, keys):
+    """9017 allows one backend exchange in flight (GATEWAY_BACKEND_CONCURRENCY=1); demo's timeout is 10 s.
+    Four 4 s calls in one batch: the third waits 8 s for its slot and runs 4 s more (12 s, past the
+    timeout if waiting counted), the fourth finds no slot within 10 s and is told the gateway is busy."""
+    raw = Raw(http, key(keys, "all"), version="2025-03-26")
+    assert (await raw.initialize()).status_code == 200
+    batch = [request("tools/call", {"name": "demo_slow", "arguments": {"seconds": 4}}, i) for i in range(1, 5)]
+    replies = (await raw.post(batch)).json()
+    texts = [r["result"]["content"][0]["text"] for r in replies]
+    assert texts.count("done") == 3 and any("busy" in t and "was not run." in t for t in texts), texts
+    view = (await raw.get("/mcp/health")).json()
+    assert view["backends"]["demo"]["breaker"]["state"] == "closed", view["backends"]["demo"]
+    assert view["backends"]["demo"]["breaker"]["recentFailures"] == 0, view["backends"]["demo"]
+
+
 async def test_batches_are_refused_outside_2025_03_26(http, keys):
     raw = Raw(http, key(keys, "all"))
     await raw.initialize()

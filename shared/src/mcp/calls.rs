@@ -85,7 +85,9 @@ pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayEr
     match ctx.call(&backend, "tools/call", forwarded).await {
         Err(error) => {
             tracing::warn!(backend = %backend.id, %error, "tools/call failed");
-            let ran = !matches!(error, BackendError::CircuitOpen(_) | BackendError::Credential(_));
+            // Refused before anything was sent: the breaker, our credential, or no free slot.
+            let ran =
+                !matches!(error, BackendError::CircuitOpen(_) | BackendError::Credential(_) | BackendError::Saturated);
             Ok(unavailable_result(&backend, &error, ran))
         }
         reply => {
