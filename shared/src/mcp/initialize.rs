@@ -93,6 +93,9 @@ pub fn instructions(app: &App, principal: &Principal) -> String {
             prefix => format!("{} ({prefix}{}*)", b.id, backends.separator),
         })
         .collect();
+    if names.is_empty() {
+        return "This gateway aggregates several MCP servers; this credential may use none of them.".to_owned();
+    }
     format!(
         "This gateway aggregates several MCP servers. Tool and prompt names are prefixed with their server: {}.",
         names.join(", ")
