@@ -402,9 +402,12 @@ async def test_a_jwt_whose_sub_is_a_key_id_cannot_resolve_that_key_s_pii_tokens(
         result = await mine.call_tool("demo_echo", {"text": "alice.pii-test@example.com"})
         minted = result.content[0].text
         assert "[EMAIL_" in minted and "alice" not in minted, minted
+        # The owner's own token is restored before the backend sees it (26 characters, not the token's).
+        restored = await mine.call_tool("demo_length", {"text": minted})
+        assert restored.structured_content == {"result": len("alice.pii-test@example.com")}, restored
     async with client(token, mode="2026-07-28", base=OAUTH_URL) as thief:
-        echoed = (await thief.call_tool("demo_echo", {"text": minted})).content[0].text
-        assert "alice" not in echoed, echoed
+        seen = await thief.call_tool("demo_length", {"text": minted})
+        assert seen.structured_content == {"result": len(minted)}, "the other principal's vault resolved it"
 
 
 async def test_an_oversized_jwt_subject_is_refused(http):
