@@ -10,9 +10,25 @@ Options: --secret-id (default $API_KEYS_SECRET_ID or mcp-gateway/api-keys). Hono
 for the local stack) and the usual AWS credential and region settings. A revocation or a new key takes
 effect on every gateway instance within API_KEYS_REFRESH_SECS (default 300 s).
 
-Keys are `mcpgw_` + 43 base64url characters (32 bytes from the OS CSPRNG). Scopes: `*`, `mcp:*`,
-`tool:*`, `tool:call`, `tool:<exposed name>`, `tool:<prefix>*`, `gateway:call`, `gateway:<name>`,
-`code:execute`. The secret is read, changed and written back: run one change at a time.
+Keys are `mcpgw_` + 43 base64url characters (32 bytes from the OS CSPRNG). The secret is read, changed and
+written back: run one change at a time.
+
+Scopes (space or comma separated). Backend items are authorized by the backend they belong to, never by how
+their exposed name reads:
+  *, mcp:*                      everything
+  backend:<id>                  every tool, prompt, resource and completion of backend <id>; backend:* all backends
+  tool:<exposed name>           exactly that tool (a renamed collision has its own name: tool:demo_echo-1a2b3c4d)
+  tool:<prefix><separator>*     every tool of the backend exposed with that prefix (tool:gh_* = prefix gh, separator _);
+                                never a tool of another backend renamed into that prefix; unprefixed backends need
+                                exact names or backend:<id>; other wildcard shapes (tool:gh*, tool:gh_is*) grant nothing
+  tool:*, tool:call             every backend tool
+  prompt:<exposed name>, prompt:<prefix><separator>*, prompt:*      the same for prompts
+  resource:<backend id>, resource:*                                 resources and templates of a backend / of all
+  gateway:<name>, gateway:call  the gateway's own tools; gateway:health the detailed /mcp/health view;
+                                gateway:metrics the full /metrics of the plain server
+  code:execute                  code execution (its tool calls are checked against the scopes above)
+  pii:raw                       untokenized results on request
+A key holding only tool scopes sees and reaches no resource and no prompt.
 """
 
 from __future__ import annotations

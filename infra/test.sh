@@ -40,7 +40,7 @@ export AUTH_MODE=none ALLOW_INSECURE=1
 # Every local backend (and the JWKS) is on loopback: the SSRF guard needs the explicit local-dev opt-in.
 export GATEWAY_ALLOW_LOOPBACK_BACKENDS=1
 # Generous limits everywhere but on the rate-limit instances below: the suites send bursts from one address.
-export RATE_LIMIT_ANONYMOUS=100000 RATE_LIMIT_PER_PRINCIPAL=100000 RATE_LIMIT_AUTH_FAILURES=100000
+export RATE_LIMIT_ANONYMOUS=100000 RATE_LIMIT_PER_PRINCIPAL=100000 RATE_LIMIT_AUTH_FAILURES=100000 RATE_LIMIT_PUBLIC=100000
 infra/gateway.sh start 9000 infra/backends.local.json
 infra/gateway.sh start 9001 infra/backends.local.json
 infra/gateway.sh start 9002 infra/backends.faulty.json
@@ -66,6 +66,13 @@ GATEWAY_BREAKER_FAILURES=3 GATEWAY_BREAKER_OPEN_SECS=3 GATEWAY_BREAKER_HALF_OPEN
 # Lambda and OpenAPI backends (the local stack's demo-tools function and HTTP API), open and with API keys.
 infra/gateway.sh start 9011 infra/backends.tools.json
 AUTH_MODE=api-key ALLOW_INSECURE=0 API_KEYS_REFRESH_SECS=2 infra/gateway.sh start 9012 infra/backends.tools.json
+
+# The adversarial suite (tests/e2e/test_adversarial.py): api-key auth in front of backends whose names
+# collide, a small public-route limit and failed-auth limit, and one trusted proxy hop so each test can
+# speak from its own client address; one backend exchange in flight, so a batch queues for slots.
+AUTH_MODE=api-key ALLOW_INSECURE=0 API_KEYS_REFRESH_SECS=2 RATE_LIMIT_PUBLIC=5 RATE_LIMIT_AUTH_FAILURES=5 \
+  RATE_LIMIT_TRUST_FORWARDED_FOR=1 GATEWAY_BACKEND_CONCURRENCY=1 \
+  infra/gateway.sh start 9017 infra/backends.adversarial.json
 
 step "unit, in-process and adapter tests (adapters against moto)"
 # The moto-backed adapter tests skip without the emulator; here it runs, so a skip is a failure.

@@ -10,12 +10,12 @@ use crate::{
     auth::{AuthConfigError, Authenticator},
     backend::{
         credentials::{BackendCredentials, SecretsManagerSource},
-        LambdaInvoker, McpHttpClient, SdkLambdaInvoker,
+        LambdaInvoker, McpHttpClient, Prober, SdkLambdaInvoker,
     },
     code::CodeTool,
     config::ConfigError,
     pii::{Pii, PiiConfig, PiiConfigError, PiiError},
-    ratelimit::{DynamoRateLimitStore, RateLimitStore, RateLimiter},
+    ratelimit::{DynamoRateLimitStore, PublicLimiter, RateLimitStore, RateLimiter},
     routing::{ModernSessions, ResourceOwners, ToolCatalog},
     store::{DynamoStore, SessionStore},
     Config,
@@ -59,10 +59,14 @@ impl App {
     /// Assembles the app from its parts and registers the gateway's own tools: the one composition step.
     pub fn assemble(config: Config, parts: Parts) -> Result<Self, StartupError> {
         let mut client = McpHttpClient::new(&config)?;
+        // Probes check the backends as the gateway reaches them, its own credentials included.
+        let mut probes = McpHttpClient::for_probes(&config)?;
         if let Some(credentials) = parts.credentials {
+            probes.set_credentials(credentials.clone());
             client.set_credentials(credentials);
         }
         if let Some(lambda) = parts.lambda {
+            probes.set_lambda(lambda.clone());
             client.set_lambda(lambda);
         }
         let mut gateway_tools = GatewayToolSet::default();
@@ -75,6 +79,8 @@ impl App {
             modern: ModernSessions::default(),
             auth: parts.auth,
             limiter: RateLimiter::new(config.ratelimit.clone(), parts.limits),
+            public: PublicLimiter::new(&config.ratelimit),
+            probes: Prober::new(probes),
             pii: parts.pii,
             gateway_tools,
             config,

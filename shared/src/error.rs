@@ -44,6 +44,10 @@ pub enum GatewayError {
     MethodNotFound(String),
     #[error("invalid params: {0}")]
     InvalidParams(String),
+    /// Client input the gateway would store (or key state by) is larger than it keeps: refused before
+    /// it reaches the store, naming the field.
+    #[error("{field} is larger than the limit of {limit} bytes")]
+    TooLarge { field: &'static str, limit: usize },
     #[error("resource not found: {0}")]
     ResourceNotFound(String),
     #[error("backend {backend:?} is unavailable: {source}")]
@@ -132,6 +136,9 @@ impl GatewayError {
             E::SessionNotFound => (StatusCode::NOT_FOUND, -32001, None),
             E::MethodNotFound(_) => (StatusCode::OK, -32601, None),
             E::InvalidParams(_) => (StatusCode::OK, -32602, None),
+            E::TooLarge { field, limit } => {
+                (StatusCode::BAD_REQUEST, -32602, Some(json!({ "field": field, "limit": limit })))
+            }
             E::ResourceNotFound(uri) => (StatusCode::OK, -32002, Some(json!({ "uri": uri }))),
             E::BackendUnavailable { .. } => (StatusCode::OK, -32603, None),
             E::BackendRpc(error) => {
@@ -182,6 +189,8 @@ mod tests {
         assert_eq!(GatewayError::UnsupportedMediaType.mapping(Era::Legacy).status, 415);
         assert_eq!(GatewayError::PayloadTooLarge(1).mapping(Era::Legacy).status, 413);
         assert_eq!(GatewayError::SessionNotFound.mapping(Era::Legacy).status, 404);
+        let m = GatewayError::TooLarge { field: "params.clientInfo", limit: 8192 }.mapping(Era::Legacy);
+        assert_eq!((m.status.as_u16(), m.error["data"]["field"].as_str()), (400, Some("params.clientInfo")));
         let m = GatewayError::MethodNotAllowed.mapping(Era::Legacy);
         assert_eq!((m.status.as_u16(), m.allow), (405, Some("POST, DELETE")));
     }

@@ -5,7 +5,7 @@ use lambda_http::{request::RequestContext, Request, RequestExt};
 
 use crate::{
     auth::{AuthError, Principal, PrincipalKind},
-    ratelimit::{Decision, Limit},
+    ratelimit::{Decision, Limit, PublicLimiter},
     App, GatewayError,
 };
 
@@ -80,6 +80,23 @@ pub async fn charge(app: &App, limit: &Limit) -> Result<Option<Decision>, Gatewa
                 "request refused"
             );
             Err(GatewayError::RateLimited(d))
+        }
+        decision => Ok(decision),
+    }
+}
+
+/// Counts a request to a public route (no credential: liveness, RFC 9728 metadata, metrics) against its
+/// client address, in the instance's memory (see `ratelimit::PublicLimiter`); `Err` carries the
+/// refusing decision.
+pub fn admit_public(
+    limiter: &PublicLimiter,
+    trusted_hops: usize,
+    request: &Request,
+) -> Result<Option<Decision>, Decision> {
+    match limiter.check(&client_ip(request, trusted_hops)) {
+        Some(refused) if !refused.allowed => {
+            tracing::warn!(audit = true, decision = "deny", reason = "public route rate limited", "request refused");
+            Err(refused)
         }
         decision => Ok(decision),
     }

@@ -1,60 +1,49 @@
-//! Two views of the backends. Both report states and reasons only: never URLs, headers or credentials.
+//! Health, in two views. Neither ever shows URLs, headers or credentials.
 //!
-//! - `GET /health` (the `health` function): each backend is *probed now* (`initialize`, then
-//!   `tools/list`, in parallel, each bounded), without circuit breakers or caches, so it shows what a
-//!   fresh instance would find. It also reports name collisions between the backends' tools. It reads
-//!   no secrets, so backends that need a credential are probed without one: a 401/403 then proves the
-//!   backend answers, not that the gateway's credential works. An OpenAPI backend is probed by loading
-//!   its document and a GET of its base URL (any answer but 5xx is up). A Lambda backend is not probed
-//!   (`unprobed`, left out of the summary): this function may not invoke functions, and an invoke is
-//!   a tool call; its configured tools still count for collisions.
-//! - `GET /mcp/health` (the `mcp` function): what *this* mcp instance has seen: each backend's circuit
-//!   breaker (state, recent failures, time until the next attempt), the transport in use, the age of its
-//!   cached lists, and the collisions met when names were settled. Breakers are per instance, so
-//!   another instance may show another state; nothing is probed.
-
-use std::time::{Duration, Instant};
+//! - **Liveness** (`GET /health` on the `health` function, and `GET /mcp/health` without a credential):
+//!   `{"status":"ok"}` and nothing else: no backend id, capability or tool count, and no backend is
+//!   contacted, so an anonymous caller learns nothing and makes the gateway spend nothing. Rate-limited per
+//!   client address (`RATE_LIMIT_PUBLIC`, counted per instance). The `health` function reads no secret and
+//!   touches no table.
+//! - **Detailed** (`GET /mcp/health` on the `mcp` function, with a credential holding `gateway:health`,
+//!   charged to the caller's own limit): what this instance has seen — each backend's circuit breaker
+//!   (state, recent failures, time until the next attempt), the transport in use, the age of its cached
+//!   lists, and the name collisions it settled. With `?probe=1` every backend the caller could reach is
+//!   also probed (`initialize` + `tools/list`, with the gateway's own credential), through the instance's
+//!   shared probes: at most one probe per backend per [`PROBE_FRESH_FOR`], whoever asks.
 
 use futures_util::future::join_all;
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
+use lambda_http::{Body, Request};
 use serde_json::{json, Map, Value};
 
 use crate::{
-    backend::{Backend, BackendError, BackendKind, BackendSet, BreakerState, Collision, McpHttpClient, Reply},
+    auth::{AuthMode, Principal},
+    backend::{BreakerState, Collision, Probe, PROBE_FRESH_FOR},
+    gate,
+    http::{self as web, Served},
+    ratelimit::{Decision, PublicLimiter},
     App,
 };
 
-/// Where the mcp function serves its own view.
+/// Where the mcp function serves the detailed view (and liveness to callers without a credential).
 pub const INSTANCE_PATH: &str = "/mcp/health";
 /// The health function's route.
 pub const ROUTE: &str = "/health";
-/// A probe never waits longer than this, whatever the backend's own timeout.
-const PROBE_LIMIT: Duration = Duration::from_secs(5);
+/// The scope of the detailed view.
+pub const HEALTH_SCOPE: &str = "gateway:health";
 
-/// One backend's probe: its JSON detail and, when it answered `tools/list`, its tool names.
-struct Probe {
-    detail: Value,
-    tools: Option<Vec<String>>,
+/// The liveness answer.
+pub fn liveness() -> http::Response<Body> {
+    web::json(StatusCode::OK, &json!({ "status": "ok" }))
 }
 
-/// Status and body. `ok` = all backends up, `degraded` = some, `down` = none (503).
-pub async fn report(gateway: &str, backends: &BackendSet, client: &McpHttpClient) -> (StatusCode, Value) {
-    let probes = join_all(backends.iter().map(|b| probe(b, client))).await;
-    let up = probes.iter().filter(|p| p.detail["status"] == "up").count();
-    let probed = probes.iter().filter(|p| p.detail["status"] != "unprobed").count();
-    let listings: Vec<_> =
-        backends.iter().zip(&probes).filter_map(|(b, p)| Some((b.clone(), p.tools.clone()?))).collect();
-    let collisions = backends.expose_all(&listings).collisions;
-    let details: Map<String, Value> = backends.iter().zip(probes).map(|(b, p)| (b.id.clone(), p.detail)).collect();
-    let body = json!({
-        "status": summary(up, probed).1,
-        "gateway": gateway,
-        "version": env!("CARGO_PKG_VERSION"),
-        "view": "probes by the health function now; circuit breakers are per mcp instance (GET /mcp/health)",
-        "backends": details,
-        "collisions": collisions.iter().map(|c| collision("tools", c)).collect::<Vec<_>>(),
-    });
-    (summary(up, probed).0, body)
+/// Whether a request to `/mcp/health` asks for the detailed view: it carries a credential, or every
+/// caller is trusted (`AUTH_MODE=none` with `ALLOW_INSECURE`).
+pub fn wants_detail(app: &App, headers: &HeaderMap) -> bool {
+    let auth = &app.config.auth;
+    let open = auth.mode == AuthMode::None && auth.insecure_refusal().is_none();
+    open || headers.contains_key(http::header::AUTHORIZATION) || headers.contains_key("x-api-key")
 }
 
 fn summary(up: usize, total: usize) -> (StatusCode, &'static str) {
@@ -63,96 +52,6 @@ fn summary(up: usize, total: usize) -> (StatusCode, &'static str) {
         0 => (StatusCode::SERVICE_UNAVAILABLE, "down"),
         _ => (StatusCode::OK, "degraded"),
     }
-}
-
-async fn probe(backend: &Backend, client: &McpHttpClient) -> Probe {
-    if let BackendKind::Lambda(_) = &backend.kind {
-        // Configured tools are listed without an invoke; a self-describing function is not asked.
-        let listed = client.request(backend, None, crate::protocol::version::LATEST, "tools/list", json!({})).await;
-        let tools = match listed {
-            Ok(Reply::Result(page)) => page.get("tools").and_then(Value::as_array).map(|tools| {
-                tools.iter().filter_map(|t| Some(t.get("name")?.as_str()?.to_owned())).collect::<Vec<_>>()
-            }),
-            _ => None,
-        };
-        // No function name or ARN: /health is public, and an ARN names the account.
-        let mut detail = json!({ "status": "unprobed", "type": "lambda",
-            "reason": "the health function does not invoke functions; GET /mcp/health shows the mcp instance's breaker" });
-        if let Some(names) = &tools {
-            detail["toolCount"] = json!(names.len());
-        }
-        return Probe { detail, tools };
-    }
-    let started = Instant::now();
-    let limit = backend.timeout.min(PROBE_LIMIT);
-    let outcome = tokio::time::timeout(limit, probe_unbounded(backend, client)).await;
-    let latency_ms = started.elapsed().as_millis() as u64;
-    let transport = client.transport(backend).as_str();
-    let down =
-        |error: String| json!({ "status": "down", "latencyMs": latency_ms, "transport": transport, "error": error });
-    let mut probe = match outcome {
-        Ok(Ok((mut detail, tools))) => {
-            detail["latencyMs"] = json!(latency_ms);
-            detail["transport"] = json!(client.transport(backend).as_str());
-            Probe { detail, tools }
-        }
-        // Without secrets the health function cannot present the backend's credential: an auth
-        // challenge still proves the backend is up and answering.
-        Ok(Err(BackendError::Status(status @ (401 | 403)))) if backend.credential.is_some() => Probe {
-            detail: json!({ "status": "up", "latencyMs": latency_ms, "transport": transport,
-                "authCheck": format!("skipped: answered {status} to a probe without the gateway's own credential") }),
-            tools: None,
-        },
-        Ok(Err(error)) => Probe { detail: down(error.to_string()), tools: None },
-        Err(_) => Probe { detail: down(format!("timed out after {limit:?}")), tools: None },
-    };
-    // An OpenAPI backend has no MCP transport: say what it is instead.
-    if let (BackendKind::OpenApi(_), Some(detail)) = (&backend.kind, probe.detail.as_object_mut()) {
-        detail.remove("transport");
-        detail.insert("type".into(), json!(backend.kind.name()));
-    }
-    probe
-}
-
-/// `initialize`, then `tools/list` (first page is enough to see the backend answer; names from every
-/// page a few round-trips allow), then the session is ended.
-async fn probe_unbounded(
-    backend: &Backend,
-    client: &McpHttpClient,
-) -> Result<(Value, Option<Vec<String>>), BackendError> {
-    let handshake = client.initialize(backend, crate::protocol::version::LATEST).await?;
-    let capabilities: Vec<&String> = handshake.capabilities.as_object().map(|c| c.keys().collect()).unwrap_or_default();
-    let mut detail =
-        json!({ "status": "up", "protocolVersion": handshake.protocol_version, "capabilities": capabilities });
-    let mut tools = None;
-    if handshake.capabilities.get("tools").is_some() {
-        let (sid, version) = (handshake.session_id.as_deref(), handshake.protocol_version.as_str());
-        let mut names = Vec::new();
-        let mut params = json!({});
-        for _ in 0..10 {
-            let Reply::Result(page) = client.request(backend, sid, version, "tools/list", params.clone()).await? else {
-                detail["tools"] = json!("tools/list answered with an error");
-                break;
-            };
-            let found = page.get("tools").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-            names.extend(found.iter().filter_map(|t| t.get("name")?.as_str().map(str::to_owned)));
-            match page.get("nextCursor") {
-                Some(cursor @ Value::String(_)) => params = json!({ "cursor": cursor }),
-                _ => break,
-            }
-        }
-        detail["toolCount"] = json!(names.len());
-        tools = Some(names);
-    }
-    if let BackendKind::OpenApi(_) = backend.kind {
-        // Its tools come from the document; whether the API itself answers is one more request.
-        let (sid, version) = (handshake.session_id.as_deref(), handshake.protocol_version.as_str());
-        client.request(backend, sid, version, "ping", json!({})).await?;
-    }
-    if let Some(session) = &handshake.session_id {
-        client.end_session(backend, session, &handshake.protocol_version).await;
-    }
-    Ok((detail, tools))
 }
 
 fn collision(list: &str, c: &Collision) -> Value {
@@ -166,17 +65,28 @@ fn collision(list: &str, c: &Collision) -> Value {
     })
 }
 
-/// The mcp instance's own view (see the module documentation). `down` (503) when every breaker is open.
-pub fn instance_view(app: &App) -> (StatusCode, Value) {
+/// The detailed view for `principal` (who holds `gateway:health`); probes first when `probe`. Status:
+/// from the probes when probing (`down`, 503, when no backend answers), else from the breakers (`down`
+/// when every breaker is open).
+pub async fn detailed(app: &App, principal: &Principal, probe: bool) -> (StatusCode, Value) {
     let client = &app.client;
-    let mut details = Map::new();
-    let mut usable = 0;
     let backends = app.backends();
-    for backend in backends.iter() {
-        let mut detail = match backend.kind {
-            BackendKind::Mcp { .. } => json!({ "transport": client.transport(backend).as_str() }),
-            BackendKind::Lambda(_) | BackendKind::OpenApi(_) => json!({ "type": backend.kind.name() }),
-        };
+    let probes: Vec<Option<Probe>> = if probe {
+        join_all(backends.iter().map(|b| async move { Some(app.probes.probe(b).await) })).await
+    } else {
+        backends.iter().map(|_| None).collect()
+    };
+    let mut details = Map::new();
+    let (mut usable, mut up) = (0, 0);
+    for (backend, probe) in backends.iter().zip(&probes) {
+        let mut detail = json!({ "transport": client.transport(backend).as_str() });
+        if let Some(probe) = probe {
+            up += usize::from(probe.is_up());
+            if let Some(fields) = probe.detail.as_object() {
+                detail.as_object_mut().into_iter().for_each(|d| d.extend(fields.clone()));
+            }
+            detail["probedAgoMs"] = json!(probe.at.elapsed().as_millis() as u64);
+        }
         if let Some(breaker) = client.breaker(&backend.id) {
             if breaker.state != BreakerState::Open {
                 usable += 1;
@@ -196,39 +106,55 @@ pub fn instance_view(app: &App) -> (StatusCode, Value) {
         }
         details.insert(backend.id.clone(), detail);
     }
-    let (status, word) = summary(usable, backends.len());
-    let collisions: Vec<Value> = app.tools.collisions().iter().map(|(list, c)| collision(list, c)).collect();
+    let (status, word) = if probe { summary(up, backends.len()) } else { summary(usable, backends.len()) };
+    let mut collisions: Vec<Value> = app.tools.collisions().iter().map(|(list, c)| collision(list, c)).collect();
+    if probe {
+        // Names settled over what the probes listed, for collisions this instance has not met yet.
+        let listings: Vec<_> =
+            backends.iter().zip(&probes).filter_map(|(b, p)| Some((b.clone(), p.as_ref()?.tools.clone()?))).collect();
+        for c in backends.expose_all(&listings).collisions {
+            if !collisions.iter().any(|known| known["list"] == "tools" && known["name"] == c.name.as_str()) {
+                collisions.push(collision("tools", &c));
+            }
+        }
+    }
     let body = json!({
         "status": word,
         "gateway": app.config.gateway_name,
         "version": env!("CARGO_PKG_VERSION"),
-        "view": "this mcp instance: circuit breakers and settled names; nothing probed (probes: GET /health)",
+        "principal": principal.id,
+        "view": "this mcp instance: circuit breakers, caches and settled names; ?probe=1 probes the backends",
         "listCacheTtlMs": client.lists().ttl().as_millis() as u64,
+        "probeFreshForMs": PROBE_FRESH_FOR.as_millis() as u64,
         "backends": details,
         "collisions": collisions,
     });
     (status, body)
 }
 
-/// `GET /mcp/health` on the mcp function.
-pub fn instance_response(app: &App) -> http::Response<lambda_http::Body> {
-    let (status, body) = instance_view(app);
-    crate::http::json(status, &body)
+/// Whether the request asks for probes (`?probe=1` or `?probe=true`).
+pub fn wants_probes(request: &Request) -> bool {
+    use lambda_http::RequestExt;
+    matches!(request.query_string_parameters_ref().and_then(|q| q.first("probe")), Some("1" | "true"))
 }
 
-/// The `/health` route: GET only.
-pub async fn handle(
-    config: &crate::Config,
-    client: &McpHttpClient,
-    request: &lambda_http::Request,
-) -> http::Response<lambda_http::Body> {
-    let started = Instant::now();
-    let response = if request.method() != http::Method::GET && request.method() != http::Method::HEAD {
-        crate::http::not_allowed("GET")
-    } else {
-        let (status, body) = report(&config.gateway_name, &config.backends, client).await;
-        crate::http::json(status, &body)
+/// The answer to a public request its address may not make now: 429 with the limit's state.
+pub fn refused(decision: &Decision) -> http::Response<Body> {
+    let message = crate::GatewayError::RateLimited(decision.clone()).to_string();
+    web::json(StatusCode::TOO_MANY_REQUESTS, &json!({ "error": message }))
+}
+
+/// The `/health` route of the health function: liveness only, rate-limited per client address.
+pub fn handle(limiter: &PublicLimiter, trusted_hops: usize, request: &Request) -> http::Response<Body> {
+    let started = std::time::Instant::now();
+    let (response, decision) = match *request.method() {
+        http::Method::GET | http::Method::HEAD => match gate::admit_public(limiter, trusted_hops, request) {
+            Ok(decision) => (liveness(), decision),
+            Err(decision) => (refused(&decision), Some(decision)),
+        },
+        _ => (web::not_allowed("GET"), None),
     };
-    let served = crate::http::Served::new(ROUTE, request.method().as_str(), started);
-    crate::http::finish(request.headers(), &served, response)
+    let mut served = Served::new(ROUTE, request.method().as_str(), started);
+    served.decision = decision.as_ref();
+    web::finish(request.headers(), &served, response)
 }

@@ -5,8 +5,11 @@
 //! scrape may land on a different instance. Fleet-wide numbers are the EMF metrics in CloudWatch. The
 //! renderer is shared so a self-hosted process serving every route would expose all of its counters.
 //!
-//! Unauthenticated on purpose: the function holds no secret to check a key against, and what it shows
-//! (route names, statuses, the version) is no more than `/health` already tells.
+//! Public, and rate-limited per client address like every public route (`RATE_LIMIT_PUBLIC`, counted
+//! per instance): the function holds no secret to check a key against. The public exposition leaves out
+//! the per-backend series (their labels name backends); only the plain server, which can authenticate,
+//! shows them, to a caller holding `gateway:metrics`. What remains (route names, statuses, the version)
+//! names no backend and no caller.
 
 use std::time::Instant;
 
@@ -14,24 +17,89 @@ use ::http::{Method, Response, StatusCode};
 use lambda_http::{Body, Request};
 
 use crate::{
+    gate, health,
     http::{self, Served},
-    telemetry::{render_prometheus, CONTENT_TYPE},
+    ratelimit::{Decision, PublicLimiter},
+    telemetry::{render_prometheus, render_prometheus_public, CONTENT_TYPE},
+    App, GatewayError,
 };
 
 /// The route as API Gateway and `cargo lambda watch` name it.
 pub const ROUTE: &str = "/metrics";
+/// The scope of the full exposition (with per-backend series).
+pub const METRICS_SCOPE: &str = "gateway:metrics";
 
-/// Answers one request to `/metrics`: GET/HEAD → the exposition, anything else → 405.
-pub fn handle(request: &Request) -> Response<Body> {
+/// Answers one request to `/metrics` on the metrics function: GET/HEAD → the public exposition (after the
+/// per-address limit), anything else → 405.
+pub fn handle(limiter: &PublicLimiter, trusted_hops: usize, request: &Request) -> Response<Body> {
     let started = Instant::now();
-    let response = respond(request.method());
-    // Counted after rendering: a scrape shows the scrapes before it.
-    http::finish(request.headers(), &Served::new(ROUTE, request.method().as_str(), started), response)
+    let (response, decision) = public(limiter, trusted_hops, request);
+    finish(request, started, response, decision.as_ref(), None)
 }
 
-fn respond(method: &Method) -> Response<Body> {
+fn public(limiter: &PublicLimiter, trusted_hops: usize, request: &Request) -> (Response<Body>, Option<Decision>) {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return (respond(request.method(), false), None);
+    }
+    match gate::admit_public(limiter, trusted_hops, request) {
+        Ok(decision) => (respond(request.method(), false), decision),
+        Err(decision) => (health::refused(&decision), Some(decision)),
+    }
+}
+
+/// `/metrics` where the gateway can authenticate (the plain server): a caller presenting a credential
+/// gets the full exposition if it holds `gateway:metrics` (401/403 otherwise, charged like any request),
+/// anyone else the public one.
+pub async fn handle_with_auth(app: &App, request: &Request) -> Response<Body> {
+    let started = Instant::now();
+    if !health::wants_detail(app, request.headers()) {
+        let (response, decision) = public(&app.public, app.limiter.config().trusted_proxy_hops, request);
+        return finish(request, started, response, decision.as_ref(), None);
+    }
+    let mut decision = None;
+    let outcome = async {
+        let caller = gate::authenticate(app, request).await?;
+        decision = gate::charge(app, &caller.budget).await?;
+        caller.principal.require(METRICS_SCOPE)?;
+        Ok::<_, GatewayError>(respond(request.method(), true))
+    }
+    .await;
+    let (response, error) = match outcome {
+        Ok(response) => (response, None),
+        Err(error) => {
+            let status = error.mapping(crate::protocol::Era::Legacy).status;
+            let mut response = http::json(status, &serde_json::json!({ "error": error.to_string() }));
+            if let GatewayError::RateLimited(refused) = &error {
+                refused.apply(response.headers_mut());
+            }
+            (response, Some(error))
+        }
+    };
+    let auth_error = match &error {
+        Some(GatewayError::Auth(auth)) => Some((auth, &app.config.auth)),
+        _ => None,
+    };
+    finish(request, started, response, decision.as_ref(), auth_error)
+}
+
+fn finish(
+    request: &Request,
+    started: Instant,
+    response: Response<Body>,
+    decision: Option<&Decision>,
+    auth_error: Option<(&crate::auth::AuthError, &crate::auth::AuthConfig)>,
+) -> Response<Body> {
+    let mut served = Served::new(ROUTE, request.method().as_str(), started);
+    served.decision = decision;
+    served.auth_error = auth_error;
+    // Counted after rendering: a scrape shows the scrapes before it.
+    http::finish(request.headers(), &served, response)
+}
+
+fn respond(method: &Method, with_backends: bool) -> Response<Body> {
+    let render = if with_backends { render_prometheus } else { render_prometheus_public };
     match *method {
-        Method::GET => http::text(StatusCode::OK, CONTENT_TYPE, render_prometheus()),
+        Method::GET => http::text(StatusCode::OK, CONTENT_TYPE, render()),
         Method::HEAD => {
             let mut response = http::text(StatusCode::OK, CONTENT_TYPE, String::new());
             *response.body_mut() = Body::Empty;
@@ -45,6 +113,11 @@ fn respond(method: &Method) -> Response<Body> {
 mod tests {
     use super::*;
     use crate::telemetry::tests::{assert_exposition, value};
+
+    fn handle(request: &Request) -> Response<Body> {
+        let config = crate::ratelimit::RateLimitConfig::from_lookup(|_| None).unwrap();
+        super::handle(&PublicLimiter::new(&config), 0, request)
+    }
 
     fn request(method: Method) -> lambda_http::Request {
         crate::telemetry::disable_emf_for_tests();

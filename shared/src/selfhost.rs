@@ -13,7 +13,7 @@ use lambda_http::{
 };
 use serde_json::json;
 
-use crate::{backend::McpHttpClient, boot::StartupError, App};
+use crate::{boot::StartupError, App};
 
 /// Which function serves a path (the table in `template.yaml` and the workspace's watch router).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,15 +38,12 @@ pub fn function_for(path: &str) -> Option<Function> {
 /// Everything the four functions build at cold start, built once.
 pub struct Gateway {
     app: Arc<App>,
-    probes: McpHttpClient,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SelfHostError {
     #[error(transparent)]
     Startup(#[from] StartupError),
-    #[error("health probe client: {0}")]
-    Probes(#[from] reqwest::Error),
 }
 
 impl Gateway {
@@ -57,8 +54,7 @@ impl Gateway {
     }
 
     pub fn new(app: Arc<App>) -> Result<Self, SelfHostError> {
-        let probes = McpHttpClient::for_probes(&app.config)?;
-        Ok(Self { app, probes })
+        Ok(Self { app })
     }
 
     pub fn app(&self) -> &App {
@@ -70,8 +66,12 @@ impl Gateway {
         match function_for(request.uri().path()) {
             Some(Function::Mcp) => crate::mcp::handler::handle(&self.app, request).await,
             Some(Function::Code) => crate::code::http::handle(&self.app, request).await,
-            Some(Function::Health) => crate::health::handle(&self.app.config, &self.probes, &request).await,
-            Some(Function::Metrics) => crate::metrics::handle(&request),
+            Some(Function::Health) => {
+                crate::health::handle(&self.app.public, self.app.limiter.config().trusted_proxy_hops, &request)
+            }
+            // This process serves every route, so its counters include backend calls: their series need
+            // `gateway:metrics`.
+            Some(Function::Metrics) => crate::metrics::handle_with_auth(&self.app, &request).await,
             None => crate::http::json(StatusCode::NOT_FOUND, &json!({ "error": "no such route" })),
         }
     }

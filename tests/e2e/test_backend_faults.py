@@ -178,8 +178,8 @@ async def test_name_collisions_are_settled_deterministically_and_reported(http: 
     # The same names on the next listing (and on another session).
     again = await tool_names(await session(http))
     assert {renamed["demo_echo"], renamed["demo_add"]} <= set(again)
-    # Reported by the instance that settled them, and by /health's probes.
-    for body in (await instance_view(http), json_body(await http.get(f"{FAULTS_URL}/health"))):
+    # Reported by the instance that settled them, and with its probes.
+    for body in (await instance_view(http), json_body(await http.get(f"{FAULTS_URL}/mcp/health?probe=1"))):
         reported = {c["name"]: c for c in body["collisions"]}
         assert reported["demo_echo"]["kept"] == {"backend": "demo", "name": "echo"}, body["collisions"]
         assert reported["demo_echo"]["renamed"] == [
@@ -198,7 +198,7 @@ async def test_legacy_sse_backend_works_end_to_end(http: httpx2.AsyncClient):
     view = await instance_view(http)
     assert view["backends"]["legacy"]["transport"] == "sse"
     assert view["backends"]["legacyauto"]["transport"] == "sse", "auto fell back to SSE and remembered it"
-    health = json_body(await http.get(f"{FAULTS_URL}/health"))["backends"]
+    health = json_body(await http.get(f"{FAULTS_URL}/mcp/health?probe=1"))["backends"]
     assert health["legacy"]["status"] == "up" and health["legacy"]["transport"] == "sse", health["legacy"]
     # And through the official MCP client.
     async with Client(sdk_transport(mcp_url(FAULTS_URL)), mode="legacy", cache=None) as client:
@@ -212,9 +212,11 @@ async def test_backend_credentials_come_from_secrets_manager(http: httpx2.AsyncC
     assert static["authorization"] == "Bearer fault-static-token", static
     oauth = json.loads(ok_text(await tool_result(s, "oauthed_headers")))
     assert oauth["authorization"].startswith("Bearer ") and oauth["authorization"] != static["authorization"]
-    # /health reads no secrets: it sees the 401 and says it did not check the credential.
-    health = json_body(await http.get(f"{FAULTS_URL}/health"))["backends"]
-    assert health["secured"]["status"] == "up" and "skipped" in health["secured"]["authCheck"], health
+    # The mcp function's probes present the gateway's own credential, so they prove it works.
+    health = json_body(await http.get(f"{FAULTS_URL}/mcp/health?probe=1"))["backends"]
+    for name in ("secured", "oauthed"):
+        assert health[name]["status"] == "up" and health[name].get("toolCount", 0) >= 1, health[name]
+        assert "authCheck" not in health[name], health[name]
 
 
 async def test_client_bearer_token_never_reaches_a_backend(http: httpx2.AsyncClient):

@@ -67,7 +67,7 @@ async def test_read_resource_on_faulty_instance(http: httpx2.AsyncClient):
 
 
 async def test_health_faulty_is_degraded(http: httpx2.AsyncClient):
-    resp = await http.get(f"{GATEWAY_URL_FAULTY}/health")
+    resp = await http.get(f"{GATEWAY_URL_FAULTY}/mcp/health?probe=1")
     assert resp.status_code == 200, resp.text
     body = json_body(resp)
     assert body["status"] == "degraded", body
@@ -78,7 +78,7 @@ async def test_health_faulty_is_degraded(http: httpx2.AsyncClient):
 
 
 async def test_health_primary_is_ok(http: httpx2.AsyncClient):
-    resp = await http.get(f"{GATEWAY_URL}/health")
+    resp = await http.get(f"{GATEWAY_URL}/mcp/health?probe=1")
     assert resp.status_code == 200, resp.text
     body = json_body(resp)
     assert body["status"] == "ok", body
@@ -88,9 +88,10 @@ async def test_health_primary_is_ok(http: httpx2.AsyncClient):
 
 async def test_health_reveals_no_secrets(http: httpx2.AsyncClient):
     for base in (GATEWAY_URL, GATEWAY_URL_FAULTY):
-        resp = await http.get(f"{base}/health")
+        assert (await http.get(f"{base}/health")).json() == {"status": "ok"}, "liveness only"
+        resp = await http.get(f"{base}/mcp/health?probe=1")
         body = json_body(resp)
         leaked = [k for k in keys_of(body) if any(s in k.lower().replace("-", "_") for s in SECRETISH)]
-        assert not leaked, f"{base}/health exposes {leaked}: {body}"
+        assert not leaked, f"{base}/mcp/health exposes {leaked}: {body}"
         text = resp.text.lower()
         assert "aws_secret" not in text and "mcp-gateway/api-keys" not in text, text

@@ -16,7 +16,8 @@ PLAIN = os.environ.get("GATEWAY_URL_PLAIN", "http://127.0.0.1:9020").rstrip("/")
 
 
 async def test_health_probes_the_backends(http: httpx2.AsyncClient):
-    resp = await http.get(f"{PLAIN}/health")
+    assert (await http.get(f"{PLAIN}/health")).json() == {"status": "ok"}, "liveness only"
+    resp = await http.get(f"{PLAIN}/mcp/health?probe=1")
     assert resp.status_code == 200, resp.text
     backends = resp.json()["backends"]
     assert backends["demo"]["status"] == "up" and backends["everything"]["status"] == "up", backends

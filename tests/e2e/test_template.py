@@ -18,9 +18,12 @@ TEMPLATE = ROOT / "template.yaml"
 
 TABLE = "Table.Arn"
 KEY_SECRETS = {"ApiKeysSecret", "PiiKeySecret"}
-# Backend credentials (issue 4) live under one operator-chosen name prefix, never `*`.
+# Backend credentials live under this stack's own prefix, never `*` and never another stack's.
+BACKEND_SECRETS_PREFIX = "${AWS::StackName}/backends/"
 BACKEND_SECRETS = (
-    "{'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${BackendSecretsPrefix}*'}"
+    "{'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+    + BACKEND_SECRETS_PREFIX
+    + "*'}"
 )
 # Per function: action -> resources it may be granted on (after !Ref / !GetAtt are read as names).
 EXPECTED: dict[str, dict[str, set[str]]] = {
@@ -223,3 +226,15 @@ def test_lambda_invoke_covers_only_the_listed_functions(template: dict[str, Any]
     for name, resource in functions(template).items():
         if name != "McpFunction":
             assert "lambda:InvokeFunction" not in grants(name, resource), f"{name} may invoke functions"
+
+
+def test_backend_secrets_prefix_is_the_stack_s_and_the_code_checks_the_same_one(template: dict[str, Any]) -> None:
+    """The prefix the code enforces at cold start (GATEWAY_BACKEND_SECRETS_PREFIX, every function that reads
+    the backends document) is the one IAM grants, and it is tied to the stack: no parameter can point it at
+    another stack's secrets or at the gateway's own (`<stack>/api-keys`, `<stack>/pii-key`)."""
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["GATEWAY_BACKEND_SECRETS_PREFIX"] == {"Fn::Sub": BACKEND_SECRETS_PREFIX}, env
+    assert "BackendSecretsPrefix" not in template["Parameters"]
+    for secret in ("ApiKeysSecret", "PiiKeySecret"):
+        name = template["Resources"][secret]["Properties"]["Name"]["Fn::Sub"]
+        assert not name.startswith(BACKEND_SECRETS_PREFIX), f"{secret} {name} is under the backend prefix"

@@ -1,20 +1,22 @@
-//! Lambda for `GET /health`: wiring only. It reads no secrets and touches no table.
+//! Lambda for `GET /health`: wiring only. Liveness only: it reads no secrets, touches no table and
+//! contacts no backend (the detailed view is `GET /mcp/health` on the mcp function, behind a credential).
 
 use std::sync::Arc;
 
 use lambda_http::{run, service_fn, Request};
 use lambda_runtime::Error;
-use shared::backend::McpHttpClient;
+use shared::ratelimit::{PublicLimiter, RateLimitConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let config = Arc::new(shared::Config::from_env()?);
-    // Probes bypass circuit breakers and caches: /health reports what the backends answer right now.
-    let client = Arc::new(McpHttpClient::for_probes(config.as_ref())?);
+    // A bad RATE_LIMIT_* variable fails the cold start with its name.
+    let config = RateLimitConfig::from_lookup(|name| std::env::var(name).ok())?;
+    let limiter = Arc::new(PublicLimiter::new(&config));
+    let hops = config.trusted_proxy_hops;
     run(service_fn(move |request: Request| {
-        let (config, client) = (Arc::clone(&config), Arc::clone(&client));
-        async move { Ok::<_, Error>(shared::health::handle(&config, &client, &request).await) }
+        let limiter = Arc::clone(&limiter);
+        async move { Ok::<_, Error>(shared::health::handle(&limiter, hops, &request)) }
     }))
     .await
 }

@@ -15,9 +15,9 @@ pub use tools::{GatewayTool, GatewayToolSet, ToolCall};
 
 use crate::{
     auth::Authenticator,
-    backend::{BackendSet, McpHttpClient},
+    backend::{BackendSet, McpHttpClient, Prober},
     pii::Pii,
-    ratelimit::RateLimiter,
+    ratelimit::{PublicLimiter, RateLimiter},
     routing::{ModernSessions, ResourceOwners, ToolCatalog},
     store::SessionStore,
     Config,
@@ -37,6 +37,10 @@ pub struct App {
     pub modern: ModernSessions,
     pub auth: Authenticator,
     pub limiter: RateLimiter,
+    /// The per-address limit of the public routes (counted in this instance's memory).
+    pub public: PublicLimiter,
+    /// Backend probes of the detailed health view, shared by every caller of this instance.
+    pub probes: Prober,
     pub pii: Pii,
     /// The gateway's own tools, listed beside the backends' to callers allowed to use them.
     pub gateway_tools: GatewayToolSet,
@@ -52,6 +56,7 @@ impl App {
     /// get new HTTP clients and breakers and lose what this instance learned of them (list pages, name
     /// index, resource owners, backend sessions of stateless callers); the others keep theirs.
     pub fn replace_backends(&self, next: BackendSet) -> Result<Vec<String>, reqwest::Error> {
+        self.probes.replace_backends(next.clone())?;
         let changed = self.client.replace_backends(next)?;
         if !changed.is_empty() {
             self.tools.clear();

@@ -10,8 +10,8 @@ use crate::auth::{
     api_key::{KeyFile, MemoryKeySource},
     jwt::MemoryJwks,
     testing::{
-        api_key_config, claims, key_file, mint, none_config, oauth_config, JWKS, KEY_A, KEY_B, KEY_DISABLED,
-        KEY_EXPIRED, KID,
+        api_key_config, claims, demo_tool, key_file, mint, none_config, oauth_config, ISSUER, JWKS, KEY_A, KEY_B,
+        KEY_DISABLED, KEY_EXPIRED, KID,
     },
     PrincipalKind,
 };
@@ -57,7 +57,7 @@ async fn api_key_accepted_in_either_header() {
         headers(&[("authorization", "Basic dXNlcjpwYXNz"), ("x-api-key", KEY_A)]),
     ] {
         let p = auth.authenticate(&h).await.unwrap();
-        assert_eq!((p.id.as_str(), p.kind), ("k_a", PrincipalKind::ApiKey));
+        assert_eq!((p.id.as_str(), p.kind), ("key:k_a", PrincipalKind::ApiKey));
     }
     assert_eq!(source.loads(), 1, "keys are never fetched per request");
 }
@@ -104,7 +104,9 @@ async fn non_ascii_header_is_malformed() {
 async fn scope_requirement_names_the_missing_scope() {
     let (auth, _) = api_key_auth();
     let p = auth.authenticate(&headers(&[("x-api-key", KEY_B)])).await.unwrap();
-    assert!(p.require("tool:demo_add").is_ok());
+    assert!(demo_tool(&p.scopes, "demo_add"));
+    // Backend items are authorized by their backend (`Scopes::may_reach`), never by a bare scope string.
+    assert!(p.require("tool:demo_add").is_err());
     match p.require(crate::auth::CODE_EXECUTE) {
         Err(AuthError::InsufficientScope { scope }) => assert_eq!(scope, "code:execute"),
         other => panic!("{other:?}"),
@@ -127,7 +129,10 @@ async fn oauth_mode_takes_bearer_jwts_only() {
     let auth = oauth_auth();
     let token = mint(&claims(), Some(KID));
     let p = auth.authenticate(&headers(&[("authorization", &format!("Bearer {token}"))])).await.unwrap();
-    assert_eq!((p.id.as_str(), p.kind), ("user-1", PrincipalKind::Jwt));
+    assert_eq!(
+        (p.id.as_str(), p.kind),
+        (Principal::jwt(ISSUER, "user-1", Scopes::none()).id.as_str(), PrincipalKind::Jwt)
+    );
     // X-API-Key is not a credential in oauth mode, not even with a JWT in it.
     assert!(matches!(auth.authenticate(&headers(&[("x-api-key", &token)])).await, Err(AuthError::Missing)));
     let key = format!("Bearer {KEY_A}");
@@ -142,8 +147,8 @@ async fn none_mode_needs_the_insecure_opt_in() {
     let open = Authenticator::new(none_config(true), keys, None).unwrap();
     let p = open.authenticate(&headers(&[])).await.unwrap();
     assert_eq!((p.id.as_str(), p.kind), ("anonymous", PrincipalKind::Anonymous));
-    assert!(p.scopes.may_call_tool("anything"));
-    assert!(!Principal::anonymous().scopes.may_call_tool("anything"));
+    assert!(demo_tool(&p.scopes, "anything"));
+    assert!(!demo_tool(&Principal::anonymous().scopes, "anything"));
 }
 
 #[test]

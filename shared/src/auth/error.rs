@@ -49,6 +49,8 @@ pub enum InvalidReason {
     WrongAudience,
     /// `exp`, `iss`, `aud` or `sub` is absent, or a claim has the wrong type.
     MissingClaim,
+    /// `sub` is longer than the gateway keys state by, or holds control characters.
+    OversizedClaim,
 }
 
 impl InvalidReason {
@@ -71,6 +73,7 @@ impl InvalidReason {
             R::WrongIssuer => "wrong issuer",
             R::WrongAudience => "wrong audience",
             R::MissingClaim => "missing or malformed claim",
+            R::OversizedClaim => "oversized or malformed subject",
         }
     }
 }

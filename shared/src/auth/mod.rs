@@ -5,7 +5,8 @@
 //! - `authenticator`: headers → `Principal`, per mode; holds the cached API keys and JWKS.
 //! - `api_key`: hashed keys in Secrets Manager, refreshed on a TTL, compared in constant time.
 //! - `jwt`: OAuth 2.1 resource server (JWKS, pinned algorithms, `iss`/`aud`/`exp`/`nbf`).
-//! - `scopes`: `tool:<name>`, `gateway:<name>`, `code:execute` and their wildcards.
+//! - `scopes`: backend items authorized by their backend (`tool:`, `prompt:`, `resource:`, `backend:`),
+//!   and the gateway's own scopes (`gateway:<name>`, `code:execute`, `pii:raw`).
 //! - `metadata`: RFC 9728 protected-resource metadata, pointed at by every 401.
 
 pub mod api_key;
@@ -25,4 +26,4 @@ pub use config::{AuthConfig, AuthConfigError, AuthMode, OAuthConfig};
 pub use error::{AuthError, InvalidReason};
 pub use jwt::JwksClient;
 pub use principal::{Principal, PrincipalKind};
-pub use scopes::{gateway_scope, tool_scope, Scopes, CODE_EXECUTE};
+pub use scopes::{gateway_scope, BackendItem, ItemKind, Scopes, CODE_EXECUTE};

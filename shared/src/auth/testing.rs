@@ -5,7 +5,7 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{AuthConfig, KeyFile};
+use super::{AuthConfig, BackendItem, ItemKind, KeyFile, Scopes};
 use crate::store::now_secs;
 
 pub const KEY_A: &str = "mcpgw_1eNOK8NR0iC3tw6uKg5RTB7Y49tKZLMU9Nn_au5NCTs";
@@ -20,6 +20,11 @@ pub const PRIVATE_PEM: &[u8] = include_bytes!("testdata/jwt_rsa_private.pem");
 pub const PUBLIC_PEM: &[u8] = include_bytes!("testdata/jwt_rsa_public.pem");
 pub const ATTACKER_PEM: &[u8] = include_bytes!("testdata/attacker_rsa_private.pem");
 pub const JWKS: &str = include_str!("testdata/jwks.json");
+
+/// Whether `scopes` reach the tool exposed as `exposed` of the backend `demo` (prefix `demo_`).
+pub fn demo_tool(scopes: &Scopes, exposed: &str) -> bool {
+    scopes.may_reach(&BackendItem { kind: ItemKind::Tool, backend: "demo", prefix: "demo_", exposed })
+}
 
 fn config(vars: &[(&str, &str)]) -> AuthConfig {
     AuthConfig::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))

@@ -5,6 +5,11 @@
 //! the caller's, because the gateway reaches every backend with its own credential; per-caller
 //! filtering (scopes) happens after the cache. A `notifications/*/list_changed` seen on any stream from
 //! a backend bumps that backend's generation for the list, which makes its cached pages stale at once.
+//!
+//! Only pages the gateway reached by itself are kept: a first page, or the page of a cursor a cached
+//! page handed out as `nextCursor`. A client can put any cursor in a gateway cursor it forges; the page
+//! the backend answers for it is passed on but never cached, so forged cursors cannot fill the
+//! instance's memory with copies of pages.
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
@@ -41,18 +46,25 @@ struct Cached {
 /// The cache of one instance.
 pub struct ListCache {
     pages: TtlCache<Key, Cached>,
+    /// Cursors a cached page handed out (keys with `cursor` = that `nextCursor`).
+    issued: TtlCache<Key, ()>,
     generations: Mutex<HashMap<(String, &'static str), u64>>,
 }
 
 impl ListCache {
     /// A cache keeping pages for `ttl`; zero disables it.
     pub fn new(ttl: Duration) -> Self {
-        Self { pages: TtlCache::new(ttl, MAX_PAGES), generations: Mutex::new(HashMap::new()) }
+        Self {
+            pages: TtlCache::new(ttl, MAX_PAGES),
+            issued: TtlCache::new(ttl, MAX_PAGES),
+            generations: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Drops every page of `backend` (it was changed or removed).
     pub fn forget(&self, backend: &str) {
         self.pages.retain(|key, _| key.backend != backend);
+        self.issued.retain(|key, _| key.backend != backend);
     }
 
     fn generation(&self, backend: &str, method: &str) -> u64 {
@@ -71,14 +83,24 @@ impl ListCache {
         (cached.generation == generation).then_some(cached.page)
     }
 
-    /// Remembers a page fetched now.
+    /// Remembers a page fetched now, if it was fetched without a cursor or with one a cached page issued.
     pub fn put(&self, backend: &str, method: &str, cursor: Option<&str>, page: Option<Value>) {
         if self.pages.ttl().is_zero() {
             return;
         }
+        let key = |cursor: Option<&str>| Key {
+            backend: backend.to_owned(),
+            method: method.to_owned(),
+            cursor: cursor.map(str::to_owned),
+        };
+        if cursor.is_some() && self.issued.get(&key(cursor)).is_none() {
+            return;
+        }
+        if let Some(Value::String(next)) = page.as_ref().and_then(|p| p.get("nextCursor")) {
+            self.issued.insert(key(Some(next)), ());
+        }
         let generation = self.generation(backend, method);
-        let key = Key { backend: backend.to_owned(), method: method.to_owned(), cursor: cursor.map(str::to_owned) };
-        self.pages.insert(key, Cached { page, generation });
+        self.pages.insert(key(cursor), Cached { page, generation });
     }
 
     /// Records a notification from `backend`; `list_changed` ones invalidate that list.
@@ -118,6 +140,8 @@ mod tests {
         assert_eq!(cache.get("a", "tools/list", None), Some(Some(json!({"tools": []}))));
         assert_eq!(cache.get("a", "prompts/list", None), Some(None));
         assert_eq!(cache.get("a", "tools/list", Some("c2")), None);
+        cache.put("a", "tools/list", Some("c2"), Some(json!({"tools": []})));
+        assert_eq!(cache.get("a", "tools/list", Some("c2")), None, "c2 was never handed out");
         assert_eq!(cache.get("b", "tools/list", None), None);
         tokio::time::advance(Duration::from_secs(30)).await;
         assert_eq!(cache.get("a", "tools/list", None), None);
@@ -141,6 +165,21 @@ mod tests {
         // A page fetched after the notification is fresh again.
         cache.put("a", "tools/list", None, Some(json!({})));
         assert!(cache.get("a", "tools/list", None).is_some());
+    }
+
+    #[test]
+    fn pages_of_cursors_no_cached_page_issued_are_not_kept() {
+        let cache = ListCache::new(Duration::from_secs(30));
+        cache.put("a", "resources/list", Some("forged"), Some(json!({"resources": []})));
+        assert_eq!(cache.get("a", "resources/list", Some("forged")), None);
+        cache.put("a", "resources/list", None, Some(json!({"resources": [], "nextCursor": "p2"})));
+        cache.put("a", "resources/list", Some("p2"), Some(json!({"resources": []})));
+        assert!(cache.get("a", "resources/list", Some("p2")).is_some());
+        // Issued by backend a's resources list: not a cursor of another list or backend.
+        cache.put("b", "resources/list", Some("p2"), Some(json!({})));
+        cache.put("a", "tools/list", Some("p2"), Some(json!({})));
+        assert_eq!(cache.get("b", "resources/list", Some("p2")), None);
+        assert_eq!(cache.get("a", "tools/list", Some("p2")), None);
     }
 
     #[test]

@@ -192,11 +192,7 @@ impl McpHttpClient {
         if !BACKEND_VERSIONS.contains(&negotiated) {
             return Err(BackendError::UnsupportedVersion(negotiated.to_owned()));
         }
-        let handshake = BackendHandshake {
-            session_id: exchange.session_id,
-            protocol_version: negotiated.to_owned(),
-            capabilities: result.get("capabilities").cloned().unwrap_or_else(|| json!({})),
-        };
+        let handshake = BackendHandshake::new(exchange.session_id, negotiated, result.get("capabilities"))?;
         // On the legacy transport the handshake already sent `initialized` on its own stream.
         if self.transport(backend) != Transport::Sse {
             let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
@@ -221,11 +217,7 @@ impl McpHttpClient {
             Ok(Exchange { reply: Some(Reply::Result(result)), .. }) => {
                 let versions = result.get("supportedVersions").and_then(Value::as_array);
                 let modern = versions.is_some_and(|v| v.iter().any(|v| v == MODERN_VERSION));
-                Ok(modern.then(|| BackendHandshake {
-                    session_id: None,
-                    protocol_version: MODERN_VERSION.to_owned(),
-                    capabilities: result.get("capabilities").cloned().unwrap_or_else(|| json!({})),
-                }))
+                modern.then(|| BackendHandshake::new(None, MODERN_VERSION, result.get("capabilities"))).transpose()
             }
             Ok(_) | Err(BackendError::Status(_) | BackendError::InvalidResponse(_)) => Ok(None),
             Err(error) => Err(error),

@@ -81,6 +81,15 @@ fn with_suffix(name: &str, hash: &str) -> String {
 type Claim<'a> = (usize, &'a str);
 
 impl BackendSet {
+    /// What every exposed name of `backend` starts with: its prefix and the separator (`gh_`), or nothing
+    /// for an unprefixed backend. Grants such as `tool:gh_*` name a backend by it.
+    pub fn exposure_prefix(&self, backend: &Backend) -> String {
+        match backend.prefix.as_str() {
+            "" => String::new(),
+            prefix => format!("{prefix}{}", self.separator),
+        }
+    }
+
     /// The name a client sees for `name` of `backend`, before collisions are settled.
     pub fn expose(&self, backend: &Backend, name: &str) -> String {
         let raw = if backend.prefix.is_empty() {

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use super::{BreakerSettings, Defaults, NetworkPolicy};
+use super::{
+    credentials::{SecretScope, DEFAULT_SECRETS_PREFIX},
+    BreakerSettings, Defaults, NetworkPolicy,
+};
 
 /// A bad variable: `(name, value, reason)`.
 pub type OptionError = (&'static str, String, String);
@@ -24,6 +27,9 @@ pub struct BackendOptions {
     /// `GATEWAY_BACKEND_SECRETS_REFRESH_SECS` (default 300): how long a backend secret is trusted before
     /// it is read again (the bound on how long a rotated secret takes to be picked up).
     pub secrets_ttl: Duration,
+    /// `GATEWAY_BACKEND_SECRETS_PREFIX` (default `mcp-gateway/backends/`): the only secrets a backend's
+    /// `auth` may name; never the gateway's own (`API_KEYS_SECRET_ID`, `PII_KEY_SECRET_ID`).
+    pub secrets: SecretScope,
 }
 
 impl BackendOptions {
@@ -43,8 +49,17 @@ impl BackendOptions {
                 1..=100,
             )? as u32,
         };
+        const PREFIX: &str = "GATEWAY_BACKEND_SECRETS_PREFIX";
+        let prefix = get(PREFIX).unwrap_or_else(|| DEFAULT_SECRETS_PREFIX.to_owned());
+        // The gateway's own secrets, with the defaults their readers use.
+        let reserved = vec![
+            get("API_KEYS_SECRET_ID").unwrap_or_else(|| "mcp-gateway/api-keys".into()),
+            get("PII_KEY_SECRET_ID").unwrap_or_else(|| "mcp-gateway/pii-key".into()),
+        ];
+        let secrets = SecretScope::new(&prefix, reserved).map_err(|reason| (PREFIX, prefix.clone(), reason))?;
         Ok(Self {
             network,
+            secrets,
             breaker,
             concurrency: number(get, "GATEWAY_BACKEND_CONCURRENCY", 16, 1..=256)? as usize,
             list_cache_ttl: secs(get, "GATEWAY_LIST_CACHE_SECS", Duration::from_secs(30), 0..=3600)?,
@@ -54,7 +69,7 @@ impl BackendOptions {
 
     /// What every backend gets unless its own configuration says otherwise.
     pub fn defaults(&self, max_response_bytes: usize) -> Defaults {
-        Defaults { network: self.network, max_response_bytes, breaker: self.breaker }
+        Defaults { network: self.network, max_response_bytes, breaker: self.breaker, secrets: self.secrets.clone() }
     }
 }
 
@@ -111,5 +126,9 @@ mod tests {
             options(&[("GATEWAY_ALLOW_LOOPBACK_BACKENDS", "yes")]).unwrap_err().0,
             "GATEWAY_ALLOW_LOOPBACK_BACKENDS"
         );
+        let covering = [("GATEWAY_BACKEND_SECRETS_PREFIX", "s/"), ("PII_KEY_SECRET_ID", "s/pii-key")];
+        let err = options(&covering).unwrap_err();
+        assert_eq!(err.0, "GATEWAY_BACKEND_SECRETS_PREFIX");
+        assert!(err.2.contains("s/pii-key"), "{err:?}");
     }
 }

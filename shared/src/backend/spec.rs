@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{
     breaker::{BreakerSettings, BreakerSpec},
-    credentials::{Credential, CredentialSpec},
+    credentials::{Credential, CredentialSpec, SecretScope},
     guard::NetworkPolicy,
     kind::{BackendKind, KindName, KindSpec},
 };
@@ -96,11 +96,18 @@ pub struct Defaults {
     pub max_response_bytes: usize,
     /// `GATEWAY_BREAKER_*`.
     pub breaker: BreakerSettings,
+    /// Which secrets a backend's `auth` may name (`GATEWAY_BACKEND_SECRETS_PREFIX`).
+    pub secrets: SecretScope,
 }
 
 impl Default for Defaults {
     fn default() -> Self {
-        Self { network: NetworkPolicy::default(), max_response_bytes: 8 << 20, breaker: BreakerSettings::default() }
+        Self {
+            network: NetworkPolicy::default(),
+            max_response_bytes: 8 << 20,
+            breaker: BreakerSettings::default(),
+            secrets: SecretScope::default(),
+        }
     }
 }
 
@@ -224,8 +231,9 @@ impl BackendSet {
             let credential = match b.auth {
                 None => None,
                 Some(spec) => {
-                    let credential =
-                        spec.build(&defaults.network).map_err(|(f, m)| invalid(field(&format!("auth.{f}")), m))?;
+                    let credential = spec
+                        .build(&defaults.network, &defaults.secrets)
+                        .map_err(|(f, m)| invalid(field(&format!("auth.{f}")), m))?;
                     if let Credential::Static { header, .. } = &credential {
                         if headers.contains_key(header) {
                             return Err(invalid(field("headers"), format!("{header} is also set by \"auth\"")));

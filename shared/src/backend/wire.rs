@@ -37,6 +37,44 @@ pub struct BackendHandshake {
     pub capabilities: Value,
 }
 
+/// Longest backend session id kept: it is stored in the client's session item, beside every other
+/// backend's, and a backend must not be able to make that item too large to store.
+pub const MAX_BACKEND_SESSION_ID: usize = 1024;
+/// Most capability names kept from a backend's handshake, and their longest name.
+const MAX_CAPABILITIES: usize = 32;
+const MAX_CAPABILITY_NAME: usize = 64;
+/// The server capabilities the gateway reads.
+const KNOWN_CAPABILITIES: [&str; 5] = ["tools", "prompts", "resources", "completions", "logging"];
+
+impl BackendHandshake {
+    /// The handshake as the gateway keeps it: the session id bounded (a longer one fails the handshake)
+    /// and the capabilities reduced to the names the backend declared (`{"tools": {}}`), which is all the
+    /// gateway reads. What a backend says is stored per client session, so its size is the gateway's call.
+    pub fn new(
+        session_id: Option<String>,
+        protocol_version: &str,
+        capabilities: Option<&Value>,
+    ) -> Result<Self, BackendError> {
+        if session_id.as_ref().is_some_and(|id| id.len() > MAX_BACKEND_SESSION_ID) {
+            let message = format!("its session id is longer than {MAX_BACKEND_SESSION_ID} bytes");
+            return Err(BackendError::InvalidResponse(message));
+        }
+        let declared = capabilities.and_then(Value::as_object).into_iter().flatten();
+        let names = declared.filter(|(name, value)| !value.is_null() && name.len() <= MAX_CAPABILITY_NAME);
+        // The ones the gateway acts on first, so a flood of other names cannot push them out.
+        let (known, others): (Vec<_>, Vec<_>) =
+            names.partition(|(name, _)| KNOWN_CAPABILITIES.contains(&name.as_str()));
+        let kept = known.into_iter().chain(others).take(MAX_CAPABILITIES);
+        let capabilities: serde_json::Map<String, Value> =
+            kept.map(|(name, _)| (name.clone(), Value::Object(Default::default()))).collect();
+        Ok(Self {
+            session_id,
+            protocol_version: protocol_version.to_owned(),
+            capabilities: Value::Object(capabilities),
+        })
+    }
+}
+
 /// Reads the whole body, refusing to hold more than `limit` bytes (a backend answering 50 MB must not
 /// take the instance's memory with it).
 pub(super) async fn read_body(response: &mut reqwest::Response, limit: usize) -> Result<Vec<u8>, BackendError> {
@@ -112,5 +150,22 @@ mod tests {
             Some("notifications/tools/list_changed")
         );
         assert_eq!(notification_method(&json!({"id":1,"method":"sampling/createMessage"})), None);
+    }
+
+    #[test]
+    fn a_handshake_keeps_a_bounded_session_id_and_capability_names_only() {
+        let huge: serde_json::Map<String, Value> =
+            (0..100).map(|i| (format!("cap{i}"), json!({ "blob": "x".repeat(10_000) }))).collect();
+        let mut capabilities = Value::Object(huge);
+        capabilities["tools"] = json!({ "listChanged": true });
+        capabilities["off"] = Value::Null;
+        let kept = BackendHandshake::new(Some("s".repeat(64)), "2025-11-25", Some(&capabilities)).unwrap();
+        let names = kept.capabilities.as_object().unwrap();
+        assert!(names.len() <= MAX_CAPABILITIES && !names.contains_key("off"), "{}", names.len());
+        assert!(names.contains_key("tools"), "a flood of names never pushes out the ones the gateway reads");
+        assert!(names.values().all(|v| *v == json!({})));
+        assert!(kept.capabilities.to_string().len() < 2048);
+        let refused = BackendHandshake::new(Some("s".repeat(MAX_BACKEND_SESSION_ID + 1)), "2025-11-25", None);
+        assert!(matches!(refused, Err(BackendError::InvalidResponse(_))));
     }
 }

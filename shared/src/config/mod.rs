@@ -177,9 +177,38 @@ mod tests {
         let err = config(&vars).unwrap_err().to_string();
         assert!(err.starts_with("GATEWAY_BACKENDS_JSON: backends[0].url:") && err.contains("never allowed"), "{err}");
         let json = r#"{"backends":[{"id":"a","url":"https://x.example/mcp",
-            "auth":{"type":"oauth-client-credentials","tokenUrl":"http://10.1.2.3/token","clientId":"c","secret":"s"}}]}"#;
+            "auth":{"type":"oauth-client-credentials","tokenUrl":"http://10.1.2.3/token","clientId":"c","secret":"mcp-gateway/backends/s"}}]}"#;
         let err = config(&[("GATEWAY_BACKENDS_JSON", json)]).unwrap_err().to_string();
         assert!(err.contains("backends[0].auth.tokenUrl") && err.contains("GATEWAY_ALLOW_PRIVATE_BACKENDS"), "{err}");
+    }
+
+    #[test]
+    fn backend_secrets_must_be_under_the_stack_prefix_and_never_the_gateway_s_own() {
+        let doc = |secret: &str| {
+            format!(
+                r#"{{"backends":[{{"id":"a","url":"https://x.example/mcp","auth":{{"type":"bearer","secret":"{secret}"}}}}]}}"#
+            )
+        };
+        let stack = [
+            ("GATEWAY_BACKEND_SECRETS_PREFIX", "prod-gw/backends/"),
+            ("API_KEYS_SECRET_ID", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod-gw/api-keys-Ab12Cd"),
+            ("PII_KEY_SECRET_ID", "prod-gw/pii-key"),
+        ];
+        let with = |secret: &str| {
+            let json = doc(secret);
+            let mut vars = stack.to_vec();
+            vars.push(("GATEWAY_BACKENDS_JSON", &json));
+            config(&vars).map(drop).map_err(|e| e.to_string())
+        };
+        assert!(with("prod-gw/backends/github").is_ok());
+        for secret in ["prod-gw/api-keys", "prod-gw/pii-key", "mcp-gateway/backends/github", "other/backends/x"] {
+            let err = with(secret).unwrap_err();
+            assert!(err.starts_with("GATEWAY_BACKENDS_JSON: backends[0].auth.secret:"), "{secret}: {err}");
+        }
+        let err = config(&[("GATEWAY_BACKEND_SECRETS_PREFIX", "prod-gw/"), ("PII_KEY_SECRET_ID", "prod-gw/pii-key")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("GATEWAY_BACKEND_SECRETS_PREFIX") && err.contains("prod-gw/pii-key"), "{err}");
     }
 
     #[test]

@@ -1,16 +1,21 @@
 //! Methods aimed at one item, routed to the backend that owns it: tools and prompts by exact lookup of
-//! their exposed name in the catalog, resources by URI.
+//! their exposed name in the catalog, resources by URI. Each is authorized against the backend that owns
+//! the item (`access`); an item the caller may not reach gets the answer a missing one gets.
+
+use std::sync::Arc;
 
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 use super::{
+    access,
     catalog::{self, Routed},
     lists::ListKind,
     privacy,
     upstream::Ctx,
 };
 use crate::{
+    auth::ItemKind,
     backend::{Backend, BackendError, Reply},
     gate,
     protocol::params::{CallToolParams, CompletionRef, GetPromptParams, ResourceParams, SetLevelParams},
@@ -54,18 +59,17 @@ fn unavailable_result(backend: &Backend, error: &BackendError, ran: bool) -> Val
 pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
     let CallToolParams { name, .. } = CallToolParams::parse(params)?;
     let unknown = || GatewayError::InvalidParams(format!("unknown tool: {name}"));
-    // A tool the caller may not call gets the same answer as one that does not exist: no oracle.
-    if !ctx.principal.scopes.may_call_tool(name) {
-        return Err(unknown());
-    }
+    // A tool the caller may not call gets the same answer as one that does not exist: no oracle. The
+    // check goes by the backend the name is routed to, never by how the name reads.
+    let reaches = |backend: &Backend| access::may_reach(ctx, backend, ItemKind::Tool, name);
     let Route { backend, original, schema } = match catalog::route(ctx, ListKind::Tools, name).await {
-        Routed::To(route) => route,
-        Routed::Unavailable(backend) => {
+        Routed::To(route) if reaches(&route.backend) => route,
+        Routed::Unavailable(backend) if reaches(&backend) => {
             let error = unlisted(ctx, &backend);
             tracing::warn!(backend = %backend.id, %error, "tools/call to an unavailable backend");
             return Ok(unavailable_result(&backend, &error, false));
         }
-        Routed::Unknown => return Err(unknown()),
+        Routed::To(_) | Routed::Unavailable(_) | Routed::Unknown => return Err(unknown()),
     };
     gate::charge_tool(ctx.app, ctx.principal, name).await?;
     let scope = privacy::scope(ctx).key();
@@ -81,7 +85,9 @@ pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayEr
     match ctx.call(&backend, "tools/call", forwarded).await {
         Err(error) => {
             tracing::warn!(backend = %backend.id, %error, "tools/call failed");
-            let ran = !matches!(error, BackendError::CircuitOpen(_) | BackendError::Credential(_));
+            // Refused before anything was sent: the breaker, our credential, or no free slot.
+            let ran =
+                !matches!(error, BackendError::CircuitOpen(_) | BackendError::Credential(_) | BackendError::Saturated);
             Ok(unavailable_result(&backend, &error, ran))
         }
         reply => {
@@ -92,14 +98,17 @@ pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayEr
     }
 }
 
-/// The backend and original name of a prompt, by exact lookup.
+/// The backend and original name of a prompt the caller may use, by exact lookup.
 async fn prompt_route(ctx: &Ctx<'_>, name: &str) -> Result<Route, GatewayError> {
+    let reaches = |backend: &Backend| access::may_reach(ctx, backend, ItemKind::Prompt, name);
     match catalog::route(ctx, ListKind::Prompts, name).await {
-        Routed::To(route) => Ok(route),
-        Routed::Unavailable(backend) => {
+        Routed::To(route) if reaches(&route.backend) => Ok(route),
+        Routed::Unavailable(backend) if reaches(&backend) => {
             Err(GatewayError::BackendUnavailable { source: unlisted(ctx, &backend), backend: backend.id.clone() })
         }
-        Routed::Unknown => Err(GatewayError::InvalidParams(format!("unknown prompt: {name}"))),
+        Routed::To(_) | Routed::Unavailable(_) | Routed::Unknown => {
+            Err(GatewayError::InvalidParams(format!("unknown prompt: {name}")))
+        }
     }
 }
 
@@ -126,7 +135,9 @@ pub async fn read_resource(ctx: &Ctx<'_>, params: &Value) -> Result<Value, Gatew
 }
 
 /// Routes a URI-addressed request to its owner, or asks every backend that declares `capability` and
-/// takes the first success in configuration order (learning the owner for next time).
+/// takes the first success in configuration order (learning the owner for next time). Only backends whose
+/// resources the caller may reach are asked: an owner it may not reach is treated as unknown, so a denied
+/// resource is answered exactly like a missing one.
 async fn by_uri_from(
     ctx: &Ctx<'_>,
     uri: &str,
@@ -134,12 +145,18 @@ async fn by_uri_from(
     capability: &str,
     params: Value,
 ) -> Result<Option<(String, Value)>, GatewayError> {
-    let backends = ctx.app.backends();
-    if let Some(backend) = ctx.app.owners.owner_of(uri).and_then(|id| backends.get(&id).cloned()) {
-        let result = into_result(&backend, ctx.call(&backend, method, params).await)?;
+    let set = ctx.app.backends();
+    let reachable: Vec<&Arc<Backend>> =
+        set.iter().filter(|b| access::may_reach(ctx, b, ItemKind::Resource, uri)).collect();
+    let owner = ctx.app.owners.owner_of(uri).and_then(|id| reachable.iter().find(|b| b.id == id).copied());
+    if let Some(backend) = owner {
+        let result = into_result(backend, ctx.call(backend, method, params).await)?;
         return Ok(Some((backend.id.clone(), result)));
     }
-    let asks = backends.iter().map(|b| {
+    // What a caller who reaches only some backends finds is not what everyone would find: it must not
+    // decide where other callers' requests for this URI go.
+    let learn = reachable.len() == set.len();
+    let asks = reachable.iter().map(|b| {
         let params = params.clone();
         async move {
             ctx.backend_session(b).await.ok()?.has(capability).then_some(())?;
@@ -150,9 +167,11 @@ async fn by_uri_from(
         }
     });
     let answers = join_all(asks).await;
-    let found = backends.iter().zip(answers).find_map(|(b, answer)| {
+    let found = reachable.iter().zip(answers).find_map(|(b, answer)| {
         let result = answer?;
-        ctx.app.owners.learn_uri(uri, &b.id);
+        if learn {
+            ctx.app.owners.learn_uri(uri, &b.id, &set);
+        }
         Some((b.id.clone(), result))
     });
     Ok(found)
@@ -175,12 +194,13 @@ pub async fn complete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayErr
     }
 }
 
-/// Sets the level on every backend that logs. Messages cannot reach the client over a buffered
-/// response, but backends still honour the level in their own logs.
+/// Sets the level on every backend that logs and that the caller holds a grant on. Messages cannot reach
+/// the client over a buffered response, but backends still honour the level in their own logs.
 pub async fn set_level(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
     let SetLevelParams { level } = SetLevelParams::parse(params)?;
-    let backends = ctx.app.backends();
-    let sets = backends.iter().map(|b| async move {
+    let set = ctx.app.backends();
+    let usable = set.iter().filter(|b| access::may_use_backend(ctx.principal, &set, b));
+    let sets = usable.map(|b| async move {
         let state = ctx.backend_session(b).await.ok()?;
         state.has("logging").then_some(())?;
         ctx.call(b, "logging/setLevel", json!({ "level": level })).await.ok()

@@ -11,10 +11,12 @@ use futures_util::future::join_all;
 use serde_json::{Map, Value};
 
 use super::{
+    access,
     lists::{self, ListKind},
     upstream::Ctx,
 };
 use crate::{
+    auth::ItemKind,
     backend::Backend,
     routing::{Index, Route},
     schema::ToolSchema,
@@ -40,19 +42,26 @@ fn family(kind: ListKind) -> &'static str {
     }
 }
 
-/// The merged list of tools or prompts with settled names (tools filtered by the caller's scopes), in
-/// one page. Rebuilt from the backends' cached pages, so a warm list costs no backend round-trip.
+/// The scope kind of the items of list `kind`.
+pub fn item_kind(kind: ListKind) -> ItemKind {
+    match kind {
+        ListKind::Tools => ItemKind::Tool,
+        ListKind::Prompts => ItemKind::Prompt,
+        ListKind::Resources | ListKind::ResourceTemplates => ItemKind::Resource,
+    }
+}
+
+/// The merged list of tools or prompts with settled names, filtered by the caller's scopes (by the
+/// backend each item belongs to), in one page. Rebuilt from the backends' cached pages, so a warm list
+/// costs no backend round-trip.
 pub async fn list(ctx: &Ctx<'_>, kind: ListKind) -> Value {
     let (_, items) = build(ctx, kind).await;
     let gateway_tools = &ctx.app.gateway_tools;
-    let visible = items.into_iter().filter(|item| {
-        // A caller sees only the tools it may call; a backend tool under a gateway tool's reserved name
-        // is never reachable, so never listed.
-        kind != ListKind::Tools
-            || item
-                .get("name")
-                .and_then(Value::as_str)
-                .is_some_and(|n| ctx.principal.scopes.may_call_tool(n) && !gateway_tools.is_gateway_tool(n))
+    let visible = items.into_iter().filter_map(|(backend, item)| {
+        let name = item.get("name").and_then(Value::as_str)?;
+        // A backend tool under a gateway tool's reserved name is never reachable, so never listed.
+        let reserved = kind == ListKind::Tools && gateway_tools.is_gateway_tool(name);
+        (!reserved && access::may_reach(ctx, &backend, item_kind(kind), name)).then_some(item)
     });
     let mut result = Map::new();
     result.insert(kind.field().into(), Value::Array(visible.collect()));
@@ -84,8 +93,9 @@ pub async fn route(ctx: &Ctx<'_>, kind: ListKind, exposed: &str) -> Routed {
 }
 
 /// Lists every backend completely (in parallel, bounded by the client's in-flight limit), settles the
-/// names across backends, records the index, and returns it with the renamed items.
-async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<Value>) {
+/// names across backends, records the index, and returns it with the renamed items and their backends.
+/// Every backend is listed whoever asks: names are settled over all of them, the same for every caller.
+async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<(Arc<Backend>, Value)>) {
     let set = ctx.app.backends();
     let backends: Vec<&Arc<Backend>> = set.iter().collect();
     let listings = join_all(backends.iter().map(|b| listing(ctx, b, kind))).await;
@@ -106,17 +116,17 @@ async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<Value>) {
         named.push((backend.clone(), names));
     }
     let exposure = set.expose_all(&named);
-    let renamed: Vec<Value> = exposure
+    let renamed: Vec<(Arc<Backend>, Value)> = exposure
         .names
         .iter()
         .filter_map(|n| {
             let mut item = items.remove(&(n.backend.id.clone(), n.original.clone()))?;
             item["name"] = Value::String(n.exposed.clone());
-            Some(item)
+            Some((n.backend.clone(), item))
         })
         .collect();
     let schemas = match kind {
-        ListKind::Tools => renamed.iter().filter_map(tool_schema).collect(),
+        ListKind::Tools => renamed.iter().filter_map(|(_, tool)| tool_schema(tool)).collect(),
         _ => HashMap::new(),
     };
     (ctx.app.tools.record(family(kind), &exposure, unavailable, schemas), renamed)

@@ -10,6 +10,7 @@ use super::{batch, dispatch, initialize, modern, session, upstream::Ctx};
 use crate::{
     auth::metadata,
     gate::{self, Caller},
+    health,
     http::{self, Served},
     protocol::{
         jsonrpc::{self, Incoming},
@@ -60,13 +61,13 @@ async fn route(app: &App, request: &Request, seen: &mut Seen) -> Result<Response
         return Ok(http::preflight(headers));
     }
     let host = http::header(headers, "host");
-    // RFC 9728 metadata is public: it is how a client learns where to get a token.
+    // RFC 9728 metadata is public: it is how a client learns where to get a token. Limited per address.
     if request.method() == Method::GET && metadata::is_metadata_path(&app.config.auth, host, request.uri().path()) {
+        seen.decision = public(app, request)?;
         return Ok(http::json(StatusCode::OK, &metadata::document(&app.config.auth, host)));
     }
-    // This instance's circuit breakers and settled names: public like /health, states only.
-    if request.method() == Method::GET && request.uri().path() == crate::health::INSTANCE_PATH {
-        return Ok(crate::health::instance_response(app));
+    if request.method() == Method::GET && request.uri().path() == health::INSTANCE_PATH {
+        return health_view(app, request, seen).await;
     }
     // Every request is authenticated on its own, before its body is even parsed. A POST is charged per
     // message once its body is read; anything else now.
@@ -85,6 +86,27 @@ async fn route(app: &App, request: &Request, seen: &mut Seen) -> Result<Response
         }
         _ => Err(GatewayError::MethodNotAllowed),
     }
+}
+
+/// Counts a request to a public route against the client's address (in this instance's memory).
+fn public(app: &App, request: &Request) -> Result<Option<Decision>, GatewayError> {
+    let hops = app.limiter.config().trusted_proxy_hops;
+    gate::admit_public(&app.public, hops, request).map_err(GatewayError::RateLimited)
+}
+
+/// `GET /mcp/health`: liveness for a caller without a credential; the detailed view (and probes) only
+/// for an authenticated caller holding `gateway:health`, charged to its own limit.
+async fn health_view(app: &App, request: &Request, seen: &mut Seen) -> Result<Response<Body>, GatewayError> {
+    if !health::wants_detail(app, request.headers()) {
+        seen.decision = public(app, request)?;
+        return Ok(health::liveness());
+    }
+    let caller = gate::authenticate(app, request).await?;
+    seen.principal = Some(caller.principal.id.clone());
+    seen.decision = gate::charge(app, &caller.budget).await?;
+    caller.principal.require(health::HEALTH_SCOPE)?;
+    let (status, body) = health::detailed(app, &caller.principal, health::wants_probes(request)).await;
+    Ok(http::json(status, &body))
 }
 
 /// The body as JSON, after the transport checks.

@@ -1,16 +1,24 @@
-//! `initialize`: negotiates the version, opens a session with every backend in parallel (one that is
-//! down is simply left out and retried when next needed), and stores the new client session.
+//! `initialize`: negotiates the version, opens a session with every backend the caller holds a grant on,
+//! in parallel (one that is down is simply left out and retried when next needed), and stores the new
+//! client session. A caller learns of no backend it may not use: not from the capabilities, not from the
+//! instructions.
 
 use std::collections::BTreeMap;
 
 use futures_util::future::join_all;
 use serde_json::{json, Map, Value};
 
+use super::access;
 use crate::{
     auth::Principal,
     protocol::{mint_id, now_secs, params::InitializeParams, version, BackendSession, Session},
     App, GatewayError,
 };
+
+/// Largest `clientInfo` and `capabilities` stored with a session (serialized JSON): the session is one
+/// store item, and a client must not be able to make it unstorable.
+pub const MAX_CLIENT_INFO_BYTES: usize = 8 * 1024;
+pub const MAX_CLIENT_CAPABILITIES_BYTES: usize = 16 * 1024;
 
 /// Capabilities the gateway can honestly offer when any backend has them. `listChanged` and
 /// `subscribe` are never offered: a buffered response has no way to deliver those notifications.
@@ -18,11 +26,14 @@ const AGGREGATED: [&str; 5] = ["tools", "prompts", "resources", "completions", "
 
 pub async fn initialize(app: &App, principal: &Principal, params: &Value) -> Result<(Session, Value), GatewayError> {
     let params = InitializeParams::parse(params)?;
+    bounded("params.clientInfo", params.client_info, MAX_CLIENT_INFO_BYTES)?;
+    bounded("params.capabilities", params.capabilities, MAX_CLIENT_CAPABILITIES_BYTES)?;
     let version = version::negotiate(params.protocol_version);
     let set = app.backends();
-    let opened = join_all(set.iter().map(|b| app.client.initialize(b, version))).await;
+    let usable: Vec<_> = set.iter().filter(|b| access::may_use_backend(principal, &set, b)).collect();
+    let opened = join_all(usable.iter().map(|b| app.client.initialize(b, version))).await;
     let mut backends = BTreeMap::new();
-    for (backend, outcome) in set.iter().zip(opened) {
+    for (backend, outcome) in usable.iter().zip(opened) {
         match outcome {
             Ok(handshake) => {
                 backends.insert(backend.id.clone(), BackendSession::from(handshake));
@@ -47,9 +58,18 @@ pub async fn initialize(app: &App, principal: &Principal, params: &Value) -> Res
         "protocolVersion": version,
         "capabilities": capabilities(session.backends.values()),
         "serverInfo": { "name": app.config.gateway_name, "version": env!("CARGO_PKG_VERSION") },
-        "instructions": instructions(app),
+        "instructions": instructions(app, principal),
     });
     Ok((session, result))
+}
+
+/// Refuses a value that would be stored when its JSON is longer than `limit` bytes.
+fn bounded(field: &'static str, value: Option<&Value>, limit: usize) -> Result<(), GatewayError> {
+    let size = value.map_or(0, |v| serde_json::to_vec(v).map_or(usize::MAX, |bytes| bytes.len()));
+    if size > limit {
+        return Err(GatewayError::TooLarge { field, limit });
+    }
+    Ok(())
 }
 
 /// The capabilities the open backend sessions offer between them.
@@ -62,15 +82,20 @@ pub fn capabilities<'a>(backends: impl Iterator<Item = &'a BackendSession> + Clo
     Value::Object(offered)
 }
 
-pub fn instructions(app: &App) -> String {
+/// What the gateway tells a client about itself: the backends `principal` may use, with their prefixes.
+pub fn instructions(app: &App, principal: &Principal) -> String {
     let backends = app.backends();
     let names: Vec<String> = backends
         .iter()
+        .filter(|b| access::may_use_backend(principal, &backends, b))
         .map(|b| match b.prefix.as_str() {
             "" => format!("{} (unprefixed)", b.id),
             prefix => format!("{} ({prefix}{}*)", b.id, backends.separator),
         })
         .collect();
+    if names.is_empty() {
+        return "This gateway aggregates several MCP servers; this credential may use none of them.".to_owned();
+    }
     format!(
         "This gateway aggregates several MCP servers. Tool and prompt names are prefixed with their server: {}.",
         names.join(", ")

@@ -11,7 +11,7 @@ use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::{catalog, upstream::Ctx};
+use super::{access, catalog, upstream::Ctx};
 use crate::{
     backend::{Backend, Reply},
     GatewayError,
@@ -81,18 +81,25 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind, params: &Value) -> Result<Value
         return Ok(catalog::list(ctx, kind).await);
     }
     let backends = ctx.app.backends();
+    // Only backends whose resources the caller may reach are asked, and named in its cursor; one it may
+    // not reach is, to it, a backend that does not exist.
+    let reaches = |b: &Backend| access::may_reach(ctx, b, catalog::item_kind(kind), "");
     let positions: Vec<(&Backend, Option<String>)> = match params.get("cursor") {
-        None | Some(Value::Null) => backends.iter().map(|b| (b.as_ref(), None)).collect(),
+        None | Some(Value::Null) => backends.iter().filter(|b| reaches(b)).map(|b| (b.as_ref(), None)).collect(),
         Some(cursor) => {
             let cursor = decode(cursor, kind)?;
             let mut positions = Vec::new();
             for (id, c) in cursor.next {
-                let backend = backends.get(&id).ok_or_else(|| bad_cursor("it names an unknown backend"))?;
+                let backend = backends.get(&id).filter(|b| reaches(b));
+                let backend = backend.ok_or_else(|| bad_cursor("it names an unknown backend"))?;
                 positions.push((backend.as_ref(), Some(c)));
             }
             positions
         }
     };
+    // Ownership learned from this listing is shared by every caller of the instance: only a caller who
+    // sees every backend teaches it (see `routing::ResourceOwners`).
+    let learn = backends.iter().all(|b| reaches(b));
     let pages = join_all(positions.iter().map(|(b, c)| page(ctx, b, kind, c.clone()))).await;
 
     let mut items = Vec::new();
@@ -109,7 +116,10 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind, params: &Value) -> Result<Value
                 next.insert(backend.id.clone(), c.clone());
             }
         }
-        items.extend(found.into_iter().filter_map(|item| learn_owner(ctx, backend, kind, item)));
+        if learn {
+            found.iter().for_each(|item| learn_owner(ctx, backend, kind, item));
+        }
+        items.extend(found);
     }
     let mut result = Map::new();
     result.insert(kind.field().into(), Value::Array(items));
@@ -165,15 +175,17 @@ pub(super) async fn page(
 }
 
 /// Records which backend owns a resource (or template) the client is about to see.
-fn learn_owner(ctx: &Ctx<'_>, backend: &Backend, kind: ListKind, item: Value) -> Option<Value> {
-    let owners = &ctx.app.owners;
+fn learn_owner(ctx: &Ctx<'_>, backend: &Backend, kind: ListKind, item: &Value) {
+    let (owners, set) = (&ctx.app.owners, ctx.app.backends());
+    let field = |name: &str| item.get(name).and_then(Value::as_str);
     match kind {
-        ListKind::Resources => owners.learn_uri(item.get("uri")?.as_str()?, &backend.id),
-        ListKind::ResourceTemplates => owners.learn_template(item.get("uriTemplate")?.as_str()?, &backend.id),
+        ListKind::Resources => field("uri").into_iter().for_each(|uri| owners.learn_uri(uri, &backend.id, &set)),
+        ListKind::ResourceTemplates => {
+            field("uriTemplate").into_iter().for_each(|t| owners.learn_template(t, &backend.id, &set))
+        }
         // Renamed by the catalog, never paginated here.
         ListKind::Tools | ListKind::Prompts => {}
     }
-    Some(item)
 }
 
 fn encode(kind: ListKind, next: BTreeMap<String, String>) -> Value {

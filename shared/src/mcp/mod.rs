@@ -1,6 +1,7 @@
 //! The MCP protocol as the gateway serves it: JSON-RPC framing, version negotiation, sessions, and the
 //! methods, each routed to the backends that own the items involved.
 
+mod access;
 mod batch;
 mod calls;
 mod catalog;

@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 use lambda_http::Body;
 use serde_json::{json, Value};
 
-use super::{dispatch, initialize, upstream::Ctx};
+use super::{access, dispatch, initialize, upstream::Ctx};
 use crate::{
     gate::Caller,
     http,
@@ -145,12 +145,13 @@ fn strip_envelope(params: &mut Value) -> Value {
 
 async fn discover(ctx: &Ctx<'_>) -> Value {
     let backends = ctx.app.backends();
-    let states = join_all(backends.iter().map(|b| ctx.backend_session(b))).await;
+    let usable = backends.iter().filter(|b| access::may_use_backend(ctx.principal, &backends, b));
+    let states = join_all(usable.map(|b| ctx.backend_session(b))).await;
     let open: Vec<BackendSession> = states.into_iter().filter_map(Result::ok).collect();
     json!({
         "supportedVersions": version::ALL,
         "capabilities": initialize::capabilities(open.iter()),
-        "instructions": initialize::instructions(ctx.app),
+        "instructions": initialize::instructions(ctx.app, ctx.principal),
     })
 }
 

@@ -12,9 +12,13 @@ use crate::{
     App, GatewayError,
 };
 
+/// Longest `Mcp-Session-Id` read. The gateway's own ids are 43 characters; a longer value is refused
+/// before it becomes a store key.
+pub const MAX_SESSION_ID_BYTES: usize = 128;
+
 /// The session the request names, if it exists, belongs to the caller and matches the version header.
 pub async fn load(app: &App, headers: &HeaderMap, principal: &Principal) -> Result<Session, GatewayError> {
-    let id = http::header(headers, "mcp-session-id").ok_or(GatewayError::SessionRequired)?;
+    let id = session_id(headers)?;
     let session = app.sessions.load(id).await?.ok_or(GatewayError::SessionNotFound)?;
     // A session belongs to its creator; to anyone else it does not exist (no oracle for valid ids).
     if session.owner != principal.id {
@@ -27,6 +31,17 @@ pub async fn load(app: &App, headers: &HeaderMap, principal: &Principal) -> Resu
         ))),
         _ => Ok(session),
     }
+}
+
+/// The `Mcp-Session-Id` header: required, bounded, and visible ASCII (MCP).
+fn session_id(headers: &HeaderMap) -> Result<&str, GatewayError> {
+    let Some(value) = headers.get("mcp-session-id") else { return Err(GatewayError::SessionRequired) };
+    if value.len() > MAX_SESSION_ID_BYTES {
+        return Err(GatewayError::TooLarge { field: "the Mcp-Session-Id header", limit: MAX_SESSION_ID_BYTES });
+    }
+    let id = value.to_str().ok().map(str::trim).filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_graphic()));
+    // Not a value this gateway ever issued: no such session, and no store read for it.
+    id.ok_or(GatewayError::SessionNotFound)
 }
 
 /// Saves the session when backend sessions were opened, or to slide its expiry forward (at most once

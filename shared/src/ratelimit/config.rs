@@ -25,6 +25,9 @@ pub struct RateLimitConfig {
     pub anonymous: u64,
     /// Failed authentications per window per client IP (`RATE_LIMIT_AUTH_FAILURES`, default 20): key guessing.
     pub auth_failures: u64,
+    /// Requests per window per client IP on the public routes (`RATE_LIMIT_PUBLIC`, default 60), counted
+    /// per instance (see `PublicLimiter`).
+    pub public: u64,
     /// Tighter per-principal limits for single tools (`RATE_LIMIT_TOOLS`, JSON `{"<exposed name>": n}`).
     pub tools: BTreeMap<String, u64>,
     /// `RATE_LIMIT_FAILURE_MODE` = `closed` (default) | `open`.
@@ -55,6 +58,7 @@ impl RateLimitConfig {
             per_principal: env.number("RATE_LIMIT_PER_PRINCIPAL", 600, 1..=1_000_000)?,
             anonymous: env.number("RATE_LIMIT_ANONYMOUS", 120, 1..=1_000_000)?,
             auth_failures: env.number("RATE_LIMIT_AUTH_FAILURES", 20, 1..=1_000_000)?,
+            public: env.number("RATE_LIMIT_PUBLIC", 60, 1..=1_000_000)?,
             tools,
             failure_mode,
             trusted_proxy_hops: trusted_hops(&env)?,

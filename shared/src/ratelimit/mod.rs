@@ -1,9 +1,11 @@
 //! Distributed rate limiting: fixed windows counted in DynamoDB with one atomic conditional `UpdateItem`
 //! per limit (no read, no per-instance source of truth), so the limit is exact across every instance.
+//! Public routes are limited per address in the instance's memory instead (`public`).
 
 mod config;
 mod dynamodb;
 mod memory;
+mod public;
 
 use std::{sync::Arc, time::Duration};
 
@@ -13,6 +15,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 pub use config::{FailureMode, RateLimitConfig};
 pub use dynamodb::DynamoRateLimitStore;
 pub use memory::MemoryRateLimitStore;
+pub use public::PublicLimiter;
 
 use crate::store::{now_secs, StoreError};
 

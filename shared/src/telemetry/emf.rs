@@ -93,8 +93,8 @@ pub fn init() -> Result<(), TelemetryConfigError> {
 }
 
 /// Tests drive the endpoint through the global settings; this keeps their EMF lines off the output.
-#[cfg(test)]
-pub(crate) fn disable_for_tests() {
+#[cfg(any(test, feature = "test-util"))]
+pub fn disable_for_tests() {
     let _ =
         CONFIG.set(EmfConfig { namespace: DEFAULT_NAMESPACE.to_owned(), function: "test".to_owned(), enabled: false });
 }

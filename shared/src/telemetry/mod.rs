@@ -22,14 +22,14 @@ mod scope;
 mod emf_tests;
 #[cfg(test)]
 pub(crate) mod tests;
-#[cfg(test)]
-pub(crate) use emf::disable_for_tests as disable_emf_for_tests;
+#[cfg(any(test, feature = "test-util"))]
+pub use emf::disable_for_tests as disable_emf_for_tests;
 
 use std::time::Duration;
 
 pub use emf::{emit_request, init, write_request, EmfConfig, TelemetryConfigError, DEFAULT_NAMESPACE};
 pub use histogram::{Histogram, BUCKETS_SECONDS};
-pub use prometheus::{render_prometheus, render_to, CONTENT_TYPE};
+pub use prometheus::{render_prometheus, render_prometheus_public, render_to, CONTENT_TYPE};
 pub use registry::{method_label, metrics, Metrics};
 pub use scope::{note_backend, note_pii_tokens, scoped, Notes};
 

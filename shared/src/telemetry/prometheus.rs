@@ -19,8 +19,20 @@ pub fn render_prometheus() -> String {
     out
 }
 
+/// The exposition without the per-backend samples (their labels name backends), for anonymous scrapers.
+/// The families are still announced.
+pub fn render_prometheus_public() -> String {
+    let mut out = String::with_capacity(4096);
+    render(&mut out, metrics(), &config().function, false);
+    out
+}
+
 /// Renders `metrics` into `out`; `function` labels the build-info series.
 pub fn render_to(out: &mut String, metrics: &Metrics, function: &str) {
+    render(out, metrics, function, true);
+}
+
+fn render(out: &mut String, metrics: &Metrics, function: &str, with_backends: bool) {
     let mut w = Writer(out);
     w.family("mcp_gateway_build_info", "gauge", "Always 1; the labels say which build and function answered.");
     w.sample("mcp_gateway_build_info", &[("version", env!("CARGO_PKG_VERSION")), ("function", function)], 1);
@@ -43,7 +55,7 @@ pub fn render_to(out: &mut String, metrics: &Metrics, function: &str) {
         w.histogram("mcp_gateway_request_duration_seconds", ("route", &labels[0]), &stats.latency);
     }
 
-    let backends = metrics.backends.snapshot();
+    let backends = if with_backends { metrics.backends.snapshot() } else { Vec::new() };
     w.family("mcp_gateway_backend_calls_total", "counter", "Calls to each backend.");
     for (labels, stats) in &backends {
         w.sample("mcp_gateway_backend_calls_total", &[("backend", &labels[0])], stats.calls.load(Relaxed));
@@ -130,5 +142,26 @@ fn float(value: f64) -> String {
         format!("{}", value as i64)
     } else {
         format!("{value}")
+    }
+}
+
+#[cfg(test)]
+mod public_tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::telemetry::{tests::assert_exposition, BackendCall};
+
+    #[test]
+    fn the_public_exposition_names_no_backend_but_announces_every_family() {
+        let metrics = Metrics::new();
+        metrics.record_backend(&BackendCall { id: "secret-backend", latency: Duration::from_millis(3), ok: true });
+        let (mut full, mut public) = (String::new(), String::new());
+        render(&mut full, &metrics, "fn", true);
+        render(&mut public, &metrics, "fn", false);
+        assert!(full.contains("backend=\"secret-backend\""));
+        assert!(!public.contains("secret-backend"), "{public}");
+        assert!(public.contains("# TYPE mcp_gateway_backend_calls_total counter"));
+        assert_exposition(&public);
     }
 }

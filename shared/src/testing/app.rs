@@ -94,6 +94,8 @@ fn lookup<'v>(vars: &'v [(&'v str, &'v str)]) -> impl Fn(&str) -> Option<String>
 
 /// An app over `stores` with the settings `vars` (`AUTH_MODE`, `RATE_LIMIT_*`, `PII_*`, backends, …).
 pub fn app(vars: &[(&str, &str)], stores: &Stores) -> App {
+    // A test's output is for its failures, not for the EMF metric line of every request.
+    crate::telemetry::disable_emf_for_tests();
     let config = config(vars);
     let auth = Authenticator::new(config.auth.clone(), stores.keys.clone(), None).expect("test auth is valid");
     let pii = Pii::new(

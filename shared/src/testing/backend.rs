@@ -4,7 +4,8 @@
 //!
 //! Tools: `echo {text}` (the text back, as text and `structuredContent`), `add {a, b}`, `fail` (an
 //! `isError` result), `boom {text}` (a JSON-RPC error whose message repeats the text), `slow {ms}` (sleeps).
-//! With `modern`, it also serves 2026-07-28 requests statelessly (`server/discover`).
+//! With `modern`, it also serves 2026-07-28 requests statelessly (`server/discover`). Extra tools (named
+//! freely, e.g. to collide with another backend's exposed names) answer with their own name.
 
 use std::{
     collections::HashSet,
@@ -36,23 +37,29 @@ pub struct FakeBackend {
     addr: SocketAddr,
     seen: Arc<Mutex<Seen>>,
     modern: bool,
+    extra: Arc<Vec<String>>,
 }
 
 impl FakeBackend {
     /// Starts a legacy-era backend (2025-11-25 sessions only).
     pub async fn start() -> Self {
-        Self::start_with(false).await
+        Self::start_with(false, Vec::new()).await
     }
 
     /// Starts a backend that also serves 2026-07-28 statelessly.
     pub async fn start_modern() -> Self {
-        Self::start_with(true).await
+        Self::start_with(true, Vec::new()).await
     }
 
-    async fn start_with(modern: bool) -> Self {
+    /// Starts a legacy-era backend that also lists the tools `extra` (each answers with its own name).
+    pub async fn start_with_tools(extra: &[&str]) -> Self {
+        Self::start_with(false, extra.iter().map(|t| t.to_string()).collect()).await
+    }
+
+    async fn start_with(modern: bool, extra: Vec<String>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let addr = listener.local_addr().expect("local address");
-        let backend = Self { addr, seen: Arc::default(), modern };
+        let backend = Self { addr, seen: Arc::default(), modern, extra: Arc::new(extra) };
         let server = backend.clone();
         tokio::spawn(async move {
             loop {
@@ -153,7 +160,7 @@ impl FakeBackend {
         let Some(id) = message.get("id").cloned() else {
             return reply(StatusCode::ACCEPTED, None, Value::Null);
         };
-        let answer = match answer(&method, &params, self.modern).await {
+        let answer = match answer(&method, &params, self.modern, &self.extra).await {
             Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
             Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
         };
@@ -179,8 +186,12 @@ fn text_result(text: &str) -> Value {
     json!({ "content": [{ "type": "text", "text": text }], "structuredContent": { "text": text } })
 }
 
-async fn answer(method: &str, params: &Value, modern: bool) -> Result<Value, Value> {
+async fn answer(method: &str, params: &Value, modern: bool, extra: &[String]) -> Result<Value, Value> {
     let arguments = &params["arguments"];
+    let called = params["name"].as_str().unwrap_or_default();
+    if method == "tools/call" && extra.iter().any(|t| t == called) {
+        return Ok(text_result(&format!("extra tool {called}")));
+    }
     Ok(match method {
         "initialize" => json!({
             "protocolVersion": params["protocolVersion"].as_str().unwrap_or("2025-11-25"),
@@ -192,13 +203,17 @@ async fn answer(method: &str, params: &Value, modern: bool) -> Result<Value, Val
             "capabilities": { "tools": {}, "resources": {}, "prompts": {}, "completions": {} }
         }),
         "ping" | "logging/setLevel" => json!({}),
-        "tools/list" => json!({ "tools": [
-            tool("echo", json!({ "text": { "type": "string" } }), &["text"]),
-            tool("add", json!({ "a": { "type": "number" }, "b": { "type": "number" } }), &["a", "b"]),
-            tool("fail", json!({}), &[]),
-            tool("boom", json!({ "text": { "type": "string" } }), &[]),
-            tool("slow", json!({ "ms": { "type": "integer", "maximum": 60000 } }), &["ms"]),
-        ] }),
+        "tools/list" => {
+            let mut tools = vec![
+                tool("echo", json!({ "text": { "type": "string" } }), &["text"]),
+                tool("add", json!({ "a": { "type": "number" }, "b": { "type": "number" } }), &["a", "b"]),
+                tool("fail", json!({}), &[]),
+                tool("boom", json!({ "text": { "type": "string" } }), &[]),
+                tool("slow", json!({ "ms": { "type": "integer", "maximum": 60000 } }), &["ms"]),
+            ];
+            tools.extend(extra.iter().map(|name| tool(name, json!({}), &[])));
+            json!({ "tools": tools })
+        }
         "tools/call" => match params["name"].as_str().unwrap_or_default() {
             "echo" => text_result(arguments["text"].as_str().unwrap_or_default()),
             "add" => {

@@ -6,11 +6,13 @@
 // these tests nest deeper than the default limit allows.
 #![recursion_limit = "256"]
 
+mod access;
 mod auth;
 mod backends;
 mod limits;
 mod pii;
 mod protocol;
+mod public;
 mod sessions;
 mod tools;
 

@@ -22,7 +22,7 @@ pub(crate) use cache::KeyCache;
 pub use memory::MemoryKeySource;
 pub use secrets_manager::SecretsManagerKeySource;
 
-use super::{InvalidReason, Principal, PrincipalKind, Scopes};
+use super::{InvalidReason, Principal, Scopes};
 
 /// Every key starts with this, so leaked keys are recognisable by secret scanners.
 pub const KEY_PREFIX: &str = "mcpgw_";
@@ -149,7 +149,7 @@ impl KeyFile {
         if record.expires_at.is_some_and(|at| at <= now) {
             return Err(InvalidReason::ExpiredKey);
         }
-        Ok(Principal { id: record.id.clone(), scopes: record.scopes.clone(), kind: PrincipalKind::ApiKey })
+        Ok(Principal::api_key(&record.id, record.scopes.clone()))
     }
 
     /// Index of the record whose hash equals `hash`, and how many hashes were compared. Every stored hash
@@ -179,6 +179,13 @@ pub fn is_well_formed(key: &str) -> bool {
 
 fn record(entry: serde_json::Value) -> Result<KeyRecord, String> {
     let raw: RawKey = serde_json::from_value(entry).map_err(|e| e.to_string())?;
+    // The id becomes the principal id, part of store keys and log lines: short and plain.
+    if raw.id.is_empty()
+        || raw.id.len() > 128
+        || !raw.id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    {
+        return Err(format!("key {:?}: id must be 1-128 characters of [A-Za-z0-9_.-]", raw.id));
+    }
     let hash =
         KeyHash::parse(&raw.hash).ok_or_else(|| format!("key {:?}: hash is not \"sha256:<64 hex digits>\"", raw.id))?;
     let expires_at = match raw.expires_at.as_deref() {
@@ -203,15 +210,18 @@ fn record(entry: serde_json::Value) -> Result<KeyRecord, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::testing::{key_file, KEY_A, KEY_B, KEY_DISABLED, KEY_EXPIRED};
+    use crate::auth::{
+        testing::{demo_tool, key_file, KEY_A, KEY_B, KEY_DISABLED, KEY_EXPIRED},
+        PrincipalKind,
+    };
 
     #[test]
     fn valid_key_gives_its_principal() {
         let p = key_file().authenticate(KEY_A, 1_800_000_000).unwrap();
-        assert_eq!((p.id.as_str(), p.kind), ("k_a", PrincipalKind::ApiKey));
-        assert!(p.scopes.may_call_tool("demo_add"));
+        assert_eq!((p.id.as_str(), p.kind), ("key:k_a", PrincipalKind::ApiKey));
+        assert!(demo_tool(&p.scopes, "demo_add"));
         let p = key_file().authenticate(KEY_B, 1_800_000_000).unwrap();
-        assert!(p.scopes.may_call_tool("demo_add") && !p.scopes.may_call_tool("demo_echo"));
+        assert!(demo_tool(&p.scopes, "demo_add") && !demo_tool(&p.scopes, "demo_echo"));
     }
 
     #[test]

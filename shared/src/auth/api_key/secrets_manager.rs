@@ -52,7 +52,7 @@ mod tests {
             client.create_secret().name(secret_id).secret_string(&doc).send().await.unwrap();
         }
         let file = SecretsManagerKeySource::new(&sdk, secret_id).load().await.unwrap();
-        assert_eq!(file.authenticate(KEY_A, 0).unwrap().id, "k_a");
+        assert_eq!(file.authenticate(KEY_A, 0).unwrap().id, "key:k_a");
 
         let missing = SecretsManagerKeySource::new(&sdk, "mcp-gateway/no-such-secret").load().await;
         assert!(matches!(missing, Err(KeyError::Unavailable(_))));

@@ -16,7 +16,7 @@ pub use jwks::{
     HttpJwksFetcher, JwksClient, JwksError, JwksFetcher, MemoryJwks, VerificationKey, MIN_REFRESH_INTERVAL,
 };
 
-use super::{AuthError, InvalidReason, OAuthConfig, Principal, PrincipalKind, Scopes};
+use super::{principal::MAX_SUBJECT_BYTES, AuthError, InvalidReason, OAuthConfig, Principal, Scopes};
 
 /// Clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECS: u64 = 60;
@@ -95,14 +95,19 @@ impl JwtVerifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let claims =
             decode::<Claims>(token, &key.key, &validation).map_err(|e| AuthError::Invalid(reason(e.kind())))?.claims;
-        let Some(id) = claims.sub.filter(|sub| !sub.is_empty()) else {
+        let Some(sub) = claims.sub.filter(|sub| !sub.is_empty()) else {
             return Err(AuthError::Invalid(InvalidReason::MissingClaim));
         };
+        // The subject becomes part of store keys: an oversized one is refused, never truncated (two
+        // subjects must not become one).
+        if sub.len() > MAX_SUBJECT_BYTES || sub.chars().any(char::is_control) {
+            return Err(AuthError::Invalid(InvalidReason::OversizedClaim));
+        }
         let mut scopes = Scopes::none();
         for claim in [claims.scope, claims.scp].into_iter().flatten() {
             scopes.extend(claim.into_scopes());
         }
-        Ok(Principal { id, scopes, kind: PrincipalKind::Jwt })
+        Ok(Principal::jwt(&self.config.issuer, &sub, scopes))
     }
 }
 

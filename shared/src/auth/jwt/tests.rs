@@ -7,8 +7,10 @@ use serde_json::{json, Value};
 use tokio::{io::AsyncWriteExt, net::TcpListener};
 
 use super::*;
-use crate::auth::testing::{b64, claims, mint, mint_with, oauth_config, ATTACKER_PEM, JWKS, KID, PUBLIC_PEM};
-use crate::backend::NetworkPolicy;
+use crate::auth::testing::{
+    b64, claims, demo_tool, mint, mint_with, oauth_config, ATTACKER_PEM, ISSUER, JWKS, KID, PUBLIC_PEM,
+};
+use crate::{auth::PrincipalKind, backend::NetworkPolicy};
 
 fn jwks_doc() -> Value {
     serde_json::from_str(JWKS).unwrap()
@@ -49,8 +51,10 @@ async fn accepts_valid_rs256_token() {
     let (v, _) = verifier();
     let claims = with(json!({"scope": null, "scp": ["tool:demo_add", "code:execute"]}));
     let p = v.verify(&mint(&claims, Some(KID))).await.unwrap();
-    assert_eq!((p.id.as_str(), p.kind), ("user-1", PrincipalKind::Jwt));
-    assert!(p.scopes.may_call_tool("demo_add") && !p.scopes.may_call_tool("demo_echo"));
+    assert_eq!(p.kind, PrincipalKind::Jwt);
+    assert!(p.id.starts_with("jwt:") && p.id.ends_with(":user-1"), "{}", p.id);
+    assert_eq!(p.id, Principal::jwt(ISSUER, "user-1", Scopes::none()).id);
+    assert!(demo_tool(&p.scopes, "demo_add") && !demo_tool(&p.scopes, "demo_echo"));
     assert!(p.scopes.allows(crate::auth::CODE_EXECUTE));
 }
 
@@ -255,4 +259,23 @@ async fn http_fetcher_refuses_redirects_and_oversized_bodies() {
     let big = vec![b' '; jwks::MAX_JWKS_BYTES + 1];
     let url = one_shot_server(http_response("200 OK", "", &big)).await;
     assert!(matches!(HttpJwksFetcher::new(url, LOOPBACK).unwrap().fetch().await, Err(JwksError::TooLarge(_))));
+}
+
+#[tokio::test]
+async fn subjects_are_namespaced_by_mode_and_issuer_and_bounded() {
+    let (v, _) = verifier();
+    // A JWT whose `sub` is an API key's id is not that key's principal.
+    let p = v.verify(&mint(&with(json!({"sub": "k_0123456789abcdef"})), Some(KID))).await.unwrap();
+    assert_ne!(p.id, Principal::api_key("k_0123456789abcdef", Scopes::none()).id);
+    assert_ne!(p.id, "k_0123456789abcdef");
+    // The same subject from another issuer is another principal, and no issuer/sub split collides.
+    assert_ne!(
+        Principal::jwt("https://a", "b:c", Scopes::none()).id,
+        Principal::jwt("https://a:b", "c", Scopes::none()).id
+    );
+    assert_ne!(Principal::jwt(ISSUER, "u", Scopes::none()).id, Principal::jwt("https://other", "u", Scopes::none()).id);
+    for sub in ["x".repeat(256), "line\nbreak".to_owned()] {
+        let refused = v.verify(&mint(&with(json!({ "sub": sub })), Some(KID))).await;
+        assert!(matches!(refused, Err(AuthError::Invalid(InvalidReason::OversizedClaim))), "{refused:?}");
+    }
 }

@@ -63,10 +63,10 @@ async fn only_the_backends_own_credential_is_sent() {
     }
 
     let with_auth = config(
-        json!([{ "id": "a", "url": stub.url("/mcp").as_str(), "auth": { "type": "bearer", "secret": "gw/a" } }]),
+        json!([{ "id": "a", "url": stub.url("/mcp").as_str(), "auth": { "type": "bearer", "secret": "mcp-gateway/backends/a" } }]),
     );
     let mut client = McpHttpClient::new(&with_auth).unwrap();
-    let secrets = Arc::new(MemorySecretSource::new(&[("gw/a", "backend-token")]));
+    let secrets = Arc::new(MemorySecretSource::new(&[("mcp-gateway/backends/a", "backend-token")]));
     client.set_credentials(Arc::new(
         BackendCredentials::new(secrets.clone(), LOOPBACK, Duration::from_secs(60)).unwrap(),
     ));

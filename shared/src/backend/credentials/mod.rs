@@ -8,6 +8,7 @@
 mod memory;
 mod oauth;
 mod provider;
+mod scope;
 mod secrets_manager;
 
 use async_trait::async_trait;
@@ -18,6 +19,7 @@ use super::guard::NetworkPolicy;
 
 pub use memory::MemorySecretSource;
 pub use provider::BackendCredentials;
+pub use scope::{SecretScope, DEFAULT_PREFIX as DEFAULT_SECRETS_PREFIX};
 pub use secrets_manager::SecretsManagerSource;
 
 /// A secret value. `Debug` never shows it.
@@ -106,11 +108,15 @@ pub enum CredentialSpec {
 }
 
 impl CredentialSpec {
-    /// The live credential; the error is `(field inside "auth", message)`.
-    pub fn build(self, policy: &NetworkPolicy) -> Result<Credential, (&'static str, String)> {
+    /// The live credential; the error is `(field inside "auth", message)`. The secret must be one
+    /// `secrets` lets a backend use.
+    pub fn build(self, policy: &NetworkPolicy, secrets: &SecretScope) -> Result<Credential, (&'static str, String)> {
         let secret_id = |secret: String| {
-            let ok = !secret.trim().is_empty() && secret.len() <= 2048;
-            ok.then_some(secret).ok_or(("secret", "must name a Secrets Manager secret (name or ARN)".to_owned()))
+            if secret.trim().is_empty() || secret.len() > 2048 {
+                return Err(("secret", "must name a Secrets Manager secret (name or ARN)".to_owned()));
+            }
+            secrets.check(&secret).map_err(|why| ("secret", why))?;
+            Ok(secret)
         };
         match self {
             Self::Bearer { secret } => Ok(Credential::Static {
@@ -147,20 +153,21 @@ mod tests {
 
     fn build(json: &str) -> Result<Credential, (&'static str, String)> {
         let policy = NetworkPolicy::default();
-        serde_json::from_str::<CredentialSpec>(json).map_err(|e| ("json", e.to_string()))?.build(&policy)
+        let spec = serde_json::from_str::<CredentialSpec>(json).map_err(|e| ("json", e.to_string()))?;
+        spec.build(&policy, &SecretScope::default())
     }
 
     #[test]
     fn each_kind_parses_into_its_credential() {
-        let bearer = build(r#"{"type":"bearer","secret":"mcp/gh"}"#).unwrap();
+        let bearer = build(r#"{"type":"bearer","secret":"mcp-gateway/backends/gh"}"#).unwrap();
         assert!(matches!(bearer, Credential::Static { bearer: true, ref header, .. } if header == "authorization"));
-        let header = build(r#"{"type":"header","header":"X-Api-Key","secret":"arn:aws:secretsmanager:x"}"#).unwrap();
+        let header = build(r#"{"type":"header","header":"X-Api-Key","secret":"arn:aws:secretsmanager:us-east-1:1:secret:mcp-gateway/backends/k-AbC123"}"#).unwrap();
         assert!(matches!(header, Credential::Static { bearer: false, ref header, .. } if header == "x-api-key"));
         let oauth = build(
-            r#"{"type":"oauth-client-credentials","tokenUrl":"https://id.example.com/token","clientId":"gw","secret":"s","scope":"read"}"#,
+            r#"{"type":"oauth-client-credentials","tokenUrl":"https://id.example.com/token","clientId":"gw","secret":"mcp-gateway/backends/s","scope":"read"}"#,
         )
         .unwrap();
-        assert_eq!(oauth.secret_id(), "s");
+        assert_eq!(oauth.secret_id(), "mcp-gateway/backends/s");
     }
 
     #[test]
@@ -175,6 +182,10 @@ mod tests {
         assert_eq!(err.0, "tokenUrl");
         assert!(err.1.contains("metadata"), "{}", err.1);
         assert!(build(r#"{"type":"basic","secret":"s"}"#).is_err());
+        let own = build(r#"{"type":"bearer","secret":"mcp-gateway/pii-key"}"#).unwrap_err();
+        assert!(own.0 == "secret" && own.1.contains("gateway's own"), "{own:?}");
+        let outside = build(r#"{"type":"bearer","secret":"prod/db-password"}"#).unwrap_err();
+        assert!(outside.0 == "secret" && outside.1.contains("GATEWAY_BACKEND_SECRETS_PREFIX"), "{outside:?}");
         assert!(build(r#"{"type":"bearer","secret":"s","value":"inline"}"#).is_err());
     }
 

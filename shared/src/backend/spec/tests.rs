@@ -62,7 +62,7 @@ fn ssrf_targets_are_refused_with_the_field_named() {
 fn transport_limits_auth_and_breaker_are_parsed_per_backend() {
     let set = BackendSet::from_json(
         r#"{"backends":[{"id":"a","url":"http://h/sse","transport":"sse","connectTimeoutMs":250,"timeoutMs":200,
-            "maxResponseBytes":2048,"auth":{"type":"bearer","secret":"mcp/a"},"circuitBreaker":{"openMs":1000}}]}"#,
+            "maxResponseBytes":2048,"auth":{"type":"bearer","secret":"mcp-gateway/backends/a"},"circuitBreaker":{"openMs":1000}}]}"#,
     )
     .unwrap();
     let a = set.get("a").unwrap();
@@ -70,14 +70,21 @@ fn transport_limits_auth_and_breaker_are_parsed_per_backend() {
     assert_eq!((a.connect_timeout, a.max_response_bytes), (Duration::from_millis(200), 2048));
     assert_eq!(a.breaker.open_for, Duration::from_secs(1));
     assert_eq!(a.breaker.failure_threshold, 5);
-    assert_eq!(a.credential.as_ref().map(Credential::secret_id), Some("mcp/a"));
+    assert_eq!(a.credential.as_ref().map(Credential::secret_id), Some("mcp-gateway/backends/a"));
     let fields = [
         (r#""transport":"websocket""#, "backends document"),
         (r#""connectTimeoutMs":5"#, "backends[0].connectTimeoutMs"),
         (r#""maxResponseBytes":1"#, "backends[0].maxResponseBytes"),
         (r#""auth":{"type":"bearer","secret":""}"#, "backends[0].auth.secret"),
         (r#""circuitBreaker":{"failureThreshold":0}"#, "backends[0].circuitBreaker.failureThreshold"),
-        (r#""auth":{"type":"bearer","secret":"s"},"headers":{"Authorization":"x"}"#, "backends[0].headers"),
+        (
+            r#""auth":{"type":"bearer","secret":"mcp-gateway/backends/s"},"headers":{"Authorization":"x"}"#,
+            "backends[0].headers",
+        ),
+        // Only secrets under the backend-secret prefix, never the gateway's own.
+        (r#""auth":{"type":"bearer","secret":"mcp-gateway/api-keys"}"#, "backends[0].auth.secret"),
+        (r#""auth":{"type":"header","header":"x-key","secret":"mcp-gateway/pii-key"}"#, "backends[0].auth.secret"),
+        (r#""auth":{"type":"bearer","secret":"prod/database"}"#, "backends[0].auth.secret"),
     ];
     for (extra, field) in fields {
         let json = format!(r#"{{"backends":[{{"id":"a","url":"http://h/mcp",{extra}}}]}}"#);
