@@ -15,8 +15,33 @@ fn scanner() -> &'static Scanner {
 
 /// What precedes a value: nothing, a separator, an opening bracket or quote, a label.
 const LEADS: &[&str] = &[
-    "", " ", "\t", "\n", "\r\n", "(", "[", "{", "<", "\"", "'", "`", "=", ":", ": ", "= ", "(\"", "[\"", "{\"a\":\"",
-    "\"\n", ", ", "; ", "|", "« ", "* ", "- ", "> ",
+    "",
+    " ",
+    "\t",
+    "\n",
+    "\r\n",
+    "(",
+    "[",
+    "{",
+    "<",
+    "\"",
+    "'",
+    "`",
+    "=",
+    ":",
+    ": ",
+    "= ",
+    "(\"",
+    "[\"",
+    "{\"a\":\"",
+    "\"\n",
+    ", ",
+    "; ",
+    "|",
+    "« ",
+    "* ",
+    "- ",
+    "> ",
 ];
 
 /// What follows a value: sentence punctuation, closing brackets and quotes, line ends, the end of the text.
@@ -125,7 +150,8 @@ fn phone() -> impl Strategy<Value = (String, String)> {
         (nanp, nanp, "[0-9]{4}", "[-.]").prop_map(|(a, e, n, s)| format!("{a}{s}{e}{s}{n}")),
         (nanp, nanp, "[0-9]{4}").prop_map(|(a, e, n)| format!("1-{a}-{e}-{n}")),
         ("[1-9][0-9]", "[0-9]{4}", "[0-9]{4}").prop_map(|(a, b, c)| format!("0{a} {b} {c}")),
-        ("[1-9]", "[0-9]{2}", "[0-9]{2}", "[0-9]{2}", "[0-9]{2}").prop_map(|(a, b, c, d, e)| format!("0{a} {b} {c} {d} {e}")),
+        ("[1-9]", "[0-9]{2}", "[0-9]{2}", "[0-9]{2}", "[0-9]{2}")
+            .prop_map(|(a, b, c, d, e)| format!("0{a} {b} {c} {d} {e}")),
     ];
     text.prop_map(|t| (t.clone(), t))
 }
@@ -147,7 +173,9 @@ fn ip() -> impl Strategy<Value = (String, String)> {
                 text
             }
         })
-        .prop_filter("three groups or an IPv4 tail", |t| t.split(':').filter(|g| !g.is_empty()).count() >= 3 || t.contains('.'));
+        .prop_filter("three groups or an IPv4 tail", |t| {
+            t.split(':').filter(|g| !g.is_empty()).count() >= 3 || t.contains('.')
+        });
     prop_oneof![v4, v6].prop_map(|t| (t.clone(), t))
 }
 
@@ -163,7 +191,9 @@ fn email() -> impl Strategy<Value = (String, String)> {
 
 fn secret() -> impl Strategy<Value = (PiiKind, String, String)> {
     let same = |kind: PiiKind| move |t: String| (kind, t.clone(), t);
-    let aws = ("(AKIA|ASIA|AIDA|AROA)", "[A-Z0-9]{16}").prop_map(|(p, r)| format!("{p}{r}")).prop_map(same(PiiKind::AwsAccessKey));
+    let aws = ("(AKIA|ASIA|AIDA|AROA)", "[A-Z0-9]{16}")
+        .prop_map(|(p, r)| format!("{p}{r}"))
+        .prop_map(same(PiiKind::AwsAccessKey));
     let jwt = ("[A-Za-z0-9]{8,20}", "[A-Za-z0-9_-]{16,43}")
         .prop_map(|(payload, signature)| format!("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ{payload}.{signature}"))
         .prop_map(same(PiiKind::Jwt));
@@ -179,13 +209,14 @@ fn secret() -> impl Strategy<Value = (PiiKind, String, String)> {
 fn name_or_address() -> impl Strategy<Value = (PiiKind, String, String)> {
     let word = "[A-Z][a-z]{2,9}";
     let honorific = proptest::sample::select(&["Mr.", "Mrs.", "Ms", "Dr.", "Prof."][..]);
-    let name = (honorific, word, word).prop_map(|(h, first, last)| (PiiKind::Name, format!("{h} {first} {last}"), format!("{first} {last}")));
-    let street = proptest::sample::select(&["Street", "Avenue", "Road", "Boulevard", "Lane", "Way", "Court", "Terrace"][..]);
-    let address =
-        ("[1-9][0-9]{0,4}", word, street).prop_map(|(n, w, s)| {
-            let text = format!("{n} {w} {s}");
-            (PiiKind::Address, text.clone(), text)
-        });
+    let name = (honorific, word, word)
+        .prop_map(|(h, first, last)| (PiiKind::Name, format!("{h} {first} {last}"), format!("{first} {last}")));
+    let street =
+        proptest::sample::select(&["Street", "Avenue", "Road", "Boulevard", "Lane", "Way", "Court", "Terrace"][..]);
+    let address = ("[1-9][0-9]{0,4}", word, street).prop_map(|(n, w, s)| {
+        let text = format!("{n} {w} {s}");
+        (PiiKind::Address, text.clone(), text)
+    });
     prop_oneof![name, address]
 }
 

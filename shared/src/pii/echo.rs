@@ -111,10 +111,7 @@ mod tests {
         restored.add(PiiKind::Email, 1, "jane@example.com");
         let text = r#"jane@example.com.png, jane@example.com.au {"k":"-----BEGIN\n\"k\""}"#;
         let found: Vec<_> = restored.find(text).into_iter().map(|(r, i)| (&text[r], i)).collect();
-        assert_eq!(
-            found,
-            vec![("jane@example.com", 0), ("jane@example.com.au", 1), (r#"-----BEGIN\n\"k\""#, 2)]
-        );
+        assert_eq!(found, vec![("jane@example.com", 0), ("jane@example.com.au", 1), (r#"-----BEGIN\n\"k\""#, 2)]);
         assert_eq!(restored.exact("jane@example.com"), Some(0));
         assert_eq!(restored.exact("jane@example.co"), None);
         assert!(!format!("{restored:?}").contains("jane"));

@@ -35,7 +35,8 @@ async fn an_echo_glued_to_other_text_comes_back_as_the_token() {
     assert_eq!(restored["text"], "alice@example.com.png", "the backend got the value");
     assert_eq!(text_of(&result), "[EMAIL_1].png");
     assert_eq!((stats.replaced, stats.minted), (1, 0));
-    for glued in ["xalice@example.comx", "alice@example.com_backup", "«alice@example.com»", "ALICE alice@example.com1"] {
+    for glued in ["xalice@example.comx", "alice@example.com_backup", "«alice@example.com»", "ALICE alice@example.com1"]
+    {
         let (_, result, _) = echo(&pii, json!({"text": glued.replace("alice@example.com", "[EMAIL_1]")}), |args| {
             text_result(args["text"].as_str().unwrap())
         })
@@ -96,10 +97,16 @@ async fn an_echo_of_a_number_shaped_value_as_a_number() {
         sealed: s.seal_value(PiiKind::Phone, 1, "14155550142").unwrap(),
         expires_at: now + 3600,
     });
-    store.put_entry(VaultEntry { sealed: s.seal_number(&fingerprint, 1).unwrap(), key: fingerprint, expires_at: now + 3600 });
-    let (_, result, _) = echo(&pii, json!({"phone": "[PHONE_1]"}), |args| {
-        json!({"phone": args["phone"].as_str().unwrap().parse::<u64>().unwrap(), "id": 14155550143u64})
-    })
+    store.put_entry(VaultEntry {
+        sealed: s.seal_number(&fingerprint, 1).unwrap(),
+        key: fingerprint,
+        expires_at: now + 3600,
+    });
+    let (_, result, _) = echo(
+        &pii,
+        json!({"phone": "[PHONE_1]"}),
+        |args| json!({"phone": args["phone"].as_str().unwrap().parse::<u64>().unwrap(), "id": 14155550143u64}),
+    )
     .await;
     assert_eq!(result, json!({"phone": "[PHONE_1]", "id": 14155550143u64}));
 }
@@ -130,7 +137,8 @@ async fn errors_and_validation_messages_built_from_restored_arguments_are_tokeni
     let mut message = "unexpected property 'alice@example.com.png'".to_owned();
     request.tokenize_text("demo", Some("demo_echo"), &mut message).await.unwrap();
     assert_eq!(message, "unexpected property '[EMAIL_1].png'");
-    let mut rpc_error = json!({"code": -32602, "message": "bad input alice@example.com.png", "data": {"alice@example.com.png": 1}});
+    let mut rpc_error =
+        json!({"code": -32602, "message": "bad input alice@example.com.png", "data": {"alice@example.com.png": 1}});
     request.tokenize("demo", None, &mut rpc_error).await.unwrap();
     assert_eq!(rpc_error, json!({"code": -32602, "message": "bad input [EMAIL_1].png", "data": {"[EMAIL_1].png": 1}}));
 }

@@ -1,12 +1,12 @@
 //! Giving tokens to values a request has not seen before: look their fingerprints up (one batch read),
 //! then mint the new ones — one conditional update of the meta item reserves their numbers under the cap,
-//! one transaction per pair writes token and fingerprint. Two instances minting the same value at once
-//! both reserve a number, but only one fingerprint can be written: the other instance reads it back and
-//! uses that token, so a value has one token per scope. A reserved number that lost is never used (a gap).
+//! then per value its token item and its fingerprint item are written, each only if no live item has its
+//! key. Two instances minting the same value at once both reserve a number, but only one fingerprint can be
+//! written: the other instance reads it back and uses that token, so a value has one token per scope. A
+//! reserved number that lost is never handed out (a gap in the numbering).
 //!
 //! Cost per request that mints, whatever the size of the vault: one `BatchGetItem` of the values' own
-//! fingerprints, one `UpdateItem` of the meta item, one `TransactWriteItems` of two small items per value
-//! (per 50 values).
+//! fingerprints, one `UpdateItem` of the meta item, and two `PutItem`s of small items per new value.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -188,7 +188,9 @@ fn counts(values: &[&(PiiKind, String)]) -> Vec<(PiiKind, u32)> {
 }
 
 fn numbers_left(values: &[&(PiiKind, String)], meta: &VaultMeta) -> bool {
-    counts(values).iter().all(|(kind, n)| meta.counters[*kind as usize].checked_add(*n).is_some_and(|m| m <= MAX_NUMBER))
+    counts(values)
+        .iter()
+        .all(|(kind, n)| meta.counters[*kind as usize].checked_add(*n).is_some_and(|m| m <= MAX_NUMBER))
 }
 
 /// The reserved numbers, handed out in document order: for a kind that reserved `c`, the last `c` up to its

@@ -25,15 +25,15 @@ mod vault;
 mod walk;
 
 #[cfg(test)]
+mod boundary_tests;
+#[cfg(test)]
 mod corpus_tests;
+#[cfg(test)]
+mod echo_tests;
 #[cfg(test)]
 mod moto_tests;
 #[cfg(test)]
 mod property_tests;
-#[cfg(test)]
-mod boundary_tests;
-#[cfg(test)]
-mod echo_tests;
 #[cfg(test)]
 mod tests;
 
@@ -53,8 +53,8 @@ pub use vault::{
     VaultMeta, VaultStore,
 };
 
-use base64::Engine;
 use crate::store;
+use base64::Engine;
 use detect::Scanner;
 
 /// Why tokenizing or restoring failed. Messages never contain a value from the vault or the document.

@@ -104,7 +104,13 @@ impl PiiConfig {
             None => DEFAULT_VAULT_MAX_TOKENS,
             Some(v) => match v.parse::<u64>() {
                 Ok(n) if (1..=1_000_000).contains(&n) => n,
-                _ => return Err(invalid("PII_VAULT_MAX_TOKENS", &v, "expected a number of tokens from 1 to 1000000".into())),
+                _ => {
+                    return Err(invalid(
+                        "PII_VAULT_MAX_TOKENS",
+                        &v,
+                        "expected a number of tokens from 1 to 1000000".into(),
+                    ))
+                }
             },
         };
         Ok(Self {

@@ -16,7 +16,7 @@ use super::{
     scan::{self, Found, Source},
     token,
     vault::{ScopeItems, VaultMeta},
-    walk, Pii, PiiError, PiiKind, KindSet,
+    walk, KindSet, Pii, PiiError, PiiKind,
 };
 use crate::store::now_secs;
 

@@ -70,10 +70,9 @@ fn detections(scanner: Option<&Scanner>, text: &str, offset: usize, out: &mut Ve
     let Some(scanner) = scanner else { return };
     let mut hits = Vec::new();
     scanner.scan(text, &mut hits);
-    out.extend(hits.into_iter().map(|d| Span {
-        range: d.start + offset..d.end + offset,
-        source: Source::Detected(d.kind),
-    }));
+    out.extend(
+        hits.into_iter().map(|d| Span { range: d.start + offset..d.end + offset, source: Source::Detected(d.kind) }),
+    );
 }
 
 fn number_spans(scanner: Option<&Scanner>, restored: &Restored, text: &str) -> Vec<Span> {

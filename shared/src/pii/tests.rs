@@ -116,7 +116,11 @@ async fn vault_calls_are_only_made_when_needed_and_minting_is_three_calls() {
     let mut seeded = text_result("a@example.com and b@example.com");
     pii.tokenize("s", "demo", None, &mut seeded).await.unwrap();
     let calls = store.calls();
-    assert_eq!((calls.reads, calls.reserves, calls.inserts, calls.refreshes), (1, 1, 1, 0), "one read, one reservation, one insert");
+    assert_eq!(
+        (calls.reads, calls.reserves, calls.inserts, calls.refreshes),
+        (1, 1, 1, 0),
+        "one read, one reservation, one insert"
+    );
 
     let mut request = pii.request("s");
     let mut args = json!({"to": "[EMAIL_1]"});
@@ -165,10 +169,7 @@ async fn concurrent_minting_of_one_value_converges_on_one_token() {
     let config = || PiiConfig::from_lookup(|_| None).unwrap();
     let (a, b) = (Pii::new(config(), yielding.clone(), key()).unwrap(), Pii::new(config(), yielding, key()).unwrap());
     let (mut from_a, mut from_b) = (text_result("same@example.com"), text_result("same@example.com other@x.io"));
-    let (ra, rb) = tokio::join!(
-        a.tokenize("s", "demo", None, &mut from_a),
-        b.tokenize("s", "demo", None, &mut from_b)
-    );
+    let (ra, rb) = tokio::join!(a.tokenize("s", "demo", None, &mut from_a), b.tokenize("s", "demo", None, &mut from_b));
     let (ra, rb) = (ra.unwrap(), rb.unwrap());
     let token_a = text_of(&from_a).to_owned();
     let token_b = text_of(&from_b).split(' ').next().unwrap().to_owned();
@@ -184,7 +185,11 @@ struct Yielding(Arc<MemoryVaultStore>);
 
 #[async_trait::async_trait]
 impl VaultStore for Yielding {
-    async fn read(&self, m: &str, k: &[String]) -> Result<(Option<VaultMeta>, Vec<VaultEntry>), crate::store::StoreError> {
+    async fn read(
+        &self,
+        m: &str,
+        k: &[String],
+    ) -> Result<(Option<VaultMeta>, Vec<VaultEntry>), crate::store::StoreError> {
         tokio::task::yield_now().await;
         self.0.read(m, k).await
     }
@@ -192,7 +197,11 @@ impl VaultStore for Yielding {
         tokio::task::yield_now().await;
         self.0.reserve(m, r).await
     }
-    async fn insert(&self, p: &[(VaultEntry, VaultEntry)], now: u64) -> Result<Vec<Inserted>, crate::store::StoreError> {
+    async fn insert(
+        &self,
+        p: &[(VaultEntry, VaultEntry)],
+        now: u64,
+    ) -> Result<Vec<Inserted>, crate::store::StoreError> {
         tokio::task::yield_now().await;
         self.0.insert(p, now).await
     }

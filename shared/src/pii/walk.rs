@@ -31,7 +31,12 @@ pub(crate) fn rewrite_leaves(value: &mut Value, edit: &mut impl FnMut(usize, &st
     visit(value, &mut next, true, edit);
 }
 
-fn visit(value: &mut Value, next: &mut usize, numbers: bool, edit: &mut impl FnMut(usize, &str, bool) -> Option<String>) {
+fn visit(
+    value: &mut Value,
+    next: &mut usize,
+    numbers: bool,
+    edit: &mut impl FnMut(usize, &str, bool) -> Option<String>,
+) {
     match value {
         Value::String(text) => {
             let index = take(next);
@@ -122,7 +127,18 @@ mod tests {
             numbers.push(format!("{i}:{s}:{number}"));
             (s == "4111111111111111").then(|| "[CREDIT_CARD_1]".to_owned())
         });
-        assert_eq!(numbers, ["0:card:false", "1:4111111111111111:true", "2:n:false", "3:1.5:true", "4:-2:true", "5:s:false", "6:x:false"]);
+        assert_eq!(
+            numbers,
+            [
+                "0:card:false",
+                "1:4111111111111111:true",
+                "2:n:false",
+                "3:1.5:true",
+                "4:-2:true",
+                "5:s:false",
+                "6:x:false"
+            ]
+        );
         assert_eq!(value, json!({"card": "[CREDIT_CARD_1]", "n": [1.5, -2], "s": "x"}));
     }
 

@@ -3,28 +3,32 @@
 //! - meta: `n_<KIND>` (N) per kind used, `total` (N), `expires_at` (N), `deleted` (BOOL, when forgotten);
 //! - token and fingerprint: `v` (B, sealed), `expires_at` (N).
 //!
-//! Reads are `BatchGetItem` (strongly consistent); a reservation is one conditional `UpdateItem`; new pairs
-//! go in `TransactWriteItems` (each item conditional on no live item under its key); refreshes and the
-//! tombstone are `UpdateItem`s. No operation reads or writes more than the items a request names.
+//! Reads are `BatchGetItem` (strongly consistent); a reservation is one conditional `UpdateItem`; a new pair
+//! is two conditional `PutItem`s (no live item under its key), token before fingerprint; refreshes and the
+//! tombstone are `UpdateItem`s. No operation reads or writes more than the items a request names. (Not a
+//! transaction per pair: it would cost twice the write units for an atomicity the order already gives.)
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     primitives::Blob,
-    types::{AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem},
+    types::{AttributeValue, KeysAndAttributes, ReturnValue},
     Client,
 };
-use futures_util::future::{join_all, try_join_all};
+use futures_util::{
+    future::{join_all, try_join_all},
+    StreamExt,
+};
 
 use super::{Inserted, Reservation, Reserved, VaultEntry, VaultMeta, VaultStore};
 use crate::{pii::PiiKind, store::StoreError};
 
 /// `BatchGetItem` takes at most 100 keys.
 const READ_CHUNK: usize = 100;
-/// `TransactWriteItems` takes at most 100 actions: 50 pairs.
-const INSERT_CHUNK: usize = 50;
-/// Rounds for unprocessed keys and for transactions cancelled by a concurrent writer.
+/// Pairs written at the same time.
+const INSERT_CONCURRENCY: usize = 16;
+/// Rounds for unprocessed keys.
 const ATTEMPTS: u32 = 5;
 
 type Item = HashMap<String, AttributeValue>;
@@ -137,7 +141,8 @@ impl DynamoVaultStore {
                 .await
                 .map_err(StoreError::unavailable)?;
             found.extend(output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
-            pending = output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
+            pending =
+                output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
             if pending.is_empty() {
                 return Ok(found);
             }
@@ -147,72 +152,39 @@ impl DynamoVaultStore {
         Err(StoreError::Unavailable("PII vault reads kept coming back unprocessed".into()))
     }
 
-    fn put(&self, entry: &VaultEntry, now: u64) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
+    /// Writes `entry` unless a live item has its key (a number or a fingerprint, once given, stays).
+    /// `false`: one had.
+    async fn put_new(&self, entry: &VaultEntry, now: u64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
             .table_name(&self.table)
             .item("pk", s(&entry.key))
             .item("v", AttributeValue::B(Blob::new(entry.sealed.clone())))
             .item("expires_at", n(entry.expires_at))
-            // A live item is never replaced: a number or a fingerprint, once given, stays.
             .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
             .expression_attribute_values(":now", n(now))
-            .build()
-            .map_err(StoreError::unavailable)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
     }
 
-    /// One transaction per round; pairs whose condition failed are `Taken` and left out of the next round.
-    async fn insert_chunk(&self, pairs: &[(VaultEntry, VaultEntry)], now: u64) -> Result<Vec<Inserted>, StoreError> {
-        let mut outcomes = vec![Inserted::Inserted; pairs.len()];
-        let mut pending: Vec<usize> = (0..pairs.len()).collect();
-        for attempt in 0..ATTEMPTS {
-            if pending.is_empty() {
-                return Ok(outcomes);
-            }
-            let mut items = Vec::with_capacity(pending.len() * 2);
-            for &i in &pending {
-                items.push(self.put(&pairs[i].0, now)?);
-                items.push(self.put(&pairs[i].1, now)?);
-            }
-            let error = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-                Ok(_) => return Ok(outcomes),
-                Err(error) => error,
-            };
-            let Some(reasons) = error
-                .as_service_error()
-                .filter(|e| e.is_transaction_canceled_exception())
-                .and_then(|e| match e {
-                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
-                        Some(c.cancellation_reasons().to_vec())
-                    }
-                    _ => None,
-                })
-            else {
-                return Err(StoreError::unavailable(error));
-            };
-            let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
-            let before = pending.len();
-            pending = pending
-                .iter()
-                .enumerate()
-                .filter_map(|(slot, &i)| {
-                    if failed(2 * slot) || failed(2 * slot + 1) {
-                        outcomes[i] = Inserted::Taken;
-                        None
-                    } else {
-                        Some(i)
-                    }
-                })
-                .collect();
-            if pending.len() == before {
-                // Cancelled for another reason (a concurrent transaction on the same items): try again.
-                tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
-            }
+    /// The token first, then the fingerprint: a fingerprint never points at a token that is not there. A
+    /// token written for a fingerprint that lost is never handed out and expires with its TTL.
+    async fn insert_pair(
+        &self,
+        index: usize,
+        (token, fingerprint): &(VaultEntry, VaultEntry),
+        now: u64,
+    ) -> Result<(usize, Inserted), StoreError> {
+        if !self.put_new(token, now).await? || !self.put_new(fingerprint, now).await? {
+            return Ok((index, Inserted::Taken));
         }
-        if pending.is_empty() {
-            return Ok(outcomes);
-        }
-        Err(StoreError::Unavailable("PII vault writes kept conflicting".into()))
+        Ok((index, Inserted::Inserted))
     }
 
     async fn touch(&self, key: &str, condition: &str, expires_at: u64, now: u64) -> Result<(), StoreError> {
@@ -293,12 +265,21 @@ impl VaultStore for DynamoVaultStore {
     }
 
     async fn insert(&self, pairs: &[(VaultEntry, VaultEntry)], now: u64) -> Result<Vec<Inserted>, StoreError> {
-        let chunks = try_join_all(pairs.chunks(INSERT_CHUNK).map(|chunk| self.insert_chunk(chunk, now))).await?;
-        Ok(chunks.into_iter().flatten().collect())
+        // Pairs in parallel, a bounded number at a time; each pair's two writes in order.
+        let writes: Vec<_> = pairs.iter().enumerate().map(|(i, pair)| self.insert_pair(i, pair, now)).collect();
+        let outcomes: Vec<Result<(usize, Inserted), StoreError>> =
+            futures_util::stream::iter(writes).buffer_unordered(INSERT_CONCURRENCY).collect().await;
+        let mut ordered = vec![Inserted::Taken; pairs.len()];
+        for outcome in outcomes {
+            let (i, inserted) = outcome?;
+            ordered[i] = inserted;
+        }
+        Ok(ordered)
     }
 
     async fn refresh(&self, meta_key: &str, keys: &[String], expires_at: u64, now: u64) -> Result<(), StoreError> {
-        const META: &str = "attribute_exists(pk) AND attribute_not_exists(#d) AND expires_at > :now AND expires_at < :e";
+        const META: &str =
+            "attribute_exists(pk) AND attribute_not_exists(#d) AND expires_at > :now AND expires_at < :e";
         const ENTRY: &str = "attribute_exists(pk) AND expires_at > :now AND expires_at < :e";
         let meta = self.touch(meta_key, META, expires_at, now);
         let entries = join_all(keys.iter().map(|k| self.touch(k, ENTRY, expires_at, now)));

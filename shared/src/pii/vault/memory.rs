@@ -194,12 +194,17 @@ impl VaultStore for MemoryVaultStore {
         self.count(&self.inserts)?;
         let mut items = self.lock();
         let mut outcomes = Vec::with_capacity(pairs.len());
+        // As the adapter does: the token first, then the fingerprint, each only where no live item is.
         for (token, fingerprint) in pairs {
-            if live_entry(&items, &fingerprint.key, now) || live_entry(&items, &token.key, now) {
+            if live_entry(&items, &token.key, now) {
                 outcomes.push(Inserted::Taken);
                 continue;
             }
             items.insert(token.key.clone(), Item::Entry(token.clone()));
+            if live_entry(&items, &fingerprint.key, now) {
+                outcomes.push(Inserted::Taken);
+                continue;
+            }
             items.insert(fingerprint.key.clone(), Item::Entry(fingerprint.clone()));
             outcomes.push(Inserted::Inserted);
         }

@@ -8,8 +8,8 @@
 //! - per value, one **fingerprint** item, keyed by a keyed hash of the value: the token number, sealed,
 //!   bound to its scope and its fingerprint. Lookups by value need no plaintext in any key.
 //!
-//! Minting writes the meta item once per request and one token + fingerprint pair per new value, whatever
-//! the number of tokens the scope already holds; reads fetch only the items a request needs.
+//! Minting writes the meta item once per request and one token + one fingerprint item per new value,
+//! whatever the number of tokens the scope already holds; reads fetch only the items a request needs.
 
 mod cipher;
 mod dynamodb;
@@ -121,8 +121,8 @@ pub trait VaultStore: Send + Sync {
     /// total would pass the cap, or (`restart_from`) the item changed since it was read.
     async fn reserve(&self, meta_key: &str, reservation: &Reservation) -> Result<Reserved, StoreError>;
 
-    /// Writes each (token, fingerprint) pair atomically, each item only where no live item has its key.
-    /// One outcome per pair, in order.
+    /// Writes each (token, fingerprint) pair, each item only where no live item has its key, the token
+    /// first: a fingerprint never points at a missing token. One outcome per pair, in order.
     async fn insert(&self, pairs: &[(VaultEntry, VaultEntry)], now: u64) -> Result<Vec<Inserted>, StoreError>;
 
     /// Moves the expiry of the meta item and of the live items among `keys` to `expires_at` (tokens in use
