@@ -62,6 +62,8 @@ AWS_ENDPOINT_URL=http://127.0.0.1:4599 PII_ENABLED=0 RATE_LIMIT_FAILURE_MODE=ope
 # settings so opening and recovery fit in a test.
 GATEWAY_BREAKER_FAILURES=3 GATEWAY_BREAKER_OPEN_SECS=3 GATEWAY_BREAKER_HALF_OPEN_SUCCESSES=2 \
   infra/gateway.sh start 9010 infra/backends.faults.json
+# A small PII vault cap, so filling one scope to it fits in a test (tests/e2e/test_pii_vault.py).
+PII_VAULT_MAX_TOKENS=20 infra/gateway.sh start 9011 infra/backends.local.json
 
 step "unit and adapter tests (adapters against moto)"
 cargo test --workspace --locked

@@ -183,3 +183,16 @@ async fn a_restored_lookalike_is_restored_once_and_tokenized_back() {
     assert_eq!(restored, json!(["[EMAIL_1]", "alice@example.com"]));
     assert_eq!(text_of(&result), "\"[EMAIL_1]\" \"[EMAIL_2]\"");
 }
+
+#[tokio::test]
+async fn code_output_keeps_the_scopes_tokens_and_tokenizes_the_rest() {
+    let (_, pii) = setup();
+    assert_eq!(minted(&pii, "alice@example.com").await, ["[EMAIL_1]"]);
+    // Sandboxed code got `[EMAIL_1]` from a tool result and returns it with new PII of its own.
+    let mut produced = json!({"returnValue": {"to": "[EMAIL_1]", "cc": "carol@example.com", "odd": "[EMAIL_01]"}});
+    pii.request("s").keep_tokens().tokenize("gateway", Some("gateway_execute_code"), &mut produced).await.unwrap();
+    assert_eq!(produced, json!({"returnValue": {"to": "[EMAIL_1]", "cc": "[EMAIL_2]", "odd": "[EMAIL_3]"}}));
+    let mut args = json!("[EMAIL_1]");
+    pii.detokenize("s", &mut args).await.unwrap();
+    assert_eq!(args, "alice@example.com", "the token the code handed back still stands for the value");
+}

@@ -9,10 +9,18 @@ use super::*;
 
 const SECRET_ID: &str = "mcp-gateway/pii-key-adapter-test";
 
-/// The SDK configuration of the local moto, or `None` (with the reason printed) when there is none.
+/// The SDK configuration of the local moto, or `None` (with the reason printed) when there is none. With
+/// `MOTO_REQUIRED=1` (set where the stack is known to run) a missing moto fails the test instead.
 pub(crate) async fn moto(test: &str) -> Option<aws_config::SdkConfig> {
+    let skip = |why: String| {
+        assert!(
+            std::env::var("MOTO_REQUIRED").as_deref() != Ok("1"),
+            "{test}: moto is required (MOTO_REQUIRED=1) but {why}"
+        );
+        eprintln!("skipped {test}: {why}; `make test` starts the local stack's moto");
+    };
     if std::env::var("AWS_ENDPOINT_URL").is_err() {
-        eprintln!("skipped {test}: AWS_ENDPOINT_URL is not set (the local stack's moto; `make test` starts it)");
+        skip("AWS_ENDPOINT_URL is not set".into());
         return None;
     }
     let sdk = aws_config::load_from_env().await;
@@ -24,11 +32,11 @@ pub(crate) async fn moto(test: &str) -> Option<aws_config::SdkConfig> {
     match answered {
         Ok(Ok(_)) => Some(sdk),
         Ok(Err(error)) => {
-            eprintln!("skipped {test}: moto at AWS_ENDPOINT_URL did not answer with table {}: {error}", table());
+            skip(format!("moto at AWS_ENDPOINT_URL did not answer with table {}: {error}", table()));
             None
         }
         Err(_) => {
-            eprintln!("skipped {test}: moto at AWS_ENDPOINT_URL did not answer within 5 s");
+            skip("moto at AWS_ENDPOINT_URL did not answer within 5 s".into());
             None
         }
     }

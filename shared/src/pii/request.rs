@@ -70,6 +70,8 @@ pub struct PiiRequest<'a> {
     pub(super) meta: Option<VaultMeta>,
     /// The vault-full audit line and metric are emitted once per request.
     pub(super) full_reported: bool,
+    /// See `keep_tokens`.
+    keep_tokens: bool,
 }
 
 impl<'a> PiiRequest<'a> {
@@ -81,7 +83,18 @@ impl<'a> PiiRequest<'a> {
             restored: Restored::default(),
             meta: None,
             full_reported: false,
+            keep_tokens: false,
         }
+    }
+
+    /// For what the caller produced itself from this scope's tokens — the output, return value and error of
+    /// its sandboxed code, whose tool results were tokenized call by call: canonical tokens in it are this
+    /// scope's and are left as they are, instead of being taken for lookalikes and tokenized a second time
+    /// (which would make `[EMAIL_2]` stand for the text `[EMAIL_1]`). Everything else is tokenized as usual.
+    /// Never use it for backend data: a backend could then plant a token to have a value restored.
+    pub fn keep_tokens(mut self) -> Self {
+        self.keep_tokens = true;
+        self
     }
 
     /// Restores the tokens of this scope found in `value` (tool arguments) to their original values, and
@@ -198,7 +211,7 @@ impl<'a> PiiRequest<'a> {
             return Ok(Found::default());
         }
         let scanner = if kinds.is_empty() { None } else { Some(self.pii.scanner(kinds)?) };
-        Ok(scan::find(scanner, &mut self.restored, value))
+        Ok(scan::find(scanner, &mut self.restored, self.keep_tokens, value))
     }
 
     /// Rewrites the texts that had spans. Visit indices match those of the scan: the document was not

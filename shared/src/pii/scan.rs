@@ -11,7 +11,7 @@ use std::{collections::HashSet, ops::Range};
 
 use serde_json::Value;
 
-use super::{detect::Scanner, echo::Restored, walk, PiiKind};
+use super::{detect::Scanner, echo::Restored, token, walk, PiiKind};
 
 /// Where a replaced span's token comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,12 +43,18 @@ impl Found {
 }
 
 /// Scans `value` (not changed). `scanner` is `None` when the policy detects nothing here: restored values
-/// are still found, since the policy never meant to let them back out.
-pub(crate) fn find(scanner: Option<&Scanner>, restored: &mut Restored, value: &mut Value) -> Found {
+/// are still found, since the policy never meant to let them back out. With `keep_tokens`, canonical tokens
+/// (`[EMAIL_1]`) are left as they are instead of being taken for lookalikes.
+pub(crate) fn find(scanner: Option<&Scanner>, restored: &mut Restored, keep_tokens: bool, value: &mut Value) -> Found {
     let mut found = Found::default();
     let mut seen: HashSet<(PiiKind, String)> = HashSet::new();
     walk::rewrite_leaves(value, &mut |index, text, number| {
-        let spans = if number { number_spans(scanner, restored, text) } else { text_spans(scanner, restored, text) };
+        let mut spans =
+            if number { number_spans(scanner, restored, text) } else { text_spans(scanner, restored, text) };
+        if keep_tokens {
+            spans
+                .retain(|s| !matches!(s.source, Source::Detected(_)) || token::parse(&text[s.range.clone()]).is_none());
+        }
         if spans.is_empty() {
             return None;
         }
@@ -176,7 +182,7 @@ mod tests {
         let scanner = Scanner::new(KindSet::defaults()).unwrap();
         let mut r = restored(&[(PiiKind::Phone, "14155550142")]);
         let mut doc = json!({"phone": 14155550142u64, "card": 4111111111111111u64, "n": 42, "other": 141555501420u64});
-        let found = find(Some(&scanner), &mut r, &mut doc);
+        let found = find(Some(&scanner), &mut r, false, &mut doc);
         let leaves: Vec<_> = found.leaves.iter().map(|(i, s)| (*i, s[0].source)).collect();
         assert_eq!(leaves, vec![(1, Source::Restored(0)), (3, Source::Detected(PiiKind::CreditCard))]);
         assert_eq!(found.detected, vec![(PiiKind::CreditCard, "4111111111111111".to_owned())]);
@@ -186,7 +192,7 @@ mod tests {
     fn without_detectors_restored_values_are_still_found() {
         let mut r = restored(&[(PiiKind::Email, "jane@example.com")]);
         let mut doc = json!({"jane@example.com": "x jane@example.com 415-555-2671"});
-        let found = find(None, &mut r, &mut doc);
+        let found = find(None, &mut r, false, &mut doc);
         assert_eq!(found.leaves.len(), 2);
         assert!(found.detected.is_empty());
     }
