@@ -40,18 +40,19 @@ pub struct TokenizeStats {
 /// Token ↔ value pairs of this scope that this request has seen.
 #[derive(Default)]
 pub(super) struct Known {
-    by_value: HashMap<(PiiKind, String), u32>,
+    /// Per kind (indexed by `PiiKind as usize`), so a lookup by value borrows it instead of copying it.
+    by_value: [HashMap<String, u32>; PiiKind::ALL.len()],
     by_token: HashMap<(PiiKind, u32), String>,
 }
 
 impl Known {
     pub fn insert(&mut self, kind: PiiKind, number: u32, value: &str) {
-        self.by_value.insert((kind, value.to_owned()), number);
+        self.by_value[kind as usize].insert(value.to_owned(), number);
         self.by_token.insert((kind, number), value.to_owned());
     }
 
     pub fn number(&self, kind: PiiKind, value: &str) -> Option<u32> {
-        self.by_value.get(&(kind, value.to_owned())).copied()
+        self.by_value[kind as usize].get(value).copied()
     }
 
     fn value(&self, kind: PiiKind, number: u32) -> Option<&str> {
