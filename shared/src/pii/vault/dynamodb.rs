@@ -208,10 +208,13 @@ impl DynamoVaultStore {
 #[async_trait]
 impl VaultStore for DynamoVaultStore {
     async fn read(&self, meta_key: &str, keys: &[String]) -> Result<(Option<VaultMeta>, Vec<VaultEntry>), StoreError> {
-        let mut all = Vec::with_capacity(keys.len() + 1);
-        all.push(meta_key.to_owned());
-        all.extend(keys.iter().filter(|k| *k != meta_key).cloned());
-        all.dedup();
+        // DynamoDB refuses a batch that names a key twice.
+        let mut seen = std::collections::HashSet::with_capacity(keys.len() + 1);
+        let all: Vec<String> = std::iter::once(meta_key)
+            .chain(keys.iter().map(String::as_str))
+            .filter(|k| seen.insert(*k))
+            .map(str::to_owned)
+            .collect();
         let chunks = try_join_all(all.chunks(READ_CHUNK).map(|chunk| self.read_chunk(chunk))).await?;
         let (mut meta, mut entries) = (None, Vec::with_capacity(keys.len()));
         for item in chunks.into_iter().flatten() {
