@@ -126,8 +126,47 @@ async fn metered_store(sdk: &aws_config::SdkConfig) -> (DynamoVaultStore, Meter)
 }
 
 fn service(store: DynamoVaultStore) -> Pii {
-    let key = VaultKey::derive("dynamodb-adapter-test-secret-0123456789abcdefghijklmnop").unwrap();
+    let key = VaultKey::derive(SECRET).unwrap();
     Pii::new(PiiConfig::from_lookup(|_| None).unwrap(), Arc::new(store), key).unwrap()
+}
+
+const SECRET: &str = "dynamodb-adapter-test-secret-0123456789abcdefghijklmnop";
+
+/// A vault of `n` tokens (`userN@example.com` → `[EMAIL_N]`), sealed and keyed exactly as minting does, written
+/// in batches of 25: filling it token by token would flood the shared emulator (it applies one request at a
+/// time) and slow every other adapter test running alongside.
+async fn seed(sdk: &aws_config::SdkConfig, scope: &str, n: u32) {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+
+    let key = VaultKey::derive(SECRET).unwrap();
+    let items = ScopeItems::new(&key, scope);
+    let expires_at = crate::store::now_secs() + 86_400;
+    let mut writes = Vec::new();
+    for i in 1..=n {
+        let value = format!("user{i}@example.com");
+        let fingerprint = items.fingerprint_key(PiiKind::Email, &value);
+        let number = items.seal_number(&fingerprint, i).unwrap();
+        for (pk, sealed) in [
+            (items.token_key(PiiKind::Email, i), items.seal_value(PiiKind::Email, i, &value).unwrap()),
+            (fingerprint, number),
+        ] {
+            let put = PutRequest::builder()
+                .item("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+                .item("v", aws_sdk_dynamodb::types::AttributeValue::B(sealed.into()))
+                .item("expires_at", aws_sdk_dynamodb::types::AttributeValue::N(expires_at.to_string()))
+                .build()
+                .unwrap();
+            writes.push(WriteRequest::builder().put_request(put).build());
+        }
+    }
+    let client = crate::aws::dynamodb(sdk);
+    for chunk in writes.chunks(25) {
+        let output = client.batch_write_item().request_items(table(), chunk.to_vec()).send().await.unwrap();
+        assert!(output.unprocessed_items.unwrap_or_default().is_empty());
+    }
+    let store = DynamoVaultStore::new(sdk, table());
+    let reservation = Reservation { counts: vec![(PiiKind::Email, n)], cap: 10_000, expires_at, restart_from: None };
+    assert!(matches!(store.reserve(&items.meta_key(), &reservation).await.unwrap(), Reserved::Granted(_)));
 }
 
 fn summary(calls: &[Call]) -> (BTreeMap<String, usize>, u64) {
@@ -145,9 +184,14 @@ async fn minting_costs_the_same_small_writes_in_a_vault_of_one_or_a_thousand_tok
     let pii = service(store);
     let (small, big) = (random_scope("capacity-small"), random_scope("capacity-big"));
     pii.tokenize(&small, "demo", None, &mut json!("first@example.com")).await.unwrap();
-    let many: Vec<String> = (0..1000).map(|i| format!("user{i}@example.com")).collect();
-    let stats = pii.tokenize(&big, "demo", None, &mut json!(many.join(" "))).await.unwrap();
-    assert_eq!(stats.minted, 1000);
+    seed(&sdk, &big, 1000).await;
+    // The seeded vault is a real one: its tokens resolve, and its values have their tokens.
+    let mut args = json!("[EMAIL_500]");
+    pii.detokenize(&big, &mut args).await.unwrap();
+    assert_eq!(args, "user500@example.com");
+    let mut known = json!("again user999@example.com");
+    pii.tokenize(&big, "demo", None, &mut known).await.unwrap();
+    assert_eq!(known, "again [EMAIL_999]");
     meter.take();
 
     let mut costs = Vec::new();
@@ -257,10 +301,29 @@ async fn reads_of_many_keys_come_back_complete() {
     let (store, meter) = metered_store(&sdk).await;
     let scope = random_scope("pii#adapter-read");
     let later = crate::store::now_secs() + 3600;
+    // A few pairs through `insert`, the rest straight in (batches of 25: one request per item would flood
+    // the shared emulator): what is read does not depend on how it was written.
     let pairs: Vec<_> = (0..120)
         .map(|i| (entry(&format!("{scope}#t#EMAIL_{i}"), 1, later), entry(&format!("{scope}#f#{i:04}"), 1, later)))
         .collect();
-    assert!(store.insert(&pairs, later - 3600).await.unwrap().iter().all(|o| *o == Inserted::Inserted));
+    assert!(store.insert(&pairs[..5], later - 3600).await.unwrap().iter().all(|o| *o == Inserted::Inserted));
+    let client = crate::aws::dynamodb(&sdk);
+    for chunk in pairs[5..].chunks(25) {
+        use aws_sdk_dynamodb::types::{AttributeValue as A, PutRequest, WriteRequest};
+        let writes: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|(token, _)| {
+                let put = PutRequest::builder()
+                    .item("pk", A::S(token.key.clone()))
+                    .item("v", A::B(token.sealed.clone().into()))
+                    .item("expires_at", A::N(token.expires_at.to_string()))
+                    .build()
+                    .unwrap();
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        client.batch_write_item().request_items(table(), writes).send().await.unwrap();
+    }
     // Names repeated (and the meta key among them) are read once: DynamoDB refuses a batch with duplicates.
     let keys: Vec<String> = pairs
         .iter()
