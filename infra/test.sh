@@ -10,9 +10,10 @@ cd "$ROOT"
 infra/setup.sh
 step() { printf '\n==> %s\n' "$*"; }
 
-step "format, lint, template"
+step "format, lint, layers, template"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+python3 infra/check-layers.py
 cfn-lint template.yaml
 
 cargo build --workspace --locked
@@ -65,8 +66,9 @@ GATEWAY_BREAKER_FAILURES=3 GATEWAY_BREAKER_OPEN_SECS=3 GATEWAY_BREAKER_HALF_OPEN
 # A small PII vault cap, so filling one scope to it fits in a test (tests/e2e/test_pii_vault.py).
 PII_VAULT_MAX_TOKENS=20 infra/gateway.sh start 9011 infra/backends.local.json
 
-step "unit and adapter tests (adapters against moto)"
-cargo test --workspace --locked
+step "unit, in-process and adapter tests (adapters against moto)"
+# The moto-backed adapter tests skip without the emulator; here it runs, so a skip is a failure.
+MOTO_REQUIRED=1 cargo test --workspace --locked
 
 step "end-to-end tests"
 pytest -c tests/pytest.ini tests/e2e "$@"

@@ -11,8 +11,9 @@ use super::{
     ExecutionResult,
 };
 use crate::{
+    app::{GatewayTool, ToolCall},
     auth::{Principal, CODE_EXECUTE},
-    gate, App, GatewayError,
+    App, GatewayError,
 };
 
 pub const TOOL_NAME: &str = "gateway_execute_code";
@@ -42,16 +43,28 @@ pub fn tool_definition() -> Value {
     })
 }
 
-/// Runs the tool with the deployment's limits (`app.code`), with PII in the vault `pii_scope` (the calling
-/// session's).
-pub async fn execute_tool(
-    app: &App,
-    principal: &Principal,
-    pii_scope: &str,
-    arguments: Value,
-) -> Result<Value, GatewayError> {
-    let caller = Caller { principal, pii_scope: pii_scope.to_owned(), budget: gate::budget(app, principal, None) };
-    execute_tool_with(app, &caller, &app.code, arguments).await
+/// `gateway_execute_code` as the MCP layer sees it: listed to callers with `code:execute`, run with the
+/// deployment's limits (`CODE_*`) in the caller's own PII vault, its tool calls charged to its budget.
+pub struct CodeTool;
+
+#[async_trait::async_trait]
+impl GatewayTool for CodeTool {
+    fn name(&self) -> &'static str {
+        TOOL_NAME
+    }
+
+    fn allowed(&self, principal: &Principal) -> bool {
+        principal.scopes.allows(CODE_EXECUTE)
+    }
+
+    fn definition(&self) -> Value {
+        tool_definition()
+    }
+
+    async fn call(&self, app: &App, call: ToolCall<'_>) -> Result<Value, GatewayError> {
+        let caller = Caller { principal: call.principal, vault: call.vault, budget: call.budget };
+        execute_tool_with(app, &caller, &app.config.code, call.arguments).await
+    }
 }
 
 /// Runs the tool. Without `code:execute` the tool does not exist for the caller: the same -32602 as any

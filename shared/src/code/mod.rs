@@ -12,7 +12,8 @@
 //!   gateway tool `gateway_execute_code` on `/mcp`.
 
 mod classify;
-pub mod config;
+// Its settings are part of the deployment configuration (`crate::config`); the old path stays for the code here.
+pub use crate::config::code as config;
 mod engine;
 mod error;
 mod execute;
@@ -29,7 +30,7 @@ pub use config::{CodeConfig, CodeConfigError, Limits};
 pub use engine::{Job, ToolFailure, FINISHED, TRUNCATION_MARKER};
 pub use error::CodeError;
 pub use execute::{execute, ExecuteRequest};
-pub use mcp_tool::{execute_tool, execute_tool_with, tool_definition, TOOL_NAME};
+pub use mcp_tool::{execute_tool_with, tool_definition, CodeTool, TOOL_NAME};
 pub use result::{ErrorKind, ExecutionResult, RETURN_TOO_LARGE, RETURN_UNSERIALIZABLE};
 pub use runner::ToolHost;
 pub use tools::{helper_name, GatewayTools};

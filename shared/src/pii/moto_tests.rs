@@ -1,7 +1,7 @@
 //! The production wiring (`Pii::from_sdk`: key from Secrets Manager, vault items in DynamoDB) against moto.
-//! The local stack sets `AWS_ENDPOINT_URL`; `make test` starts it before `cargo test`. Without an endpoint
-//! override, or when moto does not answer, these tests say so and pass without running: they can never
-//! touch a real account, and `cargo test` works without the local stack.
+//! The local stack sets `AWS_ENDPOINT_URL`; `make test` starts it before `cargo test` (with
+//! `MOTO_REQUIRED=1`). Without an endpoint override, or when moto does not answer, these tests say so and
+//! pass without running: they can never touch a real account, and `cargo test` works without the stack.
 
 use serde_json::json;
 
@@ -9,38 +9,8 @@ use super::*;
 
 const SECRET_ID: &str = "mcp-gateway/pii-key-adapter-test";
 
-/// The SDK configuration of the local moto, or `None` (with the reason printed) when there is none. With
-/// `MOTO_REQUIRED=1` (set where the stack is known to run) a missing moto fails the test instead.
-pub(crate) async fn moto(test: &str) -> Option<aws_config::SdkConfig> {
-    let skip = |why: String| {
-        assert!(
-            std::env::var("MOTO_REQUIRED").as_deref() != Ok("1"),
-            "{test}: moto is required (MOTO_REQUIRED=1) but {why}"
-        );
-        eprintln!("skipped {test}: {why}; `make test` starts the local stack's moto");
-    };
-    if std::env::var("AWS_ENDPOINT_URL").is_err() {
-        skip("AWS_ENDPOINT_URL is not set".into());
-        return None;
-    }
-    let sdk = aws_config::load_from_env().await;
-    let answered = tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        crate::aws::dynamodb(&sdk).describe_table().table_name(table()).send(),
-    )
-    .await;
-    match answered {
-        Ok(Ok(_)) => Some(sdk),
-        Ok(Err(error)) => {
-            skip(format!("moto at AWS_ENDPOINT_URL did not answer with table {}: {error}", table()));
-            None
-        }
-        Err(_) => {
-            skip("moto at AWS_ENDPOINT_URL did not answer within 5 s".into());
-            None
-        }
-    }
-}
+/// The local moto's SDK configuration, or `None` (skipped, with a message) without it: `crate::testing::moto`.
+pub(crate) use crate::testing::moto;
 
 pub(crate) fn table() -> String {
     std::env::var("TABLE_NAME").unwrap_or_else(|_| "mcp-gateway".into())
