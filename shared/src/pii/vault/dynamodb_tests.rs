@@ -133,8 +133,8 @@ fn service(store: DynamoVaultStore) -> Pii {
 const SECRET: &str = "dynamodb-adapter-test-secret-0123456789abcdefghijklmnop";
 
 /// A vault of `n` tokens (`userN@example.com` → `[EMAIL_N]`), sealed and keyed exactly as minting does, written
-/// in batches of 25: filling it token by token would flood the shared emulator (it applies one request at a
-/// time) and slow every other adapter test running alongside.
+/// in small paced batches: the emulator applies one request at a time, and filling it token by token (or in
+/// big bursts) would hold it long enough to time out the other adapter tests running alongside.
 async fn seed(sdk: &aws_config::SdkConfig, scope: &str, n: u32) {
     use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 
@@ -160,9 +160,10 @@ async fn seed(sdk: &aws_config::SdkConfig, scope: &str, n: u32) {
         }
     }
     let client = crate::aws::dynamodb(sdk);
-    for chunk in writes.chunks(25) {
+    for chunk in writes.chunks(10) {
         let output = client.batch_write_item().request_items(table(), chunk.to_vec()).send().await.unwrap();
         assert!(output.unprocessed_items.unwrap_or_default().is_empty());
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let store = DynamoVaultStore::new(sdk, table());
     let reservation = Reservation { counts: vec![(PiiKind::Email, n)], cap: 10_000, expires_at, restart_from: None };
