@@ -74,6 +74,9 @@ AUTH_MODE=api-key ALLOW_INSECURE=0 API_KEYS_REFRESH_SECS=2 RATE_LIMIT_PUBLIC=5 R
   RATE_LIMIT_TRUST_FORWARDED_FOR=1 GATEWAY_BACKEND_CONCURRENCY=1 \
   infra/gateway.sh start 9017 infra/backends.adversarial.json
 
+# A small PII vault cap, so filling one scope to it fits in a test (tests/e2e/test_pii_vault.py).
+PII_VAULT_MAX_TOKENS=20 infra/gateway.sh start 9018 infra/backends.local.json
+
 step "unit, in-process and adapter tests (adapters against moto)"
 # The moto-backed adapter tests skip without the emulator; here it runs, so a skip is a failure.
 MOTO_REQUIRED=1 cargo test --workspace --locked

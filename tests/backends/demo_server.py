@@ -5,10 +5,13 @@ Built on the official Python SDK (mcp 2.3.0, MCPServer). Listens on 127.0.0.1 on
     python tests/backends/demo_server.py --port 3002 --transport streamable-http   # serves /mcp
     python tests/backends/demo_server.py --port 3005 --transport sse               # serves /sse + /messages/
 
-Tools:     echo(text), add(a, b), slow(seconds), whoami()  (whoami = JSON of the request headers it received)
+Tools:     echo(text), length(text), echo_json(document), add(a, b), slow(seconds), whoami()
+           (whoami = JSON of the request headers it received; echo_json = `document` parsed, as structured
+           content, so a value can come back as a key or a number)
 Resources: demo://greeting, demo://items/1..N (resources/list is paginated, --page-size per page),
-           template demo://users/{user_id}
-Prompts:   summarize(topic)   (+ completion for the `topic` argument)
+           templates demo://users/{user_id}, demo://contacts/{email}
+Prompts:   summarize(topic) (+ completion for `topic`), contact(email) (+ completion for `email`: addresses,
+           i.e. personal data the gateway must tokenize in completion values)
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import asyncio
 import base64
 import json
+from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.resources import TextResource
@@ -30,6 +34,10 @@ from mcp_types import (
 )
 
 TOPICS = ["mcp", "lambda", "rust"]
+# Personal data the backend itself holds (in completions and in a template's description): what the gateway
+# tokenizes on those paths. Listed in tests/e2e/pii_values.txt, so no gateway log may ever contain them.
+CONTACTS = ["bob.pii-complete@example.com", "bea.pii-complete@example.org"]
+SUPPORT = "support.pii-list@example.net"
 ITEM_COUNT = 12
 
 
@@ -43,6 +51,11 @@ def build_server(page_size: int) -> MCPServer:
     @server.tool(description="Count the characters of the given text (proves what the backend received).")
     def length(text: str) -> int:
         return len(text)
+
+    @server.tool(description="Parse `document` as JSON and return it as structured content (keys and numbers as sent).")
+    def echo_json(document: str) -> dict[str, Any]:
+        parsed = json.loads(document)
+        return parsed if isinstance(parsed, dict) else {"value": parsed}
 
     @server.tool(description="Add two integers.")
     def add(a: int, b: int) -> int:
@@ -66,6 +79,13 @@ def build_server(page_size: int) -> MCPServer:
     def user(user_id: str) -> str:
         return f"User {user_id}"
 
+    @server.resource(
+        "demo://contacts/{email}", name="contact", description=f"A contact card by address (questions: {SUPPORT}).",
+        mime_type="text/plain",
+    )
+    def contact_card(email: str) -> str:
+        return f"Contact card of {email}"
+
     for n in range(1, ITEM_COUNT + 1):
         server.add_resource(
             TextResource(uri=f"demo://items/{n}", name=f"item-{n}", text=f"Item {n}", mime_type="text/plain")
@@ -75,10 +95,17 @@ def build_server(page_size: int) -> MCPServer:
     def summarize(topic: str) -> str:
         return f"Please summarize the topic: {topic}"
 
+    @server.prompt(description="Draft a note to a contact.")
+    def contact(email: str) -> str:
+        return f"Write a short note to {email}"
+
     @server.completion()
     async def complete(ref, argument, context):  # noqa: ANN001 - SDK callback signature
         if isinstance(ref, PromptReference) and ref.name == "summarize" and argument.name == "topic":
             values = [t for t in TOPICS if t.startswith(argument.value)]
+            return Completion(values=values, total=len(values), has_more=False)
+        if isinstance(ref, PromptReference) and ref.name == "contact" and argument.name == "email":
+            values = [c for c in CONTACTS if c.startswith(argument.value)]
             return Completion(values=values, total=len(values), has_more=False)
         return None
 

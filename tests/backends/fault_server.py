@@ -16,7 +16,8 @@ Endpoints (all JSON-RPC over POST, answered with application/json unless a fault
 Faults (tool name = mode): slow (sleeps `seconds`, default 30), http_500, invalid_json, rpc_error (JSON-RPC
 error -32001), drop_sse (SSE response cut off mid-event), huge (50 MB JSON body, streamed in chunks).
 Other tools: echo(text), headers (this request's headers), add_tool(name) (adds a tool and announces
-notifications/tools/list_changed on the SSE response that carries the result).
+notifications/tools/list_changed on the SSE response that carries the result), echo_error(text) (a JSON-RPC
+error whose message and data carry `text`: what a backend reflecting its input in errors does).
 
     python tests/backends/fault_server.py --port 3011
 """
@@ -168,6 +169,8 @@ class FaultServer:
                       "inputSchema": STRICT_SCHEMA})
         tools.append({"name": "add_tool", "description": "Add a tool; announces list_changed.",
                       "inputSchema": {"type": "object", "properties": {"name": {"type": "string"}}}})
+        tools.append({"name": "echo_error", "description": "Answer with a JSON-RPC error that repeats `text`.",
+                      "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}})
         tools += [{"name": n, "description": "Added at run time.", "inputSchema": schema} for n in self.extra_tools]
         return tools
 
@@ -198,6 +201,9 @@ class FaultServer:
             return await self.fault(name, message, send)
         if name == "echo":
             return await self.rpc(send, rid, result=text(str(arguments.get("text", ""))))
+        if name == "echo_error":
+            said = str(arguments.get("text", ""))
+            return await self.rpc(send, rid, error={"code": -32602, "message": f"cannot process {said}", "data": {"input": said}})
         if name == "strict":
             return await self.rpc(send, rid, result=text(f"strict: count={arguments.get('count')}"))
         if name == "headers":

@@ -35,6 +35,7 @@ FAMILIES = {
     "mcp_gateway_rate_limited_total": "counter",
     "mcp_gateway_auth_denials_total": "counter",
     "mcp_gateway_pii_tokens_total": "counter",
+    "mcp_gateway_pii_vault_full_total": "counter",
 }
 
 

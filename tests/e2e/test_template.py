@@ -29,6 +29,7 @@ BACKEND_SECRETS = (
 EXPECTED: dict[str, dict[str, set[str]]] = {
     "McpFunction": {
         "dynamodb:GetItem": {TABLE},
+        "dynamodb:BatchGetItem": {TABLE},
         "dynamodb:PutItem": {TABLE},
         "dynamodb:UpdateItem": {TABLE},
         "dynamodb:DeleteItem": {TABLE},

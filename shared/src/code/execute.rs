@@ -101,16 +101,24 @@ pub async fn execute(
     Ok(result)
 }
 
-/// Tokenizes the PII in what the code printed and returned, in the caller's vault.
+/// Tokenizes the PII in what the code printed, returned and failed with, in the caller's vault. The tool
+/// results it worked from were tokenized call by call: the tokens it carries on are kept, not re-minted.
 async fn protect(app: &App, caller: &Caller<'_>, result: &mut ExecutionResult) {
     let mut produced = json!({ "output": std::mem::take(&mut result.output) });
     if let Some(returned) = result.return_value.take() {
         produced["returnValue"] = returned;
     }
-    let mut vault = app.pii.request(&caller.vault.key());
-    let no_params = json!({});
-    privacy::protect(app, caller.principal, &mut vault, PII_SOURCE, Some(TOOL_NAME), &no_params, &mut produced).await;
+    if let Some(error) = result.error.take() {
+        produced["error"] = Value::String(error);
+    }
+    let mut shield = privacy::Shield::for_own_output(app, &caller.vault);
+    shield.protect(PII_SOURCE, Some(TOOL_NAME), &mut produced).await;
     let Value::Object(mut produced) = produced else { return };
+    result.error = match produced.remove("error") {
+        Some(Value::String(error)) => Some(error),
+        Some(_) => Some("The error was withheld: it could not be checked for personal data.".to_owned()),
+        None => None,
+    };
     result.output = match produced.remove("output") {
         Some(Value::Array(lines)) => {
             lines.into_iter().map(|l| l.as_str().map(str::to_owned).unwrap_or_default()).collect()

@@ -11,7 +11,7 @@ use super::{
     access,
     catalog::{self, Routed},
     lists::ListKind,
-    privacy,
+    privacy::Shield,
     upstream::Ctx,
 };
 use crate::{
@@ -31,10 +31,20 @@ fn renamed(params: &Value, field: &str, name: &str) -> Value {
     params
 }
 
-fn into_result(backend: &Backend, reply: Result<Reply, BackendError>) -> Result<Value, GatewayError> {
+/// A backend's answer on its way to the client: a result or a JSON-RPC error, both tokenized by `shield`
+/// (`tool`: the exposed name of the tool whose answer it is).
+async fn relay(
+    shield: &mut Shield<'_>,
+    backend: &Backend,
+    tool: Option<&str>,
+    reply: Result<Reply, BackendError>,
+) -> Result<Value, GatewayError> {
     match reply {
-        Ok(Reply::Result(result)) => Ok(result),
-        Ok(Reply::Error(error)) => Err(GatewayError::BackendRpc(error)),
+        Ok(Reply::Result(mut result)) => {
+            shield.protect(&backend.id, tool, &mut result).await;
+            Ok(result)
+        }
+        Ok(Reply::Error(error)) => Err(shield.protect_error(&backend.id, tool, error).await),
         Err(source) => Err(GatewayError::BackendUnavailable { backend: backend.id.clone(), source }),
     }
 }
@@ -72,15 +82,19 @@ pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayEr
         Routed::To(_) | Routed::Unavailable(_) | Routed::Unknown => return Err(unknown()),
     };
     gate::charge_tool(ctx.app, ctx.principal, name).await?;
-    let scope = privacy::scope(ctx).key();
-    let mut vault = ctx.app.pii.request(&scope);
+    let mut shield = Shield::new(ctx, params);
     let mut forwarded = renamed(params, "name", &original);
-    privacy::restore(&mut vault, &mut forwarded).await?;
+    if let Some(arguments) = forwarded.get_mut("arguments") {
+        shield.restore(arguments).await?;
+    }
     // Checked on the values the backend would get (tokens restored); the backend never sees a bad call.
     let arguments = forwarded.get("arguments").cloned().unwrap_or_else(|| json!({}));
     if let Err(problem) = schema.map_or(Ok(()), |schema| schema.check(&arguments)) {
         tracing::info!(backend = %backend.id, tool = name, "tools/call refused: invalid arguments");
-        return Ok(invalid_arguments_result(&problem));
+        // The message names fields, and a field name may be a restored value: it is tokenized too.
+        let mut result = invalid_arguments_result(&problem);
+        shield.protect(&backend.id, Some(name), &mut result).await;
+        return Ok(result);
     }
     match ctx.call(&backend, "tools/call", forwarded).await {
         Err(error) => {
@@ -90,11 +104,7 @@ pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayEr
                 !matches!(error, BackendError::CircuitOpen(_) | BackendError::Credential(_) | BackendError::Saturated);
             Ok(unavailable_result(&backend, &error, ran))
         }
-        reply => {
-            let mut result = into_result(&backend, reply)?;
-            privacy::protect(ctx.app, ctx.principal, &mut vault, &backend.id, Some(name), params, &mut result).await;
-            Ok(result)
-        }
+        reply => relay(&mut shield, &backend, Some(name), reply).await,
     }
 }
 
@@ -115,23 +125,25 @@ async fn prompt_route(ctx: &Ctx<'_>, name: &str) -> Result<Route, GatewayError> 
 pub async fn get_prompt(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
     let GetPromptParams { name } = GetPromptParams::parse(params)?;
     let Route { backend, original, .. } = prompt_route(ctx, name).await?;
-    let mut result =
-        into_result(&backend, ctx.call(&backend, "prompts/get", renamed(params, "name", &original)).await)?;
-    let scope = privacy::scope(ctx).key();
-    privacy::protect(ctx.app, ctx.principal, &mut ctx.app.pii.request(&scope), &backend.id, None, params, &mut result)
-        .await;
-    Ok(result)
+    let mut shield = Shield::new(ctx, params);
+    let mut forwarded = renamed(params, "name", &original);
+    if let Some(arguments) = forwarded.get_mut("arguments") {
+        shield.restore(arguments).await?;
+    }
+    let reply = ctx.call(&backend, "prompts/get", forwarded).await;
+    relay(&mut shield, &backend, None, reply).await
 }
 
 pub async fn read_resource(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
-    let ResourceParams { uri } = ResourceParams::parse(params)?;
-    let (backend, mut result) = by_uri_from(ctx, uri, "resources/read", "resources", params.clone())
-        .await?
-        .ok_or_else(|| GatewayError::ResourceNotFound(uri.to_owned()))?;
-    let scope = privacy::scope(ctx).key();
-    privacy::protect(ctx.app, ctx.principal, &mut ctx.app.pii.request(&scope), &backend, None, params, &mut result)
-        .await;
-    Ok(result)
+    ResourceParams::parse(params)?;
+    let mut shield = Shield::new(ctx, params);
+    // A URI the client got from a list carries tokens where the backend's had values.
+    let mut forwarded = params.clone();
+    shield.restore_field(&mut forwarded, "uri").await?;
+    let ResourceParams { uri } = ResourceParams::parse(&forwarded)?;
+    let found = by_uri_from(ctx, &mut shield, uri, "resources/read", "resources", forwarded.clone()).await?;
+    // The URI is named as the client sent it: the restored value never appears in an error.
+    found.ok_or_else(|| GatewayError::ResourceNotFound(params["uri"].as_str().unwrap_or_default().to_owned()))
 }
 
 /// Routes a URI-addressed request to its owner, or asks every backend that declares `capability` and
@@ -140,18 +152,19 @@ pub async fn read_resource(ctx: &Ctx<'_>, params: &Value) -> Result<Value, Gatew
 /// resource is answered exactly like a missing one.
 async fn by_uri_from(
     ctx: &Ctx<'_>,
+    shield: &mut Shield<'_>,
     uri: &str,
     method: &str,
     capability: &str,
     params: Value,
-) -> Result<Option<(String, Value)>, GatewayError> {
+) -> Result<Option<Value>, GatewayError> {
     let set = ctx.app.backends();
     let reachable: Vec<&Arc<Backend>> =
         set.iter().filter(|b| access::may_reach(ctx, b, ItemKind::Resource, uri)).collect();
     let owner = ctx.app.owners.owner_of(uri).and_then(|id| reachable.iter().find(|b| b.id == id).copied());
     if let Some(backend) = owner {
-        let result = into_result(backend, ctx.call(backend, method, params).await)?;
-        return Ok(Some((backend.id.clone(), result)));
+        let reply = ctx.call(backend, method, params).await;
+        return relay(shield, backend, None, reply).await.map(Some);
     }
     // What a caller who reaches only some backends finds is not what everyone would find: it must not
     // decide where other callers' requests for this URI go.
@@ -172,24 +185,38 @@ async fn by_uri_from(
         if learn {
             ctx.app.owners.learn_uri(uri, &b.id, &set);
         }
-        Some((b.id.clone(), result))
+        Some((*b, result))
     });
-    Ok(found)
+    match found {
+        Some((backend, mut result)) => {
+            shield.protect(&backend.id, None, &mut result).await;
+            Ok(Some(result))
+        }
+        None => Ok(None),
+    }
 }
 
+/// `completion/complete`: the argument being completed and the arguments already given are restored on
+/// the way out; the completion values come back tokenized, like any backend data.
 pub async fn complete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
+    let mut shield = Shield::new(ctx, params);
+    let mut forwarded = params.clone();
+    for field in ["argument", "context"] {
+        if let Some(value) = forwarded.get_mut(field) {
+            shield.restore(value).await?;
+        }
+    }
     match CompletionRef::parse(params)? {
         CompletionRef::Prompt { name } => {
             let Route { backend, original, .. } = prompt_route(ctx, name).await?;
-            let mut params = params.clone();
-            params["ref"]["name"] = Value::String(original);
-            into_result(&backend, ctx.call(&backend, "completion/complete", params).await)
+            forwarded["ref"]["name"] = Value::String(original);
+            let reply = ctx.call(&backend, "completion/complete", forwarded).await;
+            relay(&mut shield, &backend, None, reply).await
         }
         CompletionRef::Resource { uri } => {
             let empty = json!({ "completion": { "values": [], "hasMore": false } });
-            Ok(by_uri_from(ctx, uri, "completion/complete", "completions", params.clone())
-                .await?
-                .map_or(empty, |(_, result)| result))
+            let found = by_uri_from(ctx, &mut shield, uri, "completion/complete", "completions", forwarded).await?;
+            Ok(found.unwrap_or(empty))
         }
     }
 }

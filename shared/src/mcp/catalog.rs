@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use super::{
     access,
     lists::{self, ListKind},
+    privacy::Shield,
     upstream::Ctx,
 };
 use crate::{
@@ -54,18 +55,57 @@ pub fn item_kind(kind: ListKind) -> ItemKind {
 /// The merged list of tools or prompts with settled names, filtered by the caller's scopes (by the
 /// backend each item belongs to), in one page. Rebuilt from the backends' cached pages, so a warm list
 /// costs no backend round-trip.
-pub async fn list(ctx: &Ctx<'_>, kind: ListKind) -> Value {
+pub async fn list(ctx: &Ctx<'_>, kind: ListKind, shield: &mut Shield<'_>) -> Value {
     let (_, items) = build(ctx, kind).await;
     let gateway_tools = &ctx.app.gateway_tools;
-    let visible = items.into_iter().filter_map(|(backend, item)| {
-        let name = item.get("name").and_then(Value::as_str)?;
-        // A backend tool under a gateway tool's reserved name is never reachable, so never listed.
-        let reserved = kind == ListKind::Tools && gateway_tools.is_gateway_tool(name);
-        (!reserved && access::may_reach(ctx, &backend, item_kind(kind), name)).then_some(item)
-    });
+    let visible: Vec<(Arc<Backend>, Value)> = items
+        .into_iter()
+        .filter(|(backend, item)| {
+            let Some(name) = item.get("name").and_then(Value::as_str) else { return false };
+            // A backend tool under a gateway tool's reserved name is never reachable, so never listed.
+            let reserved = kind == ListKind::Tools && gateway_tools.is_gateway_tool(name);
+            !reserved && access::may_reach(ctx, backend, item_kind(kind), name)
+        })
+        .collect();
     let mut result = Map::new();
-    result.insert(kind.field().into(), Value::Array(visible.collect()));
+    result.insert(kind.field().into(), Value::Array(protect_listed(shield, visible).await));
     Value::Object(result)
+}
+
+/// Descriptions, titles, schemas and annotations are backend data like any other: tokenized, one call per
+/// backend (its PII policy applies). The exposed name is the item's identity — what calls, scopes and
+/// routing go by, limited to `[A-Za-z0-9_.-]` — and is never rewritten.
+async fn protect_listed(shield: &mut Shield<'_>, items: Vec<(Arc<Backend>, Value)>) -> Vec<Value> {
+    let mut names = Vec::with_capacity(items.len());
+    let mut groups: Vec<(Arc<Backend>, Vec<Value>)> = Vec::new();
+    for (backend, mut item) in items {
+        names.push(item.as_object_mut().and_then(|o| o.remove("name")));
+        match groups.last_mut().filter(|(b, _)| b.id == backend.id) {
+            Some((_, group)) => group.push(item),
+            None => groups.push((backend, vec![item])),
+        }
+    }
+    let mut protected = Vec::with_capacity(names.len());
+    for (backend, group) in groups {
+        let mut group = Value::Array(group);
+        shield.protect(&backend.id, None, &mut group).await;
+        if let Value::Array(items) = group {
+            protected.extend(items);
+        }
+    }
+    protected
+        .into_iter()
+        .zip(names)
+        .map(|(item, name)| match (item, name) {
+            (Value::Object(fields), Some(name)) => {
+                let mut named = Map::with_capacity(fields.len() + 1);
+                named.insert("name".to_owned(), name);
+                named.extend(fields);
+                Value::Object(named)
+            }
+            (item, _) => item,
+        })
+        .collect()
 }
 
 /// Where a call to `exposed` goes. A miss in a cached index is checked once against a rebuilt one (the

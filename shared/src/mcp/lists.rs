@@ -11,7 +11,7 @@ use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::{access, catalog, upstream::Ctx};
+use super::{access, catalog, privacy::Shield, upstream::Ctx};
 use crate::{
     backend::{Backend, Reply},
     GatewayError,
@@ -78,7 +78,7 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind, params: &Value) -> Result<Value
             // This gateway never hands out a cursor for these lists.
             return Err(bad_cursor("it was not issued by this gateway"));
         }
-        return Ok(catalog::list(ctx, kind).await);
+        return Ok(catalog::list(ctx, kind, &mut Shield::new(ctx, params)).await);
     }
     let backends = ctx.app.backends();
     // Only backends whose resources the caller may reach are asked, and named in its cursor; one it may
@@ -101,6 +101,8 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind, params: &Value) -> Result<Value
     // sees every backend teaches it (see `routing::ResourceOwners`).
     let learn = backends.iter().all(|b| reaches(b));
     let pages = join_all(positions.iter().map(|(b, c)| page(ctx, b, kind, c.clone()))).await;
+    let mut shield = Shield::new(ctx, params);
+    let shield = &mut shield;
 
     let mut items = Vec::new();
     let mut next = BTreeMap::new();
@@ -119,7 +121,12 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind, params: &Value) -> Result<Value
         if learn {
             found.iter().for_each(|item| learn_owner(ctx, backend, kind, item));
         }
-        items.extend(found);
+        // Backend data: tokenized in the caller's vault (a tokenized URI is restored when it is read).
+        let mut found = Value::Array(found);
+        shield.protect(&backend.id, None, &mut found).await;
+        if let Value::Array(found) = found {
+            items.extend(found);
+        }
     }
     let mut result = Map::new();
     result.insert(kind.field().into(), Value::Array(items));

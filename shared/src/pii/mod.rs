@@ -3,23 +3,33 @@
 //! on data it never saw.
 //!
 //! - `detect`: one multi-pattern scan, then per-candidate validation (Luhn, mod-97, ranges).
-//! - `walk`: which strings of a JSON value are rewritten (keys and string values; not `blob`).
-//! - `vault`: the per-scope token↔value map, AEAD-encrypted in DynamoDB behind the `VaultStore` port.
-//! - `policy`: `PII_ENABLED`, `PII_TYPES`, per-backend/per-tool `PII_POLICY`, the `pii:raw` opt-out.
-//! - `request`: one request's use of a vault (one load, at most one conditional write).
+//! - `walk`: which parts of a JSON value are rewritten (keys, strings, numbers; not `blob`).
+//! - `echo`, `scan`: values restored into a call's arguments found again by exact text, merged with the
+//!   detections, so a backend echoing its input never hands a restored value back.
+//! - `vault`: the per-scope token↔value pairs, one small AEAD-sealed item each in DynamoDB, behind the
+//!   `VaultStore` port; appended, never rewritten.
+//! - `policy`: `PII_ENABLED`, `PII_TYPES`, per-backend/per-tool `PII_POLICY`, the `pii:raw` opt-out, the cap.
+//! - `request`, `mint`: one request's use of a vault (reads only what it needs, mints in bounded writes).
 //!
 //! No original value ever reaches a log line, an error message or a `Debug` output of this module.
 
 mod detect;
+mod echo;
 mod kind;
+mod mint;
 mod policy;
 mod request;
+mod scan;
 mod token;
 mod vault;
 mod walk;
 
 #[cfg(test)]
+mod boundary_tests;
+#[cfg(test)]
 mod corpus_tests;
+#[cfg(test)]
+mod echo_tests;
 #[cfg(test)]
 mod moto_tests;
 #[cfg(test)]
@@ -34,11 +44,16 @@ use serde_json::Value;
 pub use detect::DetectorBuildError;
 pub use kind::{KindSet, PiiKind};
 pub use policy::{
-    allows_raw, raw_requested, PiiConfig, PiiConfigError, PiiPolicy, PiiRule, PII_RAW_SCOPE, RAW_META_KEY,
+    allows_raw, raw_requested, PiiConfig, PiiConfigError, PiiPolicy, PiiRule, DEFAULT_VAULT_MAX_TOKENS, PII_RAW_SCOPE,
+    RAW_META_KEY,
 };
 pub use request::{PiiRequest, TokenizeStats};
-pub use vault::{CipherError, DynamoVaultStore, MemoryVaultStore, SaveOutcome, SealedVault, VaultKey, VaultStore};
+pub use vault::{
+    CipherError, DynamoVaultStore, Inserted, MemoryVaultStore, Reservation, Reserved, VaultCalls, VaultEntry, VaultKey,
+    VaultMeta, VaultStore,
+};
 
+use crate::store;
 use base64::Engine;
 use detect::Scanner;
 
@@ -47,13 +62,13 @@ use detect::Scanner;
 pub enum PiiError {
     #[error("PII vault store: {0}")]
     Store(#[from] crate::store::StoreError),
-    /// Wrong key (rotated?), a tampered blob, or one copied from another scope. The vault is not reset:
-    /// reusing its numbers would make old tokens resolve to new values.
+    /// Wrong key (rotated?), a tampered item, or one copied from another scope or token. Nothing is reset:
+    /// reusing numbers would make old tokens resolve to new values.
     #[error("PII vault cannot be decrypted")]
     Undecryptable,
     #[error("PII vault content is corrupt")]
     Corrupt,
-    #[error("PII vault kept changing under concurrent writers; gave up after {0} attempts")]
+    #[error("PII vault meta item kept changing under concurrent writers; gave up after {0} attempts")]
     Contention(u32),
     #[error("PII key: {0}")]
     Key(CipherError),
@@ -113,9 +128,9 @@ impl Pii {
         &self.config
     }
 
-    /// One request's handle on the vault of `scope_id` (the session id, or the principal's id when there
-    /// is no session). Use it for both `detokenize` of the arguments and `tokenize` of the result, so the
-    /// vault is read once.
+    /// One request's handle on the vault of `scope_id` (`session:<id>`, or `principal:<id>` when there is
+    /// no session). Use the same one for `detokenize` of the arguments and for everything the request sends
+    /// back (result, relayed error, …): it replaces the restored values there and reads nothing twice.
     pub fn request(&self, scope_id: &str) -> PiiRequest<'_> {
         PiiRequest::new(self, scope_id)
     }
@@ -136,41 +151,20 @@ impl Pii {
         self.request(scope_id).detokenize(value).await
     }
 
-    /// Irreversible fallback when the vault cannot be used (store down, contention): every value found is
-    /// replaced by `[KIND_REDACTED]`. No I/O; never leaves a detected value in place.
+    /// Irreversible fallback when the vault cannot be used and no request handle is at hand: every value
+    /// found is replaced by `[KIND_REDACTED]`. No I/O; never leaves a detected value in place. With a
+    /// handle, prefer `PiiRequest::redact`, which also hides the values that request restored.
     pub fn redact(&self, backend: &str, tool: Option<&str>, value: &mut Value) -> Result<TokenizeStats, PiiError> {
-        let kinds = self.config.kinds_for(backend, tool);
-        let mut stats = TokenizeStats::default();
-        if kinds.is_empty() {
-            return Ok(stats);
-        }
-        let scanner = self.scanner(kinds)?;
-        let mut hits = Vec::new();
-        walk::rewrite(value, &mut |_, text| {
-            hits.clear();
-            scanner.scan(text, &mut hits);
-            if hits.is_empty() {
-                return None;
-            }
-            let mut out = String::with_capacity(text.len());
-            let mut copied = 0;
-            for hit in &hits {
-                out.push_str(&text[copied..hit.start]);
-                out.push_str(&token::redacted(hit.kind));
-                copied = hit.end;
-                stats.kinds.insert(hit.kind);
-            }
-            stats.redacted += hits.len();
-            stats.replaced += hits.len();
-            out.push_str(&text[copied..]);
-            Some(out)
-        });
-        Ok(stats)
+        PiiRequest::new(self, "").redact(backend, tool, value)
     }
 
-    /// Deletes the vault of `scope_id` (on session DELETE): its tokens stop resolving at once.
+    /// Forgets the vault of `scope_id` (on session DELETE): one write marks it deleted; its tokens stop
+    /// resolving at once, a request still in flight cannot mint into it again, and its items (never
+    /// enumerated) expire with their TTL. The mark outlives every item of the scope.
     pub async fn forget(&self, scope_id: &str) -> Result<(), PiiError> {
-        Ok(self.store.delete(scope_id).await?)
+        let items = vault::ScopeItems::new(&self.key, scope_id);
+        let expires_at = store::now_secs() + 2 * self.config.vault_ttl.as_secs();
+        Ok(self.store.forget(&items.meta_key(), expires_at).await?)
     }
 
     fn scanner(&self, kinds: KindSet) -> Result<&Scanner, PiiError> {

@@ -16,6 +16,10 @@ pub const PII_RAW_SCOPE: &str = "pii:raw";
 /// `params._meta` key a caller sets to `"raw"` to ask for untokenized results for one request.
 pub const RAW_META_KEY: &str = "mcp-gateway/pii";
 
+/// Tokens a scope may hold by default: far more than a session meets, few enough that a scope filled on
+/// purpose stays small (at most ~3 × this many small items, gone with the TTL).
+pub const DEFAULT_VAULT_MAX_TOKENS: u64 = 10_000;
+
 /// Whether the caller may opt out of tokenization (`pii:raw`, or a grant covering it: `pii:*`, `*`).
 pub fn allows_raw(scopes: &Scopes) -> bool {
     scopes.allows(PII_RAW_SCOPE)
@@ -60,8 +64,11 @@ pub struct PiiConfig {
     pub key_secret_id: String,
     /// `TABLE_NAME` (default `mcp-gateway`): where vaults are stored.
     pub table_name: String,
-    /// `PII_VAULT_TTL_SECS` (default 86400): how long a vault outlives its last write.
+    /// `PII_VAULT_TTL_SECS` (default 86400): how long a token lives after it was minted or last used.
     pub vault_ttl: Duration,
+    /// `PII_VAULT_MAX_TOKENS` (default 10000): tokens one scope (session or principal) may hold; past it,
+    /// new values in results are redacted and the event is audited and counted (`PiiVaultFull`).
+    pub vault_max_tokens: u64,
 }
 
 impl PiiConfig {
@@ -93,6 +100,19 @@ impl PiiConfig {
                 _ => return Err(invalid("PII_VAULT_TTL_SECS", &v, "expected seconds from 60 to 2592000".into())),
             },
         };
+        let vault_max_tokens = match get("PII_VAULT_MAX_TOKENS") {
+            None => DEFAULT_VAULT_MAX_TOKENS,
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if (1..=1_000_000).contains(&n) => n,
+                _ => {
+                    return Err(invalid(
+                        "PII_VAULT_MAX_TOKENS",
+                        &v,
+                        "expected a number of tokens from 1 to 1000000".into(),
+                    ))
+                }
+            },
+        };
         Ok(Self {
             enabled,
             kinds,
@@ -100,6 +120,7 @@ impl PiiConfig {
             key_secret_id: get("PII_KEY_SECRET_ID").unwrap_or_else(|| "mcp-gateway/pii-key".into()),
             table_name: get("TABLE_NAME").unwrap_or_else(|| "mcp-gateway".into()),
             vault_ttl: Duration::from_secs(ttl),
+            vault_max_tokens,
         })
     }
 
@@ -191,6 +212,8 @@ mod tests {
         assert_eq!(c.kinds_for("demo", Some("demo_echo")), KindSet::defaults());
         assert_eq!(c.key_secret_id, "mcp-gateway/pii-key");
         assert_eq!(c.vault_ttl, Duration::from_secs(86_400));
+        assert_eq!(c.vault_max_tokens, 10_000);
+        assert_eq!(config(&[("PII_VAULT_MAX_TOKENS", "25")]).unwrap().vault_max_tokens, 25);
         assert_eq!(c.kind_sets(), vec![KindSet::defaults()]);
     }
 
@@ -220,6 +243,10 @@ mod tests {
         assert!(err.contains("unknown field"), "{err}");
         assert!(config(&[("PII_ENABLED", "maybe")]).unwrap_err().to_string().contains("PII_ENABLED"));
         assert!(config(&[("PII_VAULT_TTL_SECS", "5")]).unwrap_err().to_string().contains("PII_VAULT_TTL_SECS"));
+        for bad in ["0", "-1", "lots", "1000001"] {
+            let err = config(&[("PII_VAULT_MAX_TOKENS", bad)]).unwrap_err().to_string();
+            assert!(err.contains("PII_VAULT_MAX_TOKENS") && err.contains(bad), "{err}");
+        }
     }
 
     #[test]

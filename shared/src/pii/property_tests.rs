@@ -1,5 +1,6 @@
 //! Property: tokenize→detokenize is the identity on arbitrary JSON, including text that already holds
-//! token-shaped strings, values minted by earlier documents, keys full of PII and nested JSON.
+//! token-shaped strings, values minted by earlier documents, keys full of PII and nested JSON — up to one
+//! change by design: a JSON number holding PII (a card number) comes back as its text, a string.
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
@@ -9,7 +10,7 @@ use std::sync::{
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
-use super::{MemoryVaultStore, Pii, PiiConfig, VaultKey};
+use super::{detect::Scanner, KindSet, MemoryVaultStore, Pii, PiiConfig, VaultKey};
 
 /// Pieces that exercise the detectors and the token grammar; glued to arbitrary text by `fragment`.
 const PIECES: &[&str] = &[
@@ -59,6 +60,8 @@ fn json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
+        // Card numbers as numbers (Luhn-valid Visa test numbers and neighbours that are not).
+        (4_111_111_111_111_100u64..4_111_111_111_111_200).prop_map(Value::from),
         text().prop_map(Value::String),
         // JSON nested inside a text.
         text().prop_map(|t| Value::String(serde_json::json!({ "inner": t }).to_string())),
@@ -83,6 +86,26 @@ fn service() -> &'static Pii {
     })
 }
 
+/// `value` as tokenize→detokenize gives it back: numbers in which a detector fires become their text.
+fn expected(value: &Value) -> Value {
+    static SCANNER: OnceLock<Scanner> = OnceLock::new();
+    let scanner = SCANNER.get_or_init(|| Scanner::new(KindSet::all()).unwrap());
+    match value {
+        Value::Number(n) => {
+            let mut hits = Vec::new();
+            scanner.scan(&n.to_string(), &mut hits);
+            if hits.is_empty() {
+                value.clone()
+            } else {
+                Value::String(n.to_string())
+            }
+        }
+        Value::Array(items) => Value::Array(items.iter().map(expected).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), expected(v))).collect()),
+        other => other.clone(),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -96,7 +119,7 @@ proptest! {
             let mut value = original.clone();
             runtime.block_on(pii.tokenize(&scope, "demo", Some("demo_tool"), &mut value)).unwrap();
             runtime.block_on(pii.detokenize(&scope, &mut value)).unwrap();
-            prop_assert_eq!(value, original);
+            prop_assert_eq!(value, expected(&original));
         }
     }
 }

@@ -148,6 +148,7 @@ fn document(config: &EmfConfig, record: &RequestRecord<'_>, timestamp_ms: u64) -
             { "Name": "RateLimited", "Unit": "Count" },
             { "Name": "AuthDenials", "Unit": "Count" },
             { "Name": "PiiTokens", "Unit": "Count" },
+            { "Name": "PiiVaultFull", "Unit": "Count" },
         ],
     })];
     let mut root = Map::new();
@@ -159,6 +160,7 @@ fn document(config: &EmfConfig, record: &RequestRecord<'_>, timestamp_ms: u64) -
     root.insert("RateLimited".into(), json!(count(record.rate_limited)));
     root.insert("AuthDenials".into(), json!(count(record.auth_denied)));
     root.insert("PiiTokens".into(), json!(record.pii_tokens));
+    root.insert("PiiVaultFull".into(), json!(record.pii_vault_full));
     if let Some(call) = &record.backend {
         directives.push(json!({
             "Namespace": config.namespace,

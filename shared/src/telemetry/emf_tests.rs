@@ -79,12 +79,14 @@ fn backend_call_adds_a_valid_backend_directive() {
     record.backend = Some(BackendCall { id: "github", latency: Duration::from_millis(35), ok: false });
     record.rate_limited = false;
     record.pii_tokens = 3;
+    record.pii_vault_full = 1;
     let doc = emit(&record);
     assert_valid_emf(&doc);
     assert_eq!(doc["_aws"]["CloudWatchMetrics"][1]["Dimensions"], json!([["Function", "Backend"]]));
     assert_eq!(doc["Backend"], "github");
     assert_eq!((doc["BackendCalls"].as_u64(), doc["BackendErrors"].as_u64()), (Some(1), Some(1)));
     assert_eq!((doc["Errors"].as_u64(), doc["PiiTokens"].as_u64()), (Some(1), Some(3)));
+    assert_eq!(doc["PiiVaultFull"].as_u64(), Some(1));
     let names = metric_names(&doc);
     let mut unique = names.clone();
     unique.sort();

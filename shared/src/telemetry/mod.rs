@@ -31,7 +31,7 @@ pub use emf::{emit_request, init, write_request, EmfConfig, TelemetryConfigError
 pub use histogram::{Histogram, BUCKETS_SECONDS};
 pub use prometheus::{render_prometheus, render_prometheus_public, render_to, CONTENT_TYPE};
 pub use registry::{method_label, metrics, Metrics};
-pub use scope::{note_backend, note_pii_tokens, scoped, Notes};
+pub use scope::{note_backend, note_pii_tokens, note_pii_vault_full, scoped, Notes};
 
 /// One call to a backend made while serving a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +66,8 @@ pub struct RequestRecord<'a> {
     pub auth_denied: bool,
     /// PII tokens minted while answering (new vault entries, not tokens reused).
     pub pii_tokens: u64,
+    /// The request met a full PII vault (new values were redacted): 0 or 1 per request.
+    pub pii_vault_full: u64,
 }
 
 impl<'a> RequestRecord<'a> {
@@ -80,6 +82,7 @@ impl<'a> RequestRecord<'a> {
             rate_limited: false,
             auth_denied: false,
             pii_tokens: 0,
+            pii_vault_full: 0,
         }
     }
 
@@ -93,6 +96,7 @@ impl<'a> RequestRecord<'a> {
 /// (else each backend call is counted on its own), and the PII tokens it minted.
 pub fn observe_noted<'a>(mut record: RequestRecord<'a>, notes: &'a Notes) {
     record.pii_tokens += notes.pii_tokens;
+    record.pii_vault_full += notes.pii_vault_full;
     record.backend = notes.single_backend();
     if record.backend.is_none() {
         notes.calls().for_each(|call| metrics().record_backend(&call));
@@ -116,6 +120,7 @@ pub fn observe(record: &RequestRecord<'_>) {
         rate_limited = record.rate_limited,
         auth_denied = record.auth_denied,
         pii_tokens = record.pii_tokens,
+        pii_vault_full = record.pii_vault_full,
         "request"
     );
 }

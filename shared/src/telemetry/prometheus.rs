@@ -77,6 +77,11 @@ fn render(out: &mut String, metrics: &Metrics, function: &str, with_backends: bo
         ("mcp_gateway_rate_limited_total", "Requests refused by a rate limit (429).", &metrics.rate_limited),
         ("mcp_gateway_auth_denials_total", "Requests refused by authentication or scopes.", &metrics.auth_denials),
         ("mcp_gateway_pii_tokens_total", "PII tokens minted in backend results.", &metrics.pii_tokens),
+        (
+            "mcp_gateway_pii_vault_full_total",
+            "Requests whose new PII values were redacted because the vault was at its cap.",
+            &metrics.pii_vault_full,
+        ),
     ];
     for (name, help, counter) in totals {
         w.family(name, "counter", help);

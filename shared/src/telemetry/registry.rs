@@ -86,6 +86,7 @@ pub struct Metrics {
     pub(crate) backends: Family<BackendStats>,
     pub(crate) rate_limited: AtomicU64,
     pub(crate) pii_tokens: AtomicU64,
+    pub(crate) pii_vault_full: AtomicU64,
     pub(crate) auth_denials: AtomicU64,
 }
 
@@ -101,6 +102,11 @@ impl Metrics {
         self.pii_tokens.fetch_add(minted, Relaxed);
     }
 
+    /// Counts requests that met a full PII vault outside a request record.
+    pub fn add_pii_vault_full(&self, times: u64) {
+        self.pii_vault_full.fetch_add(times, Relaxed);
+    }
+
     /// An empty registry (tests and benchmarks use their own; the gateway uses [`metrics()`]).
     pub fn new() -> Self {
         Self {
@@ -110,6 +116,7 @@ impl Metrics {
             backends: Family::default(),
             rate_limited: AtomicU64::new(0),
             pii_tokens: AtomicU64::new(0),
+            pii_vault_full: AtomicU64::new(0),
             auth_denials: AtomicU64::new(0),
         }
     }
@@ -131,6 +138,9 @@ impl Metrics {
         }
         if record.pii_tokens > 0 {
             self.pii_tokens.fetch_add(record.pii_tokens, Relaxed);
+        }
+        if record.pii_vault_full > 0 {
+            self.pii_vault_full.fetch_add(record.pii_vault_full, Relaxed);
         }
         if let Some(call) = &record.backend {
             self.record_backend(call);

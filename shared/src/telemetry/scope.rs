@@ -16,6 +16,8 @@ pub struct Notes {
     /// (backend id, latency, reached) per exchange, in order.
     calls: Vec<(String, Duration, bool)>,
     pub pii_tokens: u64,
+    /// Times the request met a full PII vault (new values redacted).
+    pub pii_vault_full: u64,
 }
 
 impl Notes {
@@ -61,6 +63,13 @@ pub fn note_pii_tokens(minted: u64) {
     }
 }
 
+/// A PII vault at its cap redacted new values.
+pub fn note_pii_vault_full() {
+    if NOTES.try_with(|notes| notes.borrow_mut().pii_vault_full += 1).is_err() {
+        metrics().add_pii_vault_full(1);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,11 +80,12 @@ mod tests {
             note_backend("demo", Duration::from_millis(2), true);
             note_backend("demo", Duration::from_millis(3), true);
             note_pii_tokens(2);
+            note_pii_vault_full();
         })
         .await;
         let backend = notes.single_backend().unwrap();
         assert_eq!((backend.id, backend.latency, backend.ok), ("demo", Duration::from_millis(5), true));
-        assert_eq!(notes.pii_tokens, 2);
+        assert_eq!((notes.pii_tokens, notes.pii_vault_full), (2, 1));
         let ((), other) = scoped(async { note_backend("a", Duration::ZERO, true) }).await;
         assert_eq!(other.single_backend().map(|b| b.id), Some("a"), "a fresh scope starts empty");
     }

@@ -69,6 +69,9 @@ fn records_are_counted_by_route_method_status_and_backend() {
     let mut limited = RequestRecord::new("/mcp", "POST", 429, Duration::from_micros(300));
     limited.rate_limited = true;
     metrics.record(&limited);
+    let mut full = RequestRecord::new("/api/code/execute", "POST", 200, Duration::from_millis(3));
+    full.pii_vault_full = 1;
+    metrics.record(&full);
     metrics.record(&RequestRecord::new("/mcp", "POST", 503, Duration::from_secs(40)));
     metrics.record_backend(&BackendCall { id: "demo", latency: Duration::from_secs(1), ok: false });
 
@@ -79,6 +82,7 @@ fn records_are_counted_by_route_method_status_and_backend() {
     assert_eq!(value(&text, r#"mcp_gateway_errors_total{route="/mcp"}"#), Some(1.0));
     assert_eq!(value(&text, "mcp_gateway_rate_limited_total"), Some(1.0));
     assert_eq!(value(&text, "mcp_gateway_pii_tokens_total"), Some(4.0));
+    assert_eq!(value(&text, "mcp_gateway_pii_vault_full_total"), Some(1.0));
     assert_eq!(value(&text, r#"mcp_gateway_backend_calls_total{backend="demo"}"#), Some(3.0));
     assert_eq!(value(&text, r#"mcp_gateway_backend_errors_total{backend="demo"}"#), Some(1.0));
     // Cumulative buckets: 300 µs ≤ 1 ms; 3 ms ≤ 5 ms; 40 s only in +Inf.

@@ -177,9 +177,18 @@ fn reply(status: StatusCode, session: Option<String>, body: Value) -> Response {
     builder.body(Full::new(bytes)).unwrap_or_default()
 }
 
+/// Personal data the fake backend puts in its resource list's metadata.
+pub const OWNER: &str = "owner.bob@example.org";
+
 fn tool(name: &str, properties: Value, required: &[&str]) -> Value {
     json!({ "name": name, "description": format!("The fake backend's {name} tool."),
         "inputSchema": { "type": "object", "properties": properties, "required": required } })
+}
+
+/// `tool` refusing properties it does not declare.
+fn closed(mut tool: Value) -> Value {
+    tool["inputSchema"]["additionalProperties"] = Value::Bool(false);
+    tool
 }
 
 fn text_result(text: &str) -> Value {
@@ -206,7 +215,7 @@ async fn answer(method: &str, params: &Value, modern: bool, extra: &[String]) ->
         "tools/list" => {
             let mut tools = vec![
                 tool("echo", json!({ "text": { "type": "string" } }), &["text"]),
-                tool("add", json!({ "a": { "type": "number" }, "b": { "type": "number" } }), &["a", "b"]),
+                closed(tool("add", json!({ "a": { "type": "number" }, "b": { "type": "number" } }), &["a", "b"])),
                 tool("fail", json!({}), &[]),
                 tool("boom", json!({ "text": { "type": "string" } }), &[]),
                 tool("slow", json!({ "ms": { "type": "integer", "maximum": 60000 } }), &["ms"]),
@@ -232,7 +241,8 @@ async fn answer(method: &str, params: &Value, modern: bool, extra: &[String]) ->
             other => return Err(json!({ "code": -32602, "message": format!("Unknown tool: {other}") })),
         },
         "resources/list" => {
-            json!({ "resources": [{ "uri": "fake://doc/1", "name": "doc", "mimeType": "text/plain" }] })
+            json!({ "resources": [{ "uri": "fake://doc/1", "name": "doc", "mimeType": "text/plain",
+                "description": format!("Kept by {OWNER}") }] })
         }
         "resources/templates/list" => {
             json!({ "resourceTemplates": [{ "uriTemplate": "fake://doc/{id}", "name": "docs" }] })
@@ -248,7 +258,12 @@ async fn answer(method: &str, params: &Value, modern: bool, extra: &[String]) ->
         }
         "prompts/get" => json!({ "messages": [{ "role": "user", "content": { "type": "text",
             "text": format!("Say hello to {}", params["arguments"]["who"].as_str().unwrap_or("nobody")) } }] }),
-        "completion/complete" => json!({ "completion": { "values": ["alpha", "beta"], "hasMore": false } }),
+        "completion/complete" => {
+            // Completes the typed value too, so a test can see what the backend was given come back.
+            let typed = params["argument"]["value"].as_str().unwrap_or_default();
+            let values: Vec<&str> = ["alpha", "beta", typed].into_iter().filter(|v| !v.is_empty()).collect();
+            json!({ "completion": { "values": values, "hasMore": false } })
+        }
         other => return Err(json!({ "code": -32601, "message": format!("Method not found: {other}") })),
     })
 }

@@ -9,6 +9,6 @@ mod client;
 mod moto;
 
 pub use app::{app, backends_json, config, Stores, TestKey};
-pub use backend::FakeBackend;
+pub use backend::{FakeBackend, OWNER};
 pub use client::{Reply, TestClient};
 pub use moto::moto;

@@ -11,6 +11,7 @@ mod auth;
 mod backends;
 mod limits;
 mod pii;
+mod pii_paths;
 mod protocol;
 mod public;
 mod sessions;

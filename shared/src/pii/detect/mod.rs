@@ -33,6 +33,7 @@ pub(crate) struct Detection {
 }
 
 impl Detection {
+    #[cfg(test)]
     pub fn range(&self) -> Range<usize> {
         self.start..self.end
     }

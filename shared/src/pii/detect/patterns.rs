@@ -117,7 +117,8 @@ pub(super) const PATTERNS: &[Pattern] = &[
     p(
         PiiKind::Address,
         Check::Address,
-        r"\b[0-9]{1,6}(?: [A-Z][a-z]+){1,4} (?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl|Terrace|Parkway|Pkwy|Circle|Cir)\b\.?",
+        // The full stop belongs to an abbreviation (`St.`), never to a full word (`Street.` ends a sentence).
+        r"\b[0-9]{1,6}(?: [A-Z][a-z]+){1,4} (?:(?:Street|Avenue|Road|Boulevard|Drive|Lane|Way|Court|Place|Terrace|Parkway|Circle)\b|(?:St|Ave|Rd|Blvd|Dr|Ln|Ct|Pl|Pkwy|Cir)\b\.?)",
     ),
 ];
 

@@ -132,20 +132,31 @@ fn ipv4(hay: &str, span: &Range<usize>) -> bool {
     octets_ok && isolated_number(hay, span) && !after_version_word(hay, span.start)
 }
 
-/// `v1.2.3.4`, `version 4.0.0.0`, `Version=4.0.0.0`: a version, not an address.
+/// `v1.2.3.4`, `version 4.0.0.0`, `Version=4.0.0.0`: a version, not an address. The label must be a word
+/// of its own: `dev 10.0.0.1` and `env=10.0.0.1` are addresses.
 fn after_version_word(hay: &str, start: usize) -> bool {
     let head = hay[..start].trim_end_matches([' ', '=', ':']).as_bytes();
-    let tail = &head[head.len().saturating_sub(7)..];
-    let lower: Vec<u8> = tail.iter().map(u8::to_ascii_lowercase).collect();
-    lower.ends_with(b"version") || lower.ends_with(b"ver") || lower.ends_with(b"v")
+    ["version", "ver", "v"].iter().any(|label| {
+        let Some(at) = head.len().checked_sub(label.len()) else { return false };
+        head[at..].eq_ignore_ascii_case(label.as_bytes()) && (at == 0 || !head[at - 1].is_ascii_alphanumeric())
+    })
 }
 
 /// Parsed by the standard library; at least three explicit groups (or an embedded IPv4), which leaves out
-/// `::1`, `fe80::1` and code such as `a::b`, and not glued to more hex or colons.
+/// `::1`, `fe80::1` and code such as `a::b`, and not part of a longer run of groups: a hex digit next to it,
+/// or a `:` / `.` that continues into one. A `:` or `.` that ends a sentence or a label does not
+/// (`… from 2001:db8::1:2. Then`, `2001:db8::1:2: refused`).
 fn ipv6(hay: &str, span: Range<usize>) -> Option<Range<usize>> {
     let text = &hay[span.clone()];
-    let glued = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
-    if glued(before(hay, &span)) || glued(after(hay, &span)) {
+    let bytes = hay.as_bytes();
+    let continues = |b: Option<u8>, next: Option<u8>| match b {
+        Some(b) if b.is_ascii_hexdigit() => true,
+        Some(b':' | b'.') => next.is_some_and(|n| n.is_ascii_hexdigit()),
+        _ => false,
+    };
+    let glued_before = continues(before(hay, &span), span.start.checked_sub(2).map(|i| bytes[i]));
+    let glued_after = continues(after(hay, &span), bytes.get(span.end + 1).copied());
+    if glued_before || glued_after {
         return None;
     }
     let groups = text.split(':').filter(|g| !g.is_empty()).count();
@@ -166,9 +177,11 @@ fn bearer(hay: &str, span: Range<usize>) -> Option<Range<usize>> {
     let text = &hay[span.clone()];
     let offset = text.find([' ', '\t'])?;
     let token_start = span.start + offset + text[offset..].find(|c: char| c != ' ' && c != '\t')?;
-    let token = &hay[token_start..span.end];
+    // A full stop after the credential ends the sentence; it is not part of it.
+    let end = token_start + hay[token_start..span.end].trim_end_matches('.').len();
+    let token = &hay[token_start..end];
     let digit = token.bytes().any(|b| b.is_ascii_digit());
-    (digit || token.len() >= 32).then_some(token_start..span.end)
+    (token.len() >= 16 && (digit || token.len() >= 32)).then_some(token_start..end)
 }
 
 /// Common asset names (`icon@2x.png`) look like addresses; a file extension is not a top-level domain.

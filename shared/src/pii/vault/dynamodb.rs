@@ -1,11 +1,37 @@
-//! DynamoDB adapter of `VaultStore`. Same table as sessions (`pk` S, TTL `expires_at` N); item
-//! `pii#<scope-id>` → `blob` (B, the sealed map), `version` (N), `expires_at` (N).
+//! DynamoDB adapter of `VaultStore`. Same table as sessions (`pk` S, TTL `expires_at` N), items keyed as
+//! `items.rs` says:
+//! - meta: `n_<KIND>` (N) per kind used, `total` (N), `expires_at` (N), `deleted` (BOOL, when forgotten);
+//! - token and fingerprint: `v` (B, sealed), `expires_at` (N).
+//!
+//! Reads are `BatchGetItem` (strongly consistent); a reservation is one conditional `UpdateItem`; a new pair
+//! is two conditional `PutItem`s (no live item under its key), token before fingerprint; refreshes and the
+//! tombstone are `UpdateItem`s. No operation reads or writes more than the items a request names. (Not a
+//! transaction per pair: it would cost twice the write units for an atomicity the order already gives.)
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::{primitives::Blob, types::AttributeValue, Client};
+use aws_sdk_dynamodb::{
+    primitives::Blob,
+    types::{AttributeValue, KeysAndAttributes, ReturnValue},
+    Client,
+};
+use futures_util::{
+    future::{join_all, try_join_all},
+    StreamExt,
+};
 
-use super::{SaveOutcome, SealedVault, VaultStore};
-use crate::store::StoreError;
+use super::{Inserted, Reservation, Reserved, VaultEntry, VaultMeta, VaultStore};
+use crate::{pii::PiiKind, store::StoreError};
+
+/// `BatchGetItem` takes at most 100 keys.
+const READ_CHUNK: usize = 100;
+/// Pairs written at the same time.
+const INSERT_CONCURRENCY: usize = 16;
+/// Rounds for unprocessed keys.
+const ATTEMPTS: u32 = 5;
+
+type Item = HashMap<String, AttributeValue>;
 
 /// The DynamoDB-backed vault store, built once per cold start.
 #[derive(Clone)]
@@ -17,124 +43,266 @@ pub struct DynamoVaultStore {
 impl DynamoVaultStore {
     /// A client with tight timeouts: a vault that does not answer must fail the request fast, not hang it.
     pub fn new(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
-        Self { client: crate::aws::dynamodb(sdk), table: table.into() }
+        Self::from_client(crate::aws::dynamodb(sdk), table)
+    }
+
+    /// With a client built elsewhere (tests add an interceptor that counts write units).
+    pub(crate) fn from_client(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
     }
 }
 
-fn key(scope_id: &str) -> AttributeValue {
-    AttributeValue::S(format!("pii#{scope_id}"))
+fn s(text: &str) -> AttributeValue {
+    AttributeValue::S(text.to_owned())
 }
 
-fn number(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> Result<u64, StoreError> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| StoreError::Corrupt(format!("PII vault item without a numeric {name}")))
+fn n(number: impl ToString) -> AttributeValue {
+    AttributeValue::N(number.to_string())
 }
 
-#[async_trait]
-impl VaultStore for DynamoVaultStore {
-    async fn load(&self, scope_id: &str) -> Result<Option<SealedVault>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", key(scope_id))
-            // A token minted a moment ago by another instance must resolve here.
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
-        let Some(item) = output.item else {
-            return Ok(None);
-        };
-        let blob = item
-            .get("blob")
-            .and_then(|v| v.as_b().ok())
-            .ok_or_else(|| StoreError::Corrupt("PII vault item without a blob".into()))?;
-        Ok(Some(SealedVault {
-            blob: blob.as_ref().to_vec(),
-            version: number(&item, "version")?,
-            expires_at: number(&item, "expires_at")?,
-        }))
+fn number(item: &Item, name: &str) -> Result<u64, StoreError> {
+    match item.get(name) {
+        None => Ok(0),
+        Some(value) => value
+            .as_n()
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("PII vault item with a non-numeric {name}"))),
+    }
+}
+
+fn counter_name(kind: PiiKind) -> String {
+    format!("n_{}", kind.name())
+}
+
+fn parse_meta(item: &Item) -> Result<VaultMeta, StoreError> {
+    let mut meta = VaultMeta {
+        total: number(item, "total")?,
+        expires_at: number(item, "expires_at")?,
+        deleted: item.get("deleted").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+        ..VaultMeta::default()
+    };
+    for kind in PiiKind::ALL {
+        let counter = number(item, &counter_name(kind))?;
+        meta.counters[kind as usize] =
+            u32::try_from(counter).map_err(|_| StoreError::Corrupt("PII vault counter out of range".into()))?;
+    }
+    Ok(meta)
+}
+
+fn parse_entry(key: String, item: &Item) -> Result<VaultEntry, StoreError> {
+    let sealed = item
+        .get("v")
+        .and_then(|v| v.as_b().ok())
+        .ok_or_else(|| StoreError::Corrupt("PII vault entry without a sealed value".into()))?;
+    Ok(VaultEntry { key, sealed: sealed.as_ref().to_vec(), expires_at: number(item, "expires_at")? })
+}
+
+/// Conditional check failures are outcomes, not faults.
+fn conditional<E>(result: Result<E, impl ConditionFailure>) -> Result<Option<E>, StoreError> {
+    match result {
+        Ok(output) => Ok(Some(output)),
+        Err(e) if e.condition_failed() => Ok(None),
+        Err(e) => Err(e.into_store_error()),
+    }
+}
+
+trait ConditionFailure {
+    fn condition_failed(&self) -> bool;
+    fn into_store_error(self) -> StoreError;
+}
+
+impl<R: std::fmt::Debug + Send + Sync + 'static> ConditionFailure
+    for aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>
+{
+    fn condition_failed(&self) -> bool {
+        self.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception())
+    }
+    fn into_store_error(self) -> StoreError {
+        StoreError::unavailable(self)
+    }
+}
+
+impl DynamoVaultStore {
+    async fn read_chunk(&self, keys: &[String]) -> Result<Vec<Item>, StoreError> {
+        let mut pending: Vec<Item> = keys.iter().map(|k| HashMap::from([("pk".to_owned(), s(k))])).collect();
+        let mut found = Vec::new();
+        for attempt in 0..ATTEMPTS {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(StoreError::unavailable)?;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(StoreError::unavailable)?;
+            found.extend(output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
+            pending =
+                output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(found);
+            }
+            // Throttled: DynamoDB hands back what it did not read; ask again after a pause.
+            tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+        }
+        Err(StoreError::Unavailable("PII vault reads kept coming back unprocessed".into()))
     }
 
-    async fn save(
-        &self,
-        scope_id: &str,
-        vault: &SealedVault,
-        expected: Option<u64>,
-    ) -> Result<SaveOutcome, StoreError> {
-        let request = self
+    /// Writes `entry` unless a live item has its key (a number or a fingerprint, once given, stays).
+    /// `false`: one had.
+    async fn put_new(&self, entry: &VaultEntry, now: u64) -> Result<bool, StoreError> {
+        let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", key(scope_id))
-            .item("blob", AttributeValue::B(Blob::new(vault.blob.clone())))
-            .item("version", AttributeValue::N(vault.version.to_string()))
-            .item("expires_at", AttributeValue::N(vault.expires_at.to_string()));
-        let request = match expected {
-            None => request.condition_expression("attribute_not_exists(pk)"),
-            Some(version) => request
-                .condition_expression("version = :expected")
-                .expression_attribute_values(":expected", AttributeValue::N(version.to_string())),
-        };
-        match request.send().await {
-            Ok(_) => Ok(SaveOutcome::Saved),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(SaveOutcome::Conflict)
-            }
+            .item("pk", s(&entry.key))
+            .item("v", AttributeValue::B(Blob::new(entry.sealed.clone())))
+            .item("expires_at", n(entry.expires_at))
+            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
             Err(e) => Err(StoreError::unavailable(e)),
         }
     }
 
-    async fn delete(&self, scope_id: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
+    /// The token first, then the fingerprint: a fingerprint never points at a token that is not there. A
+    /// token written for a fingerprint that lost is never handed out and expires with its TTL.
+    async fn insert_pair(
+        &self,
+        index: usize,
+        (token, fingerprint): &(VaultEntry, VaultEntry),
+        now: u64,
+    ) -> Result<(usize, Inserted), StoreError> {
+        if !self.put_new(token, now).await? || !self.put_new(fingerprint, now).await? {
+            return Ok((index, Inserted::Taken));
+        }
+        Ok((index, Inserted::Inserted))
+    }
+
+    async fn touch(&self, key: &str, condition: &str, expires_at: u64, now: u64) -> Result<(), StoreError> {
+        let mut request = self.client.update_item();
+        if condition.contains("#d") {
+            request = request.expression_attribute_names("#d", "deleted");
+        }
+        let result = request
             .table_name(&self.table)
-            .key("pk", key(scope_id))
+            .key("pk", s(key))
+            .update_expression("SET expires_at = :e")
+            .condition_expression(condition)
+            .expression_attribute_values(":e", n(expires_at))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        conditional(result).map(drop)
+    }
+}
+
+#[async_trait]
+impl VaultStore for DynamoVaultStore {
+    async fn read(&self, meta_key: &str, keys: &[String]) -> Result<(Option<VaultMeta>, Vec<VaultEntry>), StoreError> {
+        // DynamoDB refuses a batch that names a key twice.
+        let mut seen = std::collections::HashSet::with_capacity(keys.len() + 1);
+        let all: Vec<String> = std::iter::once(meta_key)
+            .chain(keys.iter().map(String::as_str))
+            .filter(|k| seen.insert(*k))
+            .map(str::to_owned)
+            .collect();
+        let chunks = try_join_all(all.chunks(READ_CHUNK).map(|chunk| self.read_chunk(chunk))).await?;
+        let (mut meta, mut entries) = (None, Vec::with_capacity(keys.len()));
+        for item in chunks.into_iter().flatten() {
+            let key = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            if key == meta_key {
+                meta = Some(parse_meta(&item)?);
+            } else {
+                entries.push(parse_entry(key, &item)?);
+            }
+        }
+        Ok((meta, entries))
+    }
+
+    async fn reserve(&self, meta_key: &str, reservation: &Reservation) -> Result<Reserved, StoreError> {
+        let size = reservation.size();
+        if size > reservation.cap || reservation.counts.is_empty() {
+            return Ok(Reserved::Refused);
+        }
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(meta_key))
+            .expression_attribute_values(":e", n(reservation.expires_at))
+            .expression_attribute_values(":size", n(size))
+            .return_values(ReturnValue::AllNew);
+        let mut adds = Vec::new();
+        for (i, (kind, count)) in reservation.counts.iter().enumerate() {
+            adds.push(format!("#n{i} :n{i}"));
+            request = request
+                .expression_attribute_names(format!("#n{i}"), counter_name(*kind))
+                .expression_attribute_values(format!(":n{i}"), n(count));
+        }
+        request = match reservation.restart_from {
+            // The meta item had expired: the total restarts, the counters go on, and only over the item as read.
+            Some(seen) => request
+                .update_expression(format!("SET expires_at = :e, #total = :size ADD {}", adds.join(", ")))
+                .condition_expression("attribute_not_exists(#d) AND expires_at = :seen")
+                .expression_attribute_values(":seen", n(seen)),
+            None => request
+                .update_expression(format!("SET expires_at = :e ADD #total :size, {}", adds.join(", ")))
+                .condition_expression("attribute_not_exists(#d) AND (attribute_not_exists(#total) OR #total <= :max)")
+                .expression_attribute_values(":max", n(reservation.cap - size)),
+        };
+        // Placeholders for every name: `total` is one of DynamoDB's reserved words.
+        let request = request.expression_attribute_names("#total", "total").expression_attribute_names("#d", "deleted");
+        match conditional(request.send().await)? {
+            None => Ok(Reserved::Refused),
+            Some(output) => Ok(Reserved::Granted(parse_meta(&output.attributes.unwrap_or_default())?)),
+        }
+    }
+
+    async fn insert(&self, pairs: &[(VaultEntry, VaultEntry)], now: u64) -> Result<Vec<Inserted>, StoreError> {
+        // Pairs in parallel, a bounded number at a time; each pair's two writes in order.
+        let writes: Vec<_> = pairs.iter().enumerate().map(|(i, pair)| self.insert_pair(i, pair, now)).collect();
+        let outcomes: Vec<Result<(usize, Inserted), StoreError>> =
+            futures_util::stream::iter(writes).buffer_unordered(INSERT_CONCURRENCY).collect().await;
+        let mut ordered = vec![Inserted::Taken; pairs.len()];
+        for outcome in outcomes {
+            let (i, inserted) = outcome?;
+            ordered[i] = inserted;
+        }
+        Ok(ordered)
+    }
+
+    async fn refresh(&self, meta_key: &str, keys: &[String], expires_at: u64, now: u64) -> Result<(), StoreError> {
+        const META: &str =
+            "attribute_exists(pk) AND attribute_not_exists(#d) AND expires_at > :now AND expires_at < :e";
+        const ENTRY: &str = "attribute_exists(pk) AND expires_at > :now AND expires_at < :e";
+        let meta = self.touch(meta_key, META, expires_at, now);
+        let entries = join_all(keys.iter().map(|k| self.touch(k, ENTRY, expires_at, now)));
+        let (meta, entries) = futures_util::future::join(meta, entries).await;
+        meta?;
+        entries.into_iter().collect()
+    }
+
+    async fn forget(&self, meta_key: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(meta_key))
+            .update_expression("SET #d = :t, expires_at = :e")
+            .expression_attribute_names("#d", "deleted")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .expression_attribute_values(":e", n(expires_at))
             .send()
             .await
             .map_err(StoreError::unavailable)?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    //! Adapter tests against moto (the local stack sets `AWS_ENDPOINT_URL`; `make test` starts it first).
-    use super::*;
-
-    async fn store(test: &str) -> Option<DynamoVaultStore> {
-        let sdk = crate::testing::moto(test).await?;
-        Some(DynamoVaultStore::new(&sdk, std::env::var("TABLE_NAME").unwrap_or_else(|_| "mcp-gateway".into())))
-    }
-
-    fn unique_scope() -> String {
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).unwrap();
-        format!("adapter-test-{}", hex::encode(bytes))
-    }
-
-    fn sealed(version: u64) -> SealedVault {
-        // A fixed expiry far ahead, so items compare equal however long the test takes.
-        SealedVault { blob: vec![1, 2, 3, version as u8], version, expires_at: 4_102_444_800 }
-    }
-
-    #[tokio::test]
-    async fn vault_items_are_written_only_over_the_expected_version() {
-        let Some(store) = store("vault_items_are_written_only_over_the_expected_version").await else { return };
-        let scope = unique_scope();
-        assert_eq!(store.load(&scope).await.unwrap(), None);
-        assert_eq!(store.save(&scope, &sealed(1), None).await.unwrap(), SaveOutcome::Saved);
-        // A second creator, and a writer holding a stale version, both lose.
-        assert_eq!(store.save(&scope, &sealed(1), None).await.unwrap(), SaveOutcome::Conflict);
-        assert_eq!(store.save(&scope, &sealed(2), Some(1)).await.unwrap(), SaveOutcome::Saved);
-        assert_eq!(store.save(&scope, &sealed(2), Some(1)).await.unwrap(), SaveOutcome::Conflict);
-        assert_eq!(store.load(&scope).await.unwrap(), Some(sealed(2)));
-        let item = store.client.get_item().table_name(&store.table).key("pk", key(&scope)).send().await.unwrap();
-        assert!(item.item.unwrap()["expires_at"].as_n().is_ok(), "TTL attribute is a number");
-        store.delete(&scope).await.unwrap();
-        assert_eq!(store.load(&scope).await.unwrap(), None);
     }
 }
