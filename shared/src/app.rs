@@ -8,7 +8,7 @@ use crate::{
         credentials::{BackendCredentials, SecretsManagerSource},
         McpHttpClient,
     },
-    code::{CodeConfig, CodeConfigError},
+    code::{CodeConfig, CodeConfigError, CodeExecutor, LocalExecutor},
     config::ConfigError,
     mcp::{ModernSessions, ResourceOwners, ToolCatalog},
     pii::{Pii, PiiConfig, PiiConfigError, PiiError},
@@ -53,6 +53,8 @@ pub struct App {
     pub pii: Pii,
     /// Limits of sandboxed code, on `/api/code` and `gateway_execute_code` alike (`CODE_*`).
     pub code: CodeConfig,
+    /// Where `gateway_execute_code` runs: this process's sandbox, or the `code` function (`CODE_FUNCTION_NAME`).
+    pub code_executor: Arc<dyn CodeExecutor>,
 }
 
 impl App {
@@ -74,6 +76,7 @@ impl App {
             limiter: RateLimiter::new(config.ratelimit.clone(), limits),
             pii,
             code: CodeConfig::default(),
+            code_executor: Arc::new(LocalExecutor),
             config,
         })
     }
@@ -89,6 +92,7 @@ impl App {
         let pii = Pii::from_sdk(PiiConfig::from_env()?, &sdk).await?;
         let mut app = Self::new(config, Arc::new(store), auth, Arc::new(limits), pii)?;
         app.code = CodeConfig::from_env()?;
+        app.code_executor = crate::code::executor_for(&app.code, &sdk);
         let options = &app.config.backend_options;
         let secrets = Arc::new(SecretsManagerSource::new(&sdk));
         app.client.set_credentials(Arc::new(BackendCredentials::new(secrets, options.network, options.secrets_ttl)?));

@@ -1,5 +1,5 @@
 //! The use case behind `POST /api/code/execute` and the `gateway_execute_code` tool: check the scope,
-//! read the request, list the caller's helpers, run, log one line.
+//! read the request, list the caller's helpers, run in a sandbox process of this process, log one line.
 
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use super::{
     engine::Job,
     error::CodeError,
     mcp_tool::TOOL_NAME,
+    sandbox::Sandbox,
     tools::{helpers_for, GatewayTools},
     ExecutionResult,
 };
@@ -60,6 +61,7 @@ impl ExecuteRequest {
 
 /// Who an execution runs for: the principal, the PII vault its values use (the caller's own, so tokens
 /// it returns resolve in the caller's later calls), and the rate limit each of its tool calls is charged to.
+#[derive(Debug)]
 pub struct Caller<'a> {
     pub principal: &'a Principal,
     pub pii_scope: String,
@@ -67,8 +69,9 @@ pub struct Caller<'a> {
     pub budget: Option<Limit>,
 }
 
-/// Runs `request` for `caller`. Refuses (403) without `code:execute`. Console output and the return value
-/// leave with their PII tokenized, like any tool result.
+/// Runs `request` for `caller` in this process's sandbox. Refuses (403) without `code:execute`, and
+/// (503) in a process that has no sandbox. Console output and the return value leave with their PII
+/// tokenized, like any tool result.
 pub async fn execute(
     app: &App,
     caller: &Caller<'_>,
@@ -77,12 +80,16 @@ pub async fn execute(
 ) -> Result<ExecutionResult, CodeError> {
     let principal = caller.principal;
     principal.require(CODE_EXECUTE).map_err(GatewayError::from)?;
+    let sandbox = Sandbox::current();
+    if !sandbox.is_available() {
+        return Err(CodeError::Unavailable);
+    }
     let requested = request.timeout_ms.map(Duration::from_millis).unwrap_or(config.default_timeout);
     let timeout = requested.min(config.max_timeout);
     let (helpers, helper_hint) = helpers_for(app, principal, config).await;
     let job = Job { code: request.code, context: request.context, helpers, limits: config.limits.clone(), timeout };
     let host = GatewayTools { app, caller, config };
-    let mut result = super::run(job, &host).await;
+    let mut result = sandbox.run(job, &host).await;
     protect(app, caller, &mut result).await;
     if timeout < requested {
         result.hints.push(format!("The timeout was capped at {} ms by this deployment.", timeout.as_millis()));

@@ -1,13 +1,14 @@
 //! Code execution as the gateway tool `gateway_execute_code` on `/mcp`, for MCP clients. The same
-//! execution as `POST /api/code/execute`; the result is a `CallToolResult` whose `structuredContent`
-//! is the execution result.
+//! execution as `POST /api/code/execute`, run where the app's [`CodeExecutor`](super::CodeExecutor)
+//! says (in a deployment: the `code` function, never the `mcp` function); the result is a
+//! `CallToolResult` whose `structuredContent` is the execution result.
 
 use serde_json::{json, Value};
 
 use super::{
-    config::{CodeConfig, MAX_CODE_CHARS, TIMEOUT_RANGE_MS},
+    config::{MAX_CODE_CHARS, TIMEOUT_RANGE_MS},
     error::CodeError,
-    execute::{execute, Caller, ExecuteRequest},
+    execute::{Caller, ExecuteRequest},
     ExecutionResult,
 };
 use crate::{
@@ -42,32 +43,22 @@ pub fn tool_definition() -> Value {
     })
 }
 
-/// Runs the tool with the deployment's limits (`app.code`), with PII in the vault `pii_scope` (the calling
-/// session's).
+/// Runs the tool through `app.code_executor`, with PII in the vault `pii_scope` (the calling session's).
+/// Without `code:execute` the tool does not exist for the caller: the same -32602 as any tool they may
+/// not call (no oracle). Bad arguments and failed code are `isError` results the model can read; only
+/// gateway faults (store, auth backend) are errors.
 pub async fn execute_tool(
     app: &App,
     principal: &Principal,
     pii_scope: &str,
     arguments: Value,
 ) -> Result<Value, GatewayError> {
-    let caller = Caller { principal, pii_scope: pii_scope.to_owned(), budget: gate::budget(app, principal, None) };
-    execute_tool_with(app, &caller, &app.code, arguments).await
-}
-
-/// Runs the tool. Without `code:execute` the tool does not exist for the caller: the same -32602 as any
-/// tool they may not call (no oracle). Bad arguments and failed code are `isError` results the model
-/// can read; only gateway faults (store, auth backend) are errors.
-pub async fn execute_tool_with(
-    app: &App,
-    caller: &Caller<'_>,
-    config: &CodeConfig,
-    arguments: Value,
-) -> Result<Value, GatewayError> {
-    if !caller.principal.scopes.allows(CODE_EXECUTE) {
+    if !principal.scopes.allows(CODE_EXECUTE) {
         return Err(GatewayError::InvalidParams(format!("unknown tool: {TOOL_NAME}")));
     }
+    let caller = Caller { principal, pii_scope: pii_scope.to_owned(), budget: gate::budget(app, principal, None) };
     let outcome = match ExecuteRequest::from_json(&arguments) {
-        Ok(request) => execute(app, caller, config, request).await,
+        Ok(request) => app.code_executor.execute(app, &caller, request).await,
         Err(error) => Err(error),
     };
     match outcome {

@@ -1,9 +1,11 @@
-//! The JavaScript side of one execution, run on its own thread (QuickJS is single-threaded and
-//! blocking): a fresh runtime and context with limits, the prelude, the caller's code, and the job loop
-//! that hands tool calls to the host and feeds the results back.
+//! The JavaScript side of one execution, run inside the sandbox process (`code::sandbox`; QuickJS is
+//! single-threaded and blocking): a fresh runtime and context with limits, the prelude, the caller's
+//! code, and the job loop that hands tool calls to the host and feeds the results back.
 //!
 //! Nothing here is async and nothing here touches the gateway: tool calls leave through [`Dispatch`],
-//! which blocks until the host answered them (or gave up at the deadline).
+//! which blocks until the host answered them (or gave up at the deadline). The deadline is enforced
+//! here through QuickJS's interrupt handler, which is enough for code that runs bytecode; a builtin
+//! that loops in C without polling it is stopped by the host killing the process.
 
 mod memory;
 mod sandbox;
@@ -14,25 +16,21 @@ use std::{
     cell::RefCell,
     mem,
     rc::Rc,
-    sync::{atomic::AtomicBool, Arc},
     time::{Duration, Instant},
 };
 
 use rquickjs::{function::Rest, promise::PromiseState, Array, Ctx, Function, Object, Promise, Value};
+use serde::{Deserialize, Serialize};
 
 pub use sandbox::SyntaxFailure;
-pub use state::{ToolFailure, ToolReply, ToolRequest, FINISHED, TRUNCATION_MARKER};
+pub use state::{ToolFailure, ToolReply, ToolRequest, FINISHED, MAX_BATCH, MAX_BATCH_BYTES, TRUNCATION_MARKER};
 pub use wrap::is_bindable;
 
 use super::config::Limits;
 use state::HostState;
 
-/// Tool calls handed to the host at once; the rest wait for the next round. Bounds the replies held in
-/// memory at a time (each up to the backend response limit).
-const MAX_BATCH: usize = 16;
-
-/// One execution, as the engine thread receives it (owned: the thread outlives no borrow).
-#[derive(Debug, Clone)]
+/// One execution, as the sandbox process receives it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
     pub code: String,
     /// The caller's `context` object (JSON); available as `context` and, per identifier key, as a binding.
@@ -50,7 +48,7 @@ pub trait Dispatch {
 }
 
 /// The engine itself failed (not the code): cannot create a runtime, a context, bytecode.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum Failure {
     #[error("engine: {0}")]
     Engine(String),
@@ -63,7 +61,7 @@ impl Failure {
 }
 
 /// What the code's `return` produced.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Returned {
     Undefined,
     Json(serde_json::Value),
@@ -74,7 +72,7 @@ pub enum Returned {
 }
 
 /// An uncaught exception: its `name`, `message`, and the line in the caller's code (0 if unknown).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Thrown {
     pub name: String,
     pub message: String,
@@ -82,22 +80,25 @@ pub struct Thrown {
 }
 
 /// How the execution ended.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum End {
     Returned(Returned),
     Threw(Thrown),
     Syntax(SyntaxFailure),
-    /// Wall time passed (or the host cancelled) while the code was running or waiting.
+    /// Wall time passed while the code was running or waiting (or the host stopped answering).
     TimedOut,
     /// An allocation was refused at the memory limit, and the code failed.
     OutOfMemory,
     /// The code awaits something that can never settle: no job left and no tool call pending.
     NeverSettles,
     Failed(Failure),
+    /// The sandbox process broke the host's limits or its rules (a message over a cap, a forbidden
+    /// system call) and was killed. Only a compromised engine gets here.
+    Violated(String),
 }
 
 /// Everything the execution produced.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Outcome {
     pub end: End,
     pub output: Vec<String>,
@@ -107,10 +108,10 @@ pub struct Outcome {
 }
 
 /// Runs `job` to completion on the current thread.
-pub fn run(job: &Job, cancel: Arc<AtomicBool>, dispatch: &mut dyn Dispatch) -> Outcome {
+pub fn run(job: &Job, dispatch: &mut dyn Dispatch) -> Outcome {
     let deadline = Instant::now() + job.timeout;
-    let state = Rc::new(RefCell::new(HostState::new(job.limits.output_chars, job.limits.max_tool_calls)));
-    let end = execute(job, deadline, cancel, &state, dispatch).unwrap_or_else(End::Failed);
+    let state = Rc::new(RefCell::new(HostState::new(&job.limits)));
+    let end = execute(job, deadline, &state, dispatch).unwrap_or_else(End::Failed);
     let mut state = state.borrow_mut();
     state.finish();
     let output = mem::replace(&mut state.output, state::Output::new(0)).into_lines();
@@ -120,11 +121,10 @@ pub fn run(job: &Job, cancel: Arc<AtomicBool>, dispatch: &mut dyn Dispatch) -> O
 fn execute(
     job: &Job,
     deadline: Instant,
-    cancel: Arc<AtomicBool>,
     state: &Rc<RefCell<HostState>>,
     dispatch: &mut dyn Dispatch,
 ) -> Result<End, Failure> {
-    let sandbox::Engine { runtime, fired, out_of_memory } = sandbox::runtime(&job.limits, deadline, cancel)?;
+    let sandbox::Engine { runtime, fired, out_of_memory } = sandbox::runtime(&job.limits, deadline)?;
     let prelude = sandbox::prelude_bytecode(&runtime)?;
     let params = wrap::parameters(&job.context);
     let code = match sandbox::compile(&runtime, sandbox::CODE_NAME, &wrap::module_source(&job.code, &params))? {
@@ -194,10 +194,7 @@ impl Run<'_> {
             if self.stopped() {
                 return Ok(End::TimedOut);
             }
-            let requests: Vec<ToolRequest> = {
-                let queued = &mut self.state.borrow_mut().queued;
-                queued.drain(..queued.len().min(MAX_BATCH)).collect()
-            };
+            let requests = self.state.borrow_mut().take_batch();
             if requests.is_empty() {
                 return Ok(End::NeverSettles);
             }
@@ -226,7 +223,7 @@ impl Run<'_> {
         let install: Function = sandbox::load(ctx, prelude)?.get("default")?;
         let state = Rc::clone(self.state);
         let host_call = Function::new(ctx.clone(), move |id: u32, name: String, arguments: String| {
-            state.borrow_mut().request(id, name, &arguments).unwrap_or_default()
+            state.borrow_mut().request(id, name, arguments).unwrap_or_default()
         })?;
         let state = Rc::clone(self.state);
         let host_write = Function::new(ctx.clone(), move |line: String| state.borrow_mut().write(line))?;
