@@ -246,7 +246,7 @@ mod tests {
             arguments_chars: 10,
             pending_calls: 3,
             pending_bytes: 25,
-            exchange_bytes: 40,
+            exchange_bytes: 30,
             ..Limits::default()
         };
         let mut state = state(limits);
@@ -262,7 +262,7 @@ mod tests {
         assert!(state.request(8, "a".into(), "{}".into()).unwrap().contains("at most 3"));
         assert_eq!(state.take_batch().len(), 3);
         // Answered calls free their room, but the execution's total stays counted.
-        assert!(state.request(9, "a".into(), "x".repeat(10)).unwrap().contains("40 bytes"));
+        assert!(state.request(9, "a".into(), "x".repeat(10)).unwrap().contains("30 bytes"));
         assert_eq!(state.request(10, "a".into(), "x".repeat(5)), None);
         assert_eq!(state.calls, 4);
     }

@@ -99,3 +99,6 @@ impl Sandbox {
         ExecutionResult::from_outcome(outcome, &reading)
     }
 }
+
+#[cfg(test)]
+mod tests;
