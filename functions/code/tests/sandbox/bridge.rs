@@ -114,3 +114,21 @@ async fn context_is_frozen_and_bound() {
     let r = sandbox().run(Job { code: code.into(), ..job }, &FakeTools::default()).await;
     assert_eq!(r.return_value, Some(json!(["bob", 2, 1, true])), "{r:?}");
 }
+
+#[tokio::test]
+async fn deeply_nested_values_cross_the_process_boundary() {
+    // Context, a tool result and the return value, each nested about as deep as JSON parsing allows (128):
+    // inside a frame as values, they would pass the frame's own depth limit.
+    let mut context = json!(0);
+    for _ in 0..126 {
+        context = json!({ "a": context });
+    }
+    let code = "let d = 0, o = context; while (o.a !== undefined) { o = o.a; d++ }
+                let n = {}; for (let i = 0; i < 125; i++) n = {n};
+                const r = await callTool('echo', {n}); let e = 0, x = r.structuredContent.n; while (x.n) { x = x.n; e++ }
+                return [d, e, n]";
+    let r = sandbox().run(Job { context, ..job(code) }, &FakeTools::default()).await;
+    let value = r.return_value.unwrap_or_default();
+    assert_eq!((value[0].clone(), value[1].clone()), (json!(126), json!(125)), "{:?}", r.error);
+    assert!(value[2].get("n").is_some());
+}

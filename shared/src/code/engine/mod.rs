@@ -29,11 +29,28 @@ pub use wrap::is_bindable;
 use super::config::Limits;
 use state::HostState;
 
+/// JSON values that cross between the gateway and the sandbox process as JSON text: a value may nest as
+/// deep as serde_json allows (128), and inside a frame as a value it would count against the frame's own
+/// depth limit.
+mod json_text {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+    use serde_json::Value;
+
+    pub fn serialize<S: Serializer>(value: &Value, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&value.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+        serde_json::from_str(&String::deserialize(deserializer)?).map_err(D::Error::custom)
+    }
+}
+
 /// One execution, as the sandbox process receives it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
     pub code: String,
     /// The caller's `context` object (JSON); available as `context` and, per identifier key, as a binding.
+    #[serde(with = "json_text")]
     pub context: serde_json::Value,
     /// `(js-safe helper name, tool name)` for each tool the caller may call.
     pub helpers: Vec<(String, String)>,
@@ -64,7 +81,7 @@ impl Failure {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Returned {
     Undefined,
-    Json(serde_json::Value),
+    Json(#[serde(with = "json_text")] serde_json::Value),
     /// JSON longer than the return-value limit.
     TooLarge,
     /// Not JSON-serializable (cycle, BigInt, a throwing `toJSON`).
@@ -204,7 +221,7 @@ impl Run<'_> {
             };
             for reply in replies {
                 let (ok, payload, kind) = match reply.result {
-                    Ok(value) => (true, value.to_string(), ""),
+                    Ok(json) => (true, json, ""),
                     Err(ToolFailure::NotFound(message)) => (false, message, "not_found"),
                     Err(ToolFailure::Failed(message)) => (false, message, "failed"),
                 };

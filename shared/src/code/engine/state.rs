@@ -6,7 +6,6 @@
 //! see these copies.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::code::config::Limits;
 
@@ -65,7 +64,9 @@ pub struct ToolRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolReply {
     pub id: u32,
-    pub result: Result<Value, ToolFailure>,
+    /// The `CallToolResult` as JSON text: handed to the code's `JSON.parse` as it is, and as deep as the
+    /// backend sent it (a nested value inside the frame would count against the frame's depth limit).
+    pub result: Result<String, ToolFailure>,
 }
 
 /// Why a tool call produced no result. The message is shown to the code (and so to the model).

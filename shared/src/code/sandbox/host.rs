@@ -177,19 +177,14 @@ impl Exchange<'_> {
         // A result the sandbox could never hold is a failed call, not a dead sandbox.
         let cap = self.limits.memory_bytes / 2;
         let Some(stdin) = self.stdin.as_mut() else { return false };
-        for reply in replies {
-            let id = reply.id;
-            let frame = match encode(&reply) {
-                Ok(frame) if frame.len() <= cap => frame,
-                Ok(frame) => {
-                    let failure = format!("the tool result ({} bytes) is larger than code may hold", frame.len());
-                    match encode(&ToolReply { id, result: Err(ToolFailure::Failed(failure)) }) {
-                        Ok(frame) => frame,
-                        Err(_) => return false,
-                    }
+        for mut reply in replies {
+            if let Ok(json) = &reply.result {
+                if json.len() > cap {
+                    let failure = format!("the tool result ({} bytes) is larger than code may hold", json.len());
+                    reply.result = Err(ToolFailure::Failed(failure));
                 }
-                Err(_) => return false,
-            };
+            }
+            let Ok(frame) = encode(&reply) else { return false };
             if !matches!(timeout_at(hard_stop, send(stdin, &frame)).await, Ok(Ok(()))) {
                 return false;
             }
@@ -251,7 +246,7 @@ async fn serve(batch: Vec<ToolRequest>, host: &dyn ToolHost) -> Vec<ToolReply> {
     stream::iter(batch)
         .map(|request| async move {
             let result = match serde_json::from_str::<Value>(&request.arguments) {
-                Ok(arguments) => host.call(&request.name, arguments).await,
+                Ok(arguments) => host.call(&request.name, arguments).await.map(|result| result.to_string()),
                 // `JSON.stringify` output only fails to parse when nested deeper than serde_json allows.
                 Err(_) => {
                     Err(ToolFailure::Failed(format!("callTool({}): arguments are nested too deeply", request.name)))

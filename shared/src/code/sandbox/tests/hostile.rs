@@ -29,7 +29,7 @@ def calls(*batch):
     send({"Calls": [{"id": i + 1, "name": n, "arguments": a} for i, (n, a) in enumerate(batch)]})
     return [read() for _ in batch]
 def done(value=None, output=(), end=None):
-    end = end or ({"Returned": {"Json": value}} if value is not None else {"Returned": "Undefined"})
+    end = end or ({"Returned": {"Json": json.dumps(value)}} if value is not None else {"Returned": "Undefined"})
     send({"Done": {"end": end, "output": list(output), "tool_calls": 0, "refused_after_finish": 0}})
 job = read()
 "#;
@@ -94,7 +94,7 @@ async fn refused(name: &str, body: &str, limits: Limits, expect: &str) -> Vec<St
 async fn a_well_behaved_fake_speaks_the_protocol() {
     let body = r#"
 replies = calls(("echo", '{"a": 1}'), ("echo", '{"b": 2}'))
-done([r["result"]["Ok"]["structuredContent"] for r in sorted(replies, key=lambda r: r["id"])], ["hi"])
+done([json.loads(r["result"]["Ok"])["structuredContent"] for r in sorted(replies, key=lambda r: r["id"])], ["hi"])
 "#;
     let (r, called, _) = run("ok", body, Limits::default(), 10_000).await;
     assert_eq!(r.return_value, Some(json!([{"a": 1}, {"b": 2}])), "{r:?}");
