@@ -36,7 +36,7 @@ pub enum CodeError {
     #[error("code execution is at capacity; retry shortly")]
     Busy,
     /// The code function could not be invoked or failed; the cause is in the logs.
-    #[error("code execution failed; retry shortly")]
+    #[error("code execution failed before a result came back; tool calls it made may have run")]
     Failed,
 }
 

@@ -35,24 +35,19 @@ impl LambdaExecutor {
     /// A client for `function` (name or ARN). `AWS_ENDPOINT_URL_LAMBDA` (or `AWS_ENDPOINT_URL`) points it
     /// elsewhere, e.g. at `cargo lambda watch`.
     pub fn new(sdk: &SdkConfig, function: String) -> Self {
+        Self::from_builder(aws_sdk_lambda::config::Builder::from(sdk), function)
+    }
+
+    /// With no retries and bounded waits, whatever `builder` says.
+    pub fn from_builder(builder: aws_sdk_lambda::config::Builder, function: String) -> Self {
         let timeouts =
             TimeoutConfig::builder().connect_timeout(Duration::from_secs(2)).operation_timeout(INVOKE_TIMEOUT).build();
-        let config = aws_sdk_lambda::config::Builder::from(sdk)
-            .retry_config(RetryConfig::disabled())
-            .timeout_config(timeouts)
-            .build();
+        let config = builder.retry_config(RetryConfig::disabled()).timeout_config(timeouts).build();
         Self { client: aws_sdk_lambda::Client::from_conf(config), function }
     }
-}
 
-#[async_trait::async_trait]
-impl CodeExecutor for LambdaExecutor {
-    async fn execute(
-        &self,
-        _app: &App,
-        caller: &Caller<'_>,
-        request: ExecuteRequest,
-    ) -> Result<ExecutionResult, CodeError> {
+    /// Runs `request` for `caller` in the code function.
+    pub async fn invoke(&self, caller: &Caller<'_>, request: ExecuteRequest) -> Result<ExecutionResult, CodeError> {
         // Checked here too, so a caller without the scope costs no invocation.
         caller.principal.require(CODE_EXECUTE).map_err(GatewayError::from)?;
         let event = serde_json::to_vec(&InternalEvent::new(caller, &request)).map_err(|_| CodeError::Failed)?;
@@ -80,6 +75,18 @@ impl CodeExecutor for LambdaExecutor {
     }
 }
 
+#[async_trait::async_trait]
+impl CodeExecutor for LambdaExecutor {
+    async fn execute(
+        &self,
+        _app: &App,
+        caller: &Caller<'_>,
+        request: ExecuteRequest,
+    ) -> Result<ExecutionResult, CodeError> {
+        self.invoke(caller, request).await
+    }
+}
+
 fn invoke_failed(error: &SdkError<InvokeError>) -> CodeError {
     if let SdkError::ServiceError(service) = error {
         if matches!(service.err(), InvokeError::TooManyRequestsException(_)) {
@@ -101,3 +108,7 @@ fn error_type(body: &[u8]) -> String {
     let kind = parsed.as_ref().and_then(|v| v.get("errorType")).and_then(Value::as_str).unwrap_or("unknown");
     kind.chars().take(100).collect()
 }
+
+#[cfg(test)]
+#[path = "invoke_tests.rs"]
+mod tests;
