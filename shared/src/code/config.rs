@@ -67,6 +67,9 @@ pub struct CodeConfig {
     /// tool the caller's scopes allow. Never widens scopes: both must allow a call.
     pub allowed_tools: Vec<String>,
     pub limits: Limits,
+    /// Executions this process runs at once (`CODE_MAX_CONCURRENT`, default twice the CPUs, at least 2):
+    /// each is a process with up to `memory_bytes` of heap. More wait for a slot within their timeout.
+    pub max_concurrent: usize,
     /// `CODE_FUNCTION_NAME`: where `gateway_execute_code` on `/mcp` runs. Set, the `mcp` function invokes
     /// that Lambda function (the `code` function, under its own role); unset, this process runs the code
     /// in its own sandbox processes (the plain server), or refuses when it has none (the `mcp` binary).
@@ -80,9 +83,14 @@ impl Default for CodeConfig {
             max_timeout: Duration::from_secs(120),
             allowed_tools: Vec::new(),
             limits: Limits::default(),
+            max_concurrent: default_concurrency(),
             function_name: None,
         }
     }
+}
+
+fn default_concurrency() -> usize {
+    std::thread::available_parallelism().map(|n| 2 * n.get()).unwrap_or(2).max(2)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +129,7 @@ impl CodeConfig {
             max_timeout: Duration::from_millis(max_timeout),
             allowed_tools,
             limits: Limits { memory_bytes: (memory_mb as usize) << 20, ..Limits::default() },
+            max_concurrent: number("CODE_MAX_CONCURRENT", default_concurrency() as u64, 1..=1024)? as usize,
             function_name: get("CODE_FUNCTION_NAME"),
         })
     }

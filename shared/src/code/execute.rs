@@ -1,7 +1,7 @@
 //! The use case behind `POST /api/code/execute` and the `gateway_execute_code` tool: check the scope,
 //! read the request, list the caller's helpers, run in a sandbox process of this process, log one line.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -10,7 +10,8 @@ use super::{
     engine::Job,
     error::CodeError,
     mcp_tool::TOOL_NAME,
-    sandbox::Sandbox,
+    result::ErrorKind,
+    sandbox::{self, Sandbox},
     tools::{helpers_for, GatewayTools},
     ExecutionResult,
 };
@@ -86,6 +87,12 @@ pub async fn execute(
     }
     let requested = request.timeout_ms.map(Duration::from_millis).unwrap_or(config.default_timeout);
     let timeout = requested.min(config.max_timeout);
+    let started = Instant::now();
+    // Waiting for a slot counts against the execution's own time.
+    let Some(_slot) = sandbox::slot(config.max_concurrent, timeout).await else {
+        return Ok(busy(config.max_concurrent, started));
+    };
+    let timeout = timeout.saturating_sub(started.elapsed()).max(MIN_RUN);
     let (helpers, helper_hint) = helpers_for(app, principal, config).await;
     let job = Job { code: request.code, context: request.context, helpers, limits: config.limits.clone(), timeout };
     let host = GatewayTools { app, caller, config };
@@ -105,6 +112,17 @@ pub async fn execute(
         "code executed"
     );
     Ok(result)
+}
+
+/// The least time an execution gets once it found a slot, however long it waited.
+const MIN_RUN: Duration = Duration::from_millis(100);
+
+fn busy(slots: usize, since: Instant) -> ExecutionResult {
+    let error = format!(
+        "Execution could not start: all {slots} sandboxes of this instance stayed busy for the whole timeout. Likely cause: many executions at once. Suggested action: retry shortly."
+    );
+    let hints = vec!["Executions per instance are limited (CODE_MAX_CONCURRENT).".into()];
+    ExecutionResult::failure(ErrorKind::Timeout, error, hints, since.elapsed().as_millis() as u64)
 }
 
 /// Tokenizes the PII in what the code printed and returned, in the caller's vault.

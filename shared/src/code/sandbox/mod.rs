@@ -21,8 +21,14 @@ mod worker;
 use std::{
     ffi::OsStr,
     path::PathBuf,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        OnceLock,
+    },
+    time::Duration,
 };
+
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use serde_json::Value;
 
@@ -46,6 +52,16 @@ pub fn serve_if_child() {
     }
     confine::protect_host_process();
     WORKER_BINARY.store(true, Ordering::Release);
+}
+
+/// The executions this process runs at once (sized by the first caller: one configuration per process).
+static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+
+/// A slot for one execution among `size` per process, waiting at most `wait`; `None` if every slot stayed
+/// busy. Bounds the processes (and their memory) a burst of requests can start at once.
+pub async fn slot(size: usize, wait: Duration) -> Option<SemaphorePermit<'static>> {
+    let slots = SLOTS.get_or_init(|| Semaphore::new(size.max(1)));
+    tokio::time::timeout(wait, slots.acquire()).await.ok()?.ok()
 }
 
 /// Where tool calls from code go. The gateway's implementation is `tools::GatewayTools`.

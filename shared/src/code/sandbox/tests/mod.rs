@@ -4,3 +4,16 @@
 
 mod filter;
 mod hostile;
+
+/// The only caller of `slot` in this test binary: the first call sizes the process-wide slots.
+#[tokio::test]
+async fn slots_bound_the_executions_of_a_process() {
+    use std::time::Duration;
+    let wait = Duration::from_millis(50);
+    let first = super::slot(2, wait).await.expect("a free slot");
+    let second = super::slot(2, wait).await.expect("a free slot");
+    assert!(super::slot(2, wait).await.is_none(), "a third execution must wait");
+    drop(first);
+    assert!(super::slot(2, wait).await.is_some(), "a freed slot is taken again");
+    drop(second);
+}
