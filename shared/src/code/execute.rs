@@ -92,14 +92,23 @@ pub async fn execute(
     let Some(_slot) = sandbox::slot(config.max_concurrent, timeout).await else {
         return Ok(busy(config.max_concurrent, started));
     };
-    let timeout = timeout.saturating_sub(started.elapsed()).max(MIN_RUN);
+    let waited = started.elapsed();
+    let timeout = if waited < NOTICEABLE_WAIT { timeout } else { timeout.saturating_sub(waited).max(MIN_RUN) };
     let (helpers, helper_hint) = helpers_for(app, principal, config).await;
     let job = Job { code: request.code, context: request.context, helpers, limits: config.limits.clone(), timeout };
     let host = GatewayTools { app, caller, config };
     let mut result = sandbox.run(job, &host).await;
     protect(app, caller, &mut result).await;
-    if timeout < requested {
-        result.hints.push(format!("The timeout was capped at {} ms by this deployment.", timeout.as_millis()));
+    if config.max_timeout < requested {
+        result
+            .hints
+            .push(format!("The timeout was capped at {} ms by this deployment.", config.max_timeout.as_millis()));
+    }
+    if waited >= NOTICEABLE_WAIT {
+        result.hints.push(format!(
+            "Waited {} ms for a free sandbox; that time counted against the timeout.",
+            waited.as_millis()
+        ));
     }
     result.hints.extend(helper_hint);
     tracing::info!(
@@ -114,6 +123,8 @@ pub async fn execute(
     Ok(result)
 }
 
+/// A wait for a slot shorter than this is not taken off the execution's time (nor mentioned).
+const NOTICEABLE_WAIT: Duration = Duration::from_millis(20);
 /// The least time an execution gets once it found a slot, however long it waited.
 const MIN_RUN: Duration = Duration::from_millis(100);
 
