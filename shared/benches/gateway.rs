@@ -11,7 +11,6 @@
 use std::{
     convert::Infallible,
     net::SocketAddr,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -21,14 +20,9 @@ use hyper_util::rt::TokioIo;
 use lambda_http::{Body, Request};
 use serde_json::{json, Value};
 use shared::{
-    auth::{AuthConfig, Authenticator, KeyFile, MemoryKeySource},
-    pii::{MemoryVaultStore, Pii, PiiConfig, VaultKey},
-    ratelimit::MemoryRateLimitStore,
-    store::MemoryStore,
-    App, Config,
+    testing::{self, Stores, TestKey},
+    App,
 };
-
-const KEY: &str = "mcpgw_benchmarkbenchmarkbenchmarkbenchmarkbenchma";
 const WARM_UP: usize = 200;
 const SAMPLES: usize = 5_000;
 
@@ -78,41 +72,22 @@ async fn start_backend() -> SocketAddr {
     addr
 }
 
-fn app(backend: SocketAddr) -> App {
+fn app(backend: SocketAddr, key: &TestKey) -> App {
     let backends = json!({ "backends": [{ "id": "bench", "url": format!("http://{backend}/mcp") }] }).to_string();
     let vars = [
         ("GATEWAY_BACKENDS_JSON", backends.as_str()),
-        ("GATEWAY_ALLOW_LOOPBACK_BACKENDS", "1"),
         ("AUTH_MODE", "api-key"),
-        ("GATEWAY_RESOURCE_URI", "https://gw.example.com/mcp"),
         ("RATE_LIMIT_PER_PRINCIPAL", "1000000"),
     ];
-    let lookup = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
-    let config = Config::from_lookup(lookup).expect("config");
-    let hash: String = {
-        use sha2::Digest;
-        sha2::Sha256::digest(KEY.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-    };
-    let keys =
-        json!({ "keys": [{ "id": "bench", "name": "bench", "hash": format!("sha256:{hash}"), "scopes": ["*"] }] });
-    let keys = Arc::new(MemoryKeySource::new(KeyFile::parse(&keys.to_string()).expect("keys")));
-    let auth = Authenticator::new(AuthConfig::from_lookup(lookup).expect("auth"), keys, None).expect("auth");
-    let pii = Pii::new(
-        PiiConfig::from_lookup(|_| None).expect("pii config"),
-        Arc::new(MemoryVaultStore::new()),
-        VaultKey::derive("bench-only-vault-secret-0123456789abcdef").expect("key"),
-    )
-    .expect("pii");
-    App::new(config, Arc::new(MemoryStore::default()), auth, Arc::new(MemoryRateLimitStore::default()), pii)
-        .expect("app")
+    testing::app(&vars, &Stores::with_keys(std::slice::from_ref(key)))
 }
 
-fn mcp_request(body: &Value, session: Option<&str>) -> Request {
+fn mcp_request(body: &Value, session: Option<&str>, key: &TestKey) -> Request {
     let mut builder = http::Request::post("/mcp")
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
         .header("mcp-protocol-version", "2025-11-25")
-        .header("authorization", format!("Bearer {KEY}"));
+        .header("authorization", key.bearer());
     if let Some(session) = session {
         builder = builder.header("mcp-session-id", session);
     }
@@ -130,11 +105,12 @@ fn micros(d: Duration) -> String {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let backend_addr = start_backend().await;
-    let app = app(backend_addr);
+    let key = TestKey::new("bench", &["*"]);
+    let app = app(backend_addr, &key);
     app.auth.prime().await;
     let init = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": { "name": "bench", "version": "1" } } });
-    let response = shared::mcp::handler::handle(&app, mcp_request(&init, None)).await;
+    let response = shared::mcp::handler::handle(&app, mcp_request(&init, None, &key)).await;
     assert_eq!(response.status(), 200, "initialize: {:?}", response.body());
     let session = response.headers()["mcp-session-id"].to_str().expect("session id").to_owned();
     let call = json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
@@ -148,7 +124,7 @@ async fn main() {
     let (mut through, mut plain) = (Vec::with_capacity(SAMPLES), Vec::with_capacity(SAMPLES));
     for i in 0..WARM_UP + SAMPLES {
         let started = Instant::now();
-        let response = shared::mcp::handler::handle(&app, mcp_request(&call, Some(&session))).await;
+        let response = shared::mcp::handler::handle(&app, mcp_request(&call, Some(&session), &key)).await;
         let gateway = started.elapsed();
         assert_eq!(response.status(), 200, "tools/call: {:?}", response.body());
         let started = Instant::now();

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::{
     auth::AuthError,
     backend::BackendError,
-    mcp::version::Era,
+    protocol::{version, Era, InvalidMessage, InvalidParams},
     ratelimit::{Decision, LimiterUnavailable},
     store::StoreError,
 };
@@ -71,6 +71,18 @@ pub enum GatewayError {
     Internal(String),
 }
 
+impl From<InvalidMessage> for GatewayError {
+    fn from(error: InvalidMessage) -> Self {
+        GatewayError::InvalidRequest(error.0)
+    }
+}
+
+impl From<InvalidParams> for GatewayError {
+    fn from(error: InvalidParams) -> Self {
+        GatewayError::InvalidParams(error.0)
+    }
+}
+
 /// How an error goes on the wire.
 #[derive(Debug)]
 pub struct ErrorMapping {
@@ -113,11 +125,9 @@ impl GatewayError {
             E::RouteNotFound => (StatusCode::NOT_FOUND, -32601, None),
             E::Parse => (StatusCode::BAD_REQUEST, -32700, None),
             E::InvalidRequest(_) | E::SessionRequired => (StatusCode::BAD_REQUEST, -32600, None),
-            E::UnsupportedProtocolVersion(v) => (
-                StatusCode::BAD_REQUEST,
-                -32600,
-                Some(json!({ "supported": crate::mcp::version::SUPPORTED, "requested": v })),
-            ),
+            E::UnsupportedProtocolVersion(v) => {
+                (StatusCode::BAD_REQUEST, -32600, Some(json!({ "supported": version::SUPPORTED, "requested": v })))
+            }
             // -32001 is in the implementation-defined range; the HTTP 404 is what clients act on.
             E::SessionNotFound => (StatusCode::NOT_FOUND, -32001, None),
             E::MethodNotFound(_) => (StatusCode::OK, -32601, None),
@@ -128,11 +138,9 @@ impl GatewayError {
                 return ErrorMapping { status: StatusCode::OK, error: error.clone(), allow: None };
             }
             E::HeaderMismatch(_) => (StatusCode::BAD_REQUEST, -32020, None),
-            E::UnsupportedModernVersion { requested } => (
-                StatusCode::BAD_REQUEST,
-                -32022,
-                Some(json!({ "supported": crate::mcp::version::ALL, "requested": requested })),
-            ),
+            E::UnsupportedModernVersion { requested } => {
+                (StatusCode::BAD_REQUEST, -32022, Some(json!({ "supported": version::ALL, "requested": requested })))
+            }
             E::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, -32603, None),
             // -32000 (implementation-defined): clients act on the HTTP status and WWW-Authenticate.
             E::Auth(AuthError::Missing | AuthError::Invalid(_)) => (StatusCode::UNAUTHORIZED, -32000, None),

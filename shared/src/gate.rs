@@ -1,15 +1,21 @@
 //! What every function does before serving a request: authenticate the caller and charge its rate
 //! limits. Failed authentications are limited too, by client IP, so key guessing is throttled.
 
-use ::http::{header, HeaderMap, HeaderValue, Response};
-use lambda_http::{request::RequestContext, Body, Request, RequestExt};
+use lambda_http::{request::RequestContext, Request, RequestExt};
 
 use crate::{
     auth::{AuthError, Principal, PrincipalKind},
-    http,
     ratelimit::{Decision, Limit},
     App, GatewayError,
 };
+
+/// An authenticated caller: who it is, and the limit its requests are charged to.
+pub struct Caller {
+    pub principal: Principal,
+    /// The limit every request (every message of a batch) of this caller is charged to, and work done
+    /// on its behalf (tool calls from code, from gateway tools).
+    pub budget: Limit,
+}
 
 /// An admitted request: who is calling, and their rate-limit state for the response headers.
 pub struct Admitted {
@@ -19,25 +25,37 @@ pub struct Admitted {
     pub budget: Limit,
 }
 
-/// Authenticates the request and charges the caller's limit (one counter write).
+/// Authenticates the request and charges the caller's limit once (one counter write).
 pub async fn admit(app: &App, request: &Request) -> Result<Admitted, GatewayError> {
-    let ip = client_ip(request, app.limiter.config().trust_forwarded_for);
-    let principal = match app.auth.authenticate(request.headers()).await {
-        Ok(principal) => principal,
-        Err(error) => return Err(refuse(app, &ip, error).await),
-    };
-    let limit = budget(app, &principal, Some(&ip)).expect("an address is known");
-    let decision = charge(app, &limit).await?;
-    Ok(Admitted { principal, decision, budget: limit })
+    let caller = authenticate(app, request).await?;
+    let decision = charge(app, &caller.budget).await?;
+    Ok(Admitted { principal: caller.principal, decision, budget: caller.budget })
+}
+
+/// Who is calling, charging nothing yet; a failed authentication is charged to the client's address.
+pub async fn authenticate(app: &App, request: &Request) -> Result<Caller, GatewayError> {
+    let ip = client_ip(request, app.limiter.config().trusted_proxy_hops);
+    match app.auth.authenticate(request.headers()).await {
+        Ok(principal) => Ok(Caller { budget: budget_at(app, &principal, &ip), principal }),
+        Err(error) => Err(refuse(app, &ip, error).await),
+    }
 }
 
 /// The limit a principal's requests are charged to: its id, or for anonymous callers (who all share one
 /// id) their address; `None` for an anonymous caller whose address is not known.
 pub fn budget(app: &App, principal: &Principal, ip: Option<&str>) -> Option<Limit> {
+    match (principal.kind, ip) {
+        (PrincipalKind::Anonymous, None) => None,
+        (_, ip) => Some(budget_at(app, principal, ip.unwrap_or_default())),
+    }
+}
+
+/// [`budget`] for a request whose client address is known.
+fn budget_at(app: &App, principal: &Principal, ip: &str) -> Limit {
     let config = app.limiter.config();
     match principal.kind {
-        PrincipalKind::Anonymous => Some(Limit { key: format!("ip:{}", ip?), max: config.anonymous }),
-        _ => Some(Limit { key: format!("p:{}", principal.id), max: config.per_principal }),
+        PrincipalKind::Anonymous => Limit { key: format!("ip:{ip}"), max: config.anonymous },
+        _ => Limit { key: format!("p:{}", principal.id), max: config.per_principal },
     }
 }
 
@@ -82,34 +100,24 @@ async fn refuse(app: &App, ip: &str, error: AuthError) -> GatewayError {
     error.into()
 }
 
-/// Adds the headers an admitted or refused request's response carries: rate-limit state, and the
-/// `WWW-Authenticate` challenge for authentication errors.
-pub fn decorate(
-    app: &App,
-    headers: &HeaderMap,
-    error: Option<&GatewayError>,
-    decision: Option<&Decision>,
-    response: &mut Response<Body>,
-) {
-    if let Some(decision) = decision {
-        decision.apply(response.headers_mut());
-    }
-    if let Some(GatewayError::Auth(auth)) = error {
-        let host = http::header(headers, "host");
-        if let Some(challenge) = auth.www_authenticate(&app.config.auth, host) {
-            if let Ok(value) = HeaderValue::try_from(challenge) {
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+/// The caller's address as API Gateway saw it (not a header the client controls). Behind `hops` trusted
+/// proxies that each append the address they saw to `X-Forwarded-For`, the caller is the entry the
+/// outermost trusted proxy appended: the `hops`-th from the right. Entries further left were written by
+/// the client itself and are never used; a header with fewer entries than that is not trusted at all.
+pub fn client_ip(request: &Request, hops: usize) -> String {
+    if hops > 0 {
+        let entries: Vec<&str> = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        if let Some(ip) = entries.len().checked_sub(hops).and_then(|i| entries.get(i)) {
+            if let Ok(ip) = ip.parse::<std::net::IpAddr>() {
+                return ip.to_string();
             }
-        }
-    }
-}
-
-/// The caller's address as API Gateway saw it (not a header the client controls), unless a trusted
-/// proxy's `X-Forwarded-For` is explicitly enabled.
-pub fn client_ip(request: &Request, trust_forwarded_for: bool) -> String {
-    if trust_forwarded_for {
-        if let Some(first) = http::header(request.headers(), "x-forwarded-for").and_then(|v| v.split(',').next()) {
-            return first.trim().to_owned();
         }
     }
     let from_context = match request.request_context_ref() {
@@ -118,4 +126,30 @@ pub fn client_ip(request: &Request, trust_forwarded_for: bool) -> String {
         _ => None,
     };
     from_context.unwrap_or_else(|| "unknown".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::Body;
+
+    use super::*;
+
+    fn request(forwarded: &[&str]) -> Request {
+        let mut builder = ::http::Request::builder().uri("/mcp");
+        for value in forwarded {
+            builder = builder.header("x-forwarded-for", *value);
+        }
+        builder.body(Body::Empty).unwrap()
+    }
+
+    #[test]
+    fn the_client_written_part_of_forwarded_for_is_never_the_address() {
+        let spoofed = request(&["6.6.6.6, 7.7.7.7", "203.0.113.9"]);
+        assert_eq!(client_ip(&spoofed, 1), "203.0.113.9");
+        assert_eq!(client_ip(&spoofed, 2), "7.7.7.7");
+        // Without trusted proxies the header is ignored; with more hops than entries it is not trusted.
+        assert_eq!(client_ip(&spoofed, 0), "unknown");
+        assert_eq!(client_ip(&request(&["203.0.113.9"]), 2), "unknown");
+        assert_eq!(client_ip(&request(&["not-an-ip"]), 1), "unknown");
+    }
 }

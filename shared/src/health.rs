@@ -23,6 +23,8 @@ use crate::{
 
 /// Where the mcp function serves its own view.
 pub const INSTANCE_PATH: &str = "/mcp/health";
+/// The health function's route.
+pub const ROUTE: &str = "/health";
 /// A probe never waits longer than this, whatever the backend's own timeout.
 const PROBE_LIMIT: Duration = Duration::from_secs(5);
 
@@ -91,7 +93,7 @@ async fn probe_unbounded(
     backend: &Backend,
     client: &McpHttpClient,
 ) -> Result<(Value, Option<Vec<String>>), BackendError> {
-    let handshake = client.initialize(backend, crate::mcp::version::LATEST).await?;
+    let handshake = client.initialize(backend, crate::protocol::version::LATEST).await?;
     let capabilities: Vec<&String> = handshake.capabilities.as_object().map(|c| c.keys().collect()).unwrap_or_default();
     let mut detail =
         json!({ "status": "up", "protocolVersion": handshake.protocol_version, "capabilities": capabilities });
@@ -137,7 +139,8 @@ pub fn instance_view(app: &App) -> (StatusCode, Value) {
     let client = &app.client;
     let mut details = Map::new();
     let mut usable = 0;
-    for backend in app.config.backends.iter() {
+    let backends = app.backends();
+    for backend in backends.iter() {
         let mut detail = json!({ "transport": client.transport(backend).as_str() });
         if let Some(breaker) = client.breaker(&backend.id) {
             if breaker.state != BreakerState::Open {
@@ -158,7 +161,7 @@ pub fn instance_view(app: &App) -> (StatusCode, Value) {
         }
         details.insert(backend.id.clone(), detail);
     }
-    let (status, word) = summary(usable, app.config.backends.len());
+    let (status, word) = summary(usable, backends.len());
     let collisions: Vec<Value> = app.tools.collisions().iter().map(|(list, c)| collision(list, c)).collect();
     let body = json!({
         "status": word,
@@ -184,11 +187,13 @@ pub async fn handle(
     client: &McpHttpClient,
     request: &lambda_http::Request,
 ) -> http::Response<lambda_http::Body> {
-    if request.method() != http::Method::GET && request.method() != http::Method::HEAD {
-        let mut response = crate::http::json(StatusCode::METHOD_NOT_ALLOWED, &json!({ "error": "use GET" }));
-        response.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static("GET"));
-        return response;
-    }
-    let (status, body) = report(&config.gateway_name, &config.backends, client).await;
-    crate::http::json(status, &body)
+    let started = Instant::now();
+    let response = if request.method() != http::Method::GET && request.method() != http::Method::HEAD {
+        crate::http::not_allowed("GET")
+    } else {
+        let (status, body) = report(&config.gateway_name, &config.backends, client).await;
+        crate::http::json(status, &body)
+    };
+    let served = crate::http::Served::new(ROUTE, request.method().as_str(), started);
+    crate::http::finish(request.headers(), &served, response)
 }

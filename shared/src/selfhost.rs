@@ -13,7 +13,7 @@ use lambda_http::{
 };
 use serde_json::json;
 
-use crate::{app::StartupError, backend::McpHttpClient, App};
+use crate::{backend::McpHttpClient, boot::StartupError, App};
 
 /// Which function serves a path (the table in `template.yaml` and the workspace's watch router).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +71,7 @@ impl Gateway {
             Some(Function::Mcp) => crate::mcp::handler::handle(&self.app, request).await,
             Some(Function::Code) => crate::code::http::handle(&self.app, request).await,
             Some(Function::Health) => crate::health::handle(&self.app.config, &self.probes, &request).await,
-            Some(Function::Metrics) => crate::telemetry::endpoint::handle(&request),
+            Some(Function::Metrics) => crate::metrics::handle(&request),
             None => crate::http::json(StatusCode::NOT_FOUND, &json!({ "error": "no such route" })),
         }
     }
@@ -112,6 +112,6 @@ mod tests {
             ::http::Request::get("/api/code/tools/search?query=add&limit=2").body(()).unwrap().into_parts();
         let request = lambda_request(parts, Vec::new(), "127.0.0.1".parse().unwrap());
         assert_eq!(request.query_string_parameters().first("query"), Some("add"));
-        assert_eq!(crate::gate::client_ip(&request, false), "127.0.0.1");
+        assert_eq!(crate::gate::client_ip(&request, 0), "127.0.0.1");
     }
 }

@@ -13,6 +13,5 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     // A bad METRICS_NAMESPACE or METRICS_EMF fails the cold start with the variable's name.
     shared::telemetry::init()?;
-    run(service_fn(|request: Request| async move { Ok::<_, Error>(shared::telemetry::endpoint::handle(&request)) }))
-        .await
+    run(service_fn(|request: Request| async move { Ok::<_, Error>(shared::metrics::handle(&request)) })).await
 }

@@ -6,16 +6,13 @@
 //! filtering (scopes) happens after the cache. A `notifications/*/list_changed` seen on any stream from
 //! a backend bumps that backend's generation for the list, which makes its cached pages stale at once.
 
-use std::{
-    collections::HashMap,
-    sync::{Mutex, RwLock},
-    time::Duration,
-};
+use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use serde_json::Value;
-use tokio::time::Instant;
 
-/// Bound on cached pages; past it the cache starts over rather than growing without limit.
+use crate::cache::TtlCache;
+
+/// Bound on cached pages.
 const MAX_PAGES: usize = 10_000;
 
 /// The list families a `list_changed` notification can name.
@@ -27,31 +24,35 @@ fn family(method: &str) -> &'static str {
     }
 }
 
-#[derive(Hash, PartialEq, Eq)]
+#[derive(Clone, Hash, PartialEq, Eq)]
 struct Key {
     backend: String,
     method: String,
     cursor: Option<String>,
 }
 
+#[derive(Clone)]
 struct Cached {
     /// `None`: the backend does not offer this list.
     page: Option<Value>,
-    at: Instant,
     generation: u64,
 }
 
 /// The cache of one instance.
 pub struct ListCache {
-    ttl: Duration,
-    pages: RwLock<HashMap<Key, Cached>>,
+    pages: TtlCache<Key, Cached>,
     generations: Mutex<HashMap<(String, &'static str), u64>>,
 }
 
 impl ListCache {
     /// A cache keeping pages for `ttl`; zero disables it.
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, pages: RwLock::new(HashMap::new()), generations: Mutex::new(HashMap::new()) }
+        Self { pages: TtlCache::new(ttl, MAX_PAGES), generations: Mutex::new(HashMap::new()) }
+    }
+
+    /// Drops every page of `backend` (it was changed or removed).
+    pub fn forget(&self, backend: &str) {
+        self.pages.retain(|key, _| key.backend != backend);
     }
 
     fn generation(&self, backend: &str, method: &str) -> u64 {
@@ -61,28 +62,23 @@ impl ListCache {
 
     /// A fresh cached page: `Some(None)` means "the backend has no such list".
     pub fn get(&self, backend: &str, method: &str, cursor: Option<&str>) -> Option<Option<Value>> {
-        if self.ttl.is_zero() {
+        if self.pages.ttl().is_zero() {
             return None;
         }
         let generation = self.generation(backend, method);
         let key = Key { backend: backend.to_owned(), method: method.to_owned(), cursor: cursor.map(str::to_owned) };
-        let pages = self.pages.read().unwrap_or_else(|p| p.into_inner());
-        let cached = pages.get(&key)?;
-        (cached.at.elapsed() < self.ttl && cached.generation == generation).then(|| cached.page.clone())
+        let cached = self.pages.get(&key)?;
+        (cached.generation == generation).then_some(cached.page)
     }
 
     /// Remembers a page fetched now.
     pub fn put(&self, backend: &str, method: &str, cursor: Option<&str>, page: Option<Value>) {
-        if self.ttl.is_zero() {
+        if self.pages.ttl().is_zero() {
             return;
         }
         let generation = self.generation(backend, method);
         let key = Key { backend: backend.to_owned(), method: method.to_owned(), cursor: cursor.map(str::to_owned) };
-        let mut pages = self.pages.write().unwrap_or_else(|p| p.into_inner());
-        if pages.len() >= MAX_PAGES {
-            pages.clear();
-        }
-        pages.insert(key, Cached { page, at: Instant::now(), generation });
+        self.pages.insert(key, Cached { page, generation });
     }
 
     /// Records a notification from `backend`; `list_changed` ones invalidate that list.
@@ -100,12 +96,11 @@ impl ListCache {
 
     /// Age of the oldest fresh page of `backend` (for the instance's health view).
     pub fn age(&self, backend: &str) -> Option<Duration> {
-        let pages = self.pages.read().unwrap_or_else(|p| p.into_inner());
-        pages.iter().filter(|(k, _)| k.backend == backend).map(|(_, c)| c.at.elapsed()).filter(|a| *a < self.ttl).max()
+        self.pages.oldest(|key| key.backend == backend)
     }
 
     pub fn ttl(&self) -> Duration {
-        self.ttl
+        self.pages.ttl()
     }
 }
 

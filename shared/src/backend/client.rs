@@ -18,15 +18,14 @@ use http::HeaderMap;
 use serde_json::{json, Value};
 
 use super::{
-    breaker::{Breaker, BreakerSnapshot},
+    breaker::BreakerSnapshot,
     cache::ListCache,
     credentials::BackendCredentials,
-    guard::GuardedResolver,
+    fleet::Fleet,
     legacy, streamable,
     wire::{BackendHandshake, Exchange, Reply, BACKEND_VERSIONS, MODERN_VERSION},
-    Backend, BackendError, Transport,
+    Backend, BackendError, BackendSet, Transport,
 };
-use crate::Config;
 
 /// What a transport needs for one exchange.
 pub(super) struct Call<'a> {
@@ -37,17 +36,23 @@ pub(super) struct Call<'a> {
     pub headers: HeaderMap,
 }
 
+/// What the client is built from: the backends, the backend options and the gateway's name (its
+/// `clientInfo`). `&Config` converts into it.
+#[derive(Clone, Copy)]
+pub struct ClientSettings<'a> {
+    pub backends: &'a super::BackendSet,
+    pub options: &'a super::BackendOptions,
+    pub gateway_name: &'a str,
+}
+
 /// The client to all backends, built once per cold start.
 pub struct McpHttpClient {
-    /// Per backend: its connect timeout, SSRF-guarded name resolution, no redirects.
-    http: HashMap<String, reqwest::Client>,
-    fallback_http: reqwest::Client,
+    /// The backends now, with their HTTP clients and breakers.
+    fleet: Fleet,
     client_info: Value,
     next_id: AtomicU64,
     id_prefix: String,
     credentials: Option<Arc<BackendCredentials>>,
-    /// `None` for health probes, which must always reach the backend.
-    breakers: Option<HashMap<String, Breaker>>,
     in_flight: tokio::sync::Semaphore,
     lists: ListCache,
     /// What `auto` backends turned out to speak, learned on first contact.
@@ -56,38 +61,50 @@ pub struct McpHttpClient {
 
 impl McpHttpClient {
     /// The `mcp` function's client: breakers on, lists cached.
-    pub fn new(config: &Config) -> Result<Self, reqwest::Error> {
-        let mut client = Self::for_probes(config)?;
-        let breakers = config.backends.iter().map(|b| (b.id.clone(), Breaker::new(b.id.clone(), b.breaker)));
-        client.breakers = Some(breakers.collect());
-        client.lists = ListCache::new(config.backend_options.list_cache_ttl);
+    pub fn new<'a>(settings: impl Into<ClientSettings<'a>>) -> Result<Self, reqwest::Error> {
+        let settings = settings.into();
+        let mut client = Self::build(settings, true)?;
+        client.lists = ListCache::new(settings.options.list_cache_ttl);
         Ok(client)
     }
 
     /// The health function's client: no breaker (a probe is the ground truth), no cache.
-    pub fn for_probes(config: &Config) -> Result<Self, reqwest::Error> {
-        let resolver = GuardedResolver::new(config.backends.network);
-        let build = |connect: Duration| {
-            resolver.client_builder().connect_timeout(connect).pool_idle_timeout(Duration::from_secs(60)).build()
-        };
-        let mut http = HashMap::new();
-        for backend in config.backends.iter() {
-            http.insert(backend.id.clone(), build(backend.connect_timeout)?);
-        }
+    pub fn for_probes<'a>(settings: impl Into<ClientSettings<'a>>) -> Result<Self, reqwest::Error> {
+        Self::build(settings.into(), false)
+    }
+
+    fn build(settings: ClientSettings<'_>, breakers: bool) -> Result<Self, reqwest::Error> {
+        let ClientSettings { backends, options, gateway_name } = settings;
         let mut seed = [0u8; 4];
         let _ = getrandom::fill(&mut seed); // Only keeps ids distinct across processes; zeroes are harmless.
         Ok(Self {
-            http,
-            fallback_http: build(Duration::from_secs(5))?,
-            client_info: json!({ "name": config.gateway_name, "version": env!("CARGO_PKG_VERSION") }),
+            fleet: Fleet::new(backends, breakers)?,
+            client_info: json!({ "name": gateway_name, "version": env!("CARGO_PKG_VERSION") }),
             next_id: AtomicU64::new(1),
             id_prefix: format!("gw-{:08x}", u32::from_be_bytes(seed)),
             credentials: None,
-            breakers: None,
-            in_flight: tokio::sync::Semaphore::new(config.backend_options.concurrency.max(1)),
+            in_flight: tokio::sync::Semaphore::new(options.concurrency.max(1)),
             lists: ListCache::new(Duration::ZERO),
             detected: RwLock::new(HashMap::new()),
         })
+    }
+
+    /// The backends now (the configured ones, or those an operator stored since).
+    pub fn backends(&self) -> Arc<BackendSet> {
+        self.fleet.set()
+    }
+
+    /// Serves `next` from now on: changed, new and removed backends get fresh clients and breakers and
+    /// lose their cached pages and learned transports; unchanged ones keep theirs. Returns the ids of
+    /// the backends that changed, appeared or disappeared.
+    pub fn replace_backends(&self, next: BackendSet) -> Result<Vec<String>, reqwest::Error> {
+        let changed = self.fleet.replace(next)?;
+        let mut detected = self.detected.write().unwrap_or_else(|p| p.into_inner());
+        for id in &changed {
+            self.lists.forget(id);
+            detected.remove(id);
+        }
+        Ok(changed)
     }
 
     /// Adds the source of backend credentials (Secrets Manager). Without it, backends with an `auth`
@@ -102,7 +119,7 @@ impl McpHttpClient {
 
     /// The state of `backend`'s breaker in this instance (`None` without breakers).
     pub fn breaker(&self, backend: &str) -> Option<BreakerSnapshot> {
-        Some(self.breakers.as_ref()?.get(backend)?.snapshot())
+        Some(self.fleet.breaker(backend)?.snapshot())
     }
 
     /// Whether calls to `backend` fail fast right now.
@@ -206,12 +223,15 @@ impl McpHttpClient {
             return; // the stream was the session, and it is closed already
         }
         let Ok(headers) = self.headers(backend).await else { return };
-        let call = Call { client: self, http: self.http(backend), backend, headers };
+        let Ok(http) = self.fleet.http(backend) else { return };
+        let call = Call { client: self, http: &http, backend, headers };
         streamable::end_session(&call, session_id, version).await;
     }
 
     /// One exchange: refused at once while the breaker is open, otherwise bounded by the backend's
-    /// timeout as a whole (waiting for a slot, credential, connect, send, and reading the reply).
+    /// timeout (credential, connect, send, and reading the reply). Waiting for one of the instance's
+    /// in-flight slots comes first and is bounded separately: it is this instance being busy, not the
+    /// backend being slow, so it never counts against the backend's breaker or its timeout.
     pub async fn exchange(
         &self,
         backend: &Backend,
@@ -219,17 +239,18 @@ impl McpHttpClient {
         version: Option<&str>,
         message: &Value,
     ) -> Result<Exchange, BackendError> {
-        let breaker = self.breakers.as_ref().and_then(|b| b.get(&backend.id));
+        let breaker = self.fleet.breaker(&backend.id);
+        let breaker = breaker.as_deref();
         if let Some(breaker) = breaker {
             breaker.admit().map_err(BackendError::CircuitOpen)?;
         }
-        let started = std::time::Instant::now();
-        let bounded = async {
-            // The semaphore is never closed; a failure here could only mean shutdown.
-            let _slot =
-                self.in_flight.acquire().await.map_err(|_| BackendError::InvalidResponse("shutting down".into()))?;
-            self.dispatch(backend, session_id, version, message).await
+        // The semaphore is never closed; a closed one could only mean shutdown.
+        let _slot = match tokio::time::timeout(backend.timeout, self.in_flight.acquire()).await {
+            Ok(Ok(slot)) => slot,
+            Ok(Err(_)) | Err(_) => return Err(BackendError::Saturated),
         };
+        let started = std::time::Instant::now();
+        let bounded = self.dispatch(backend, session_id, version, message);
         let outcome =
             tokio::time::timeout(backend.timeout, bounded).await.unwrap_or(Err(BackendError::Timeout(backend.timeout)));
         let reached = !matches!(&outcome, Err(error) if error.is_outage());
@@ -255,7 +276,8 @@ impl McpHttpClient {
         message: &Value,
     ) -> Result<Exchange, BackendError> {
         let headers = self.headers(backend).await?;
-        let call = Call { client: self, http: self.http(backend), backend, headers };
+        let http = self.fleet.http(backend).map_err(BackendError::Connect)?;
+        let call = Call { client: self, http: &http, backend, headers };
         // The legacy transport handshakes on every stream; a version is needed even for `initialize`.
         let legacy_version = version.unwrap_or(BACKEND_VERSIONS[0]);
         let outcome = match self.transport(backend) {
@@ -294,10 +316,6 @@ impl McpHttpClient {
         if detected.insert(backend.id.clone(), transport) != Some(transport) {
             tracing::info!(backend = %backend.id, transport = transport.as_str(), "backend transport detected");
         }
-    }
-
-    fn http(&self, backend: &Backend) -> &reqwest::Client {
-        self.http.get(&backend.id).unwrap_or(&self.fallback_http)
     }
 
     async fn headers(&self, backend: &Backend) -> Result<HeaderMap, BackendError> {

@@ -28,6 +28,10 @@ pub enum BackendError {
     /// Derived, not observed on this call: its list could not be fetched just now.
     #[error("it did not answer its list request")]
     Unlisted,
+    /// This gateway instance had no free slot for the exchange within the backend's timeout: the
+    /// instance is busy, which says nothing about the backend.
+    #[error("the gateway is busy (too many backend exchanges in flight); retry shortly")]
+    Saturated,
 }
 
 impl BackendError {
@@ -42,7 +46,8 @@ impl BackendError {
             | Self::UnsupportedVersion(_)
             | Self::CircuitOpen(_)
             | Self::Credential(_)
-            | Self::Unlisted => false,
+            | Self::Unlisted
+            | Self::Saturated => false,
         }
     }
 
@@ -67,6 +72,7 @@ mod tests {
         assert!(!BackendError::Status(404).is_outage() && !BackendError::SessionExpired.is_outage());
         assert!(BackendError::TooLarge(1).is_outage());
         assert!(!BackendError::CircuitOpen(Duration::from_secs(3)).is_outage());
+        assert!(!BackendError::Saturated.is_outage(), "waiting for a slot is not the backend's fault");
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod cache;
 mod client;
 pub mod credentials;
 mod error;
+mod fleet;
 pub mod guard;
 mod legacy;
 mod naming;
@@ -23,7 +24,7 @@ mod wire;
 
 pub use breaker::{BreakerSettings, BreakerSnapshot, BreakerState};
 pub use cache::ListCache;
-pub use client::McpHttpClient;
+pub use client::{ClientSettings, McpHttpClient};
 pub use error::BackendError;
 pub use guard::NetworkPolicy;
 pub use naming::{Collision, ExposedName, Exposure, Resolved, MAX_NAME_LEN};

@@ -107,6 +107,7 @@ fn enabled() -> bool {
 }
 
 /// One backend MCP server, as the gateway talks to it.
+#[derive(PartialEq)]
 pub struct Backend {
     /// Stable identifier used in logs, `/health`, cursors and sessions.
     pub id: String,

@@ -163,7 +163,7 @@ fn at_line(line: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::code::config::Limits;
+    use crate::config::Limits;
 
     fn kind(name: &str, message: &str) -> (ErrorKind, String) {
         let limits = Limits::default();

@@ -4,7 +4,7 @@
 use http::StatusCode;
 
 use super::config::{MAX_CODE_CHARS, TIMEOUT_RANGE_MS};
-use crate::{mcp::version::Era, GatewayError};
+use crate::{protocol::Era, GatewayError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodeError {

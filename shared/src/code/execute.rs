@@ -18,6 +18,7 @@ use super::{
 use crate::{
     auth::{Principal, CODE_EXECUTE},
     mcp::privacy,
+    protocol::VaultScope,
     ratelimit::Limit,
     App, GatewayError,
 };
@@ -65,7 +66,7 @@ impl ExecuteRequest {
 #[derive(Debug)]
 pub struct Caller<'a> {
     pub principal: &'a Principal,
-    pub pii_scope: String,
+    pub vault: VaultScope,
     /// `None` only for an anonymous caller whose address is unknown (auth mode `none`).
     pub budget: Option<Limit>,
 }
@@ -142,7 +143,7 @@ async fn protect(app: &App, caller: &Caller<'_>, result: &mut ExecutionResult) {
     if let Some(returned) = result.return_value.take() {
         produced["returnValue"] = returned;
     }
-    let mut vault = app.pii.request(&caller.pii_scope);
+    let mut vault = app.pii.request(&caller.vault.key());
     let no_params = json!({});
     privacy::protect(app, caller.principal, &mut vault, PII_SOURCE, Some(TOOL_NAME), &no_params, &mut produced).await;
     let Value::Object(mut produced) = produced else { return };

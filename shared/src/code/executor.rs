@@ -27,7 +27,7 @@ pub trait CodeExecutor: Send + Sync {
     ) -> Result<ExecutionResult, CodeError>;
 }
 
-/// In a sandbox process of this process, with this process's limits (`app.code`). Refuses (503) in a
+/// In a sandbox process of this process, with this process's limits (`CODE_*`, `app.config.code`). Refuses (503) in a
 /// process that cannot start one (see `sandbox::serve_if_child`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LocalExecutor;
@@ -40,7 +40,7 @@ impl CodeExecutor for LocalExecutor {
         caller: &Caller<'_>,
         request: ExecuteRequest,
     ) -> Result<ExecutionResult, CodeError> {
-        execute(app, caller, &app.code, request).await
+        execute(app, caller, &app.config.code, request).await
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, time::Instant};
 
-use ::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
+use ::http::{header, HeaderValue, Method, Response, StatusCode};
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{json, Value};
 
@@ -15,7 +15,14 @@ use super::{
     search::{search, SearchQuery},
     tools::callable,
 };
-use crate::{auth::CODE_EXECUTE, gate, http, ratelimit::Decision, App, GatewayError};
+use crate::{
+    auth::CODE_EXECUTE,
+    gate,
+    http::{self, Served},
+    protocol::VaultScope,
+    ratelimit::Decision,
+    telemetry, App, GatewayError,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Endpoint {
@@ -26,37 +33,45 @@ enum Endpoint {
 
 /// Serves one request to `/api/code/*`. Never fails: every error becomes its JSON response.
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    let config = &app.code;
+    let config = &app.config.code;
     let started = Instant::now();
     let headers = request.headers();
-    let mut decision = None;
-    let mut response = match route(app, config, &request, &mut decision).await {
-        Ok(response) => response,
-        Err(error) => error_response(app, headers, &error),
+    let mut seen = Seen::default();
+    let (outcome, notes) = telemetry::scoped(route(app, config, &request, &mut seen)).await;
+    let (response, error) = match outcome {
+        Ok(response) => (response, None),
+        Err(error) => (error_response(&error), Some(error)),
     };
-    if let Some(decision) = &decision {
-        decision.apply(response.headers_mut());
-    }
-    if response.status() != StatusCode::FORBIDDEN {
-        http::cors_headers(headers, &mut response);
-    }
-    tracing::info!(
-        method = %request.method(),
-        path = request.uri().path(),
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_millis() as u64,
-        "code request"
-    );
-    response
+    let route = endpoint(request.uri().path()).map_or("/api/code", |(_, _, _, route)| route);
+    let mut served = Served::new(route, request.method().as_str(), started);
+    served.principal = seen.principal.as_deref();
+    served.decision = seen.decision.as_ref();
+    served.auth_error = match &error {
+        Some(CodeError::Gateway(GatewayError::Auth(auth))) => Some((auth, &app.config.auth)),
+        _ => None,
+    };
+    let refused_origin =
+        matches!(error, Some(CodeError::Gateway(GatewayError::ForbiddenOrigin | GatewayError::ForbiddenHost)));
+    served.origin_checked = !refused_origin;
+    served.notes = Some(&notes);
+    http::finish(headers, &served, response)
 }
 
-fn endpoint(path: &str) -> Option<(Endpoint, Method, &'static str)> {
+/// What the request revealed on its way through, for headers and the log line.
+#[derive(Default)]
+struct Seen {
+    decision: Option<Decision>,
+    principal: Option<String>,
+}
+
+/// The endpoint of a path, the method it takes, its `Allow` header and its route name.
+fn endpoint(path: &str) -> Option<(Endpoint, Method, &'static str, &'static str)> {
     // API Gateway passes the full path; `cargo lambda watch` may strip the function's prefix.
     let route = path.strip_prefix("/api/code").unwrap_or(path).trim_end_matches('/');
     Some(match route {
-        "/execute" => (Endpoint::Execute, Method::POST, "POST, OPTIONS"),
-        "/sdk" => (Endpoint::Sdk, Method::GET, "GET, OPTIONS"),
-        "/tools/search" => (Endpoint::Search, Method::GET, "GET, OPTIONS"),
+        "/execute" => (Endpoint::Execute, Method::POST, "POST, OPTIONS", "/api/code/execute"),
+        "/sdk" => (Endpoint::Sdk, Method::GET, "GET, OPTIONS", "/api/code/sdk"),
+        "/tools/search" => (Endpoint::Search, Method::GET, "GET, OPTIONS", "/api/code/tools/search"),
         _ => return None,
     })
 }
@@ -65,11 +80,11 @@ async fn route(
     app: &App,
     config: &CodeConfig,
     request: &Request,
-    decision: &mut Option<Decision>,
+    seen: &mut Seen,
 ) -> Result<Response<Body>, CodeError> {
     let headers = request.headers();
     http::check_origin(&app.config, headers)?;
-    let (endpoint, method, allow) = endpoint(request.uri().path()).ok_or(CodeError::RouteNotFound)?;
+    let (endpoint, method, allow, _) = endpoint(request.uri().path()).ok_or(CodeError::RouteNotFound)?;
     if request.method() == Method::OPTIONS {
         return Ok(http::preflight(headers));
     }
@@ -79,11 +94,12 @@ async fn route(
     // Authenticated, rate limited and authorized before the body is even read.
     let admitted = gate::admit(app, request).await.map_err(|error| {
         if let GatewayError::RateLimited(refused) = &error {
-            *decision = Some(refused.clone());
+            seen.decision = Some(refused.clone());
         }
         CodeError::Gateway(error)
     })?;
-    *decision = admitted.decision;
+    seen.decision = admitted.decision;
+    seen.principal = Some(admitted.principal.id.clone());
     let principal = admitted.principal;
     principal.require(CODE_EXECUTE).map_err(GatewayError::from)?;
     match endpoint {
@@ -94,7 +110,7 @@ async fn route(
             let caller = Caller {
                 principal: &principal,
                 // Stateless, like a modern /mcp request: tokens live in the principal's vault.
-                pii_scope: format!("principal:{}", principal.id),
+                vault: VaultScope::Principal(principal.id.clone()),
                 budget: Some(admitted.budget),
             };
             let result = execute(app, &caller, config, ExecuteRequest::from_json(&body)?).await?;
@@ -102,7 +118,7 @@ async fn route(
         }
         Endpoint::Sdk => {
             let tools = callable(app, &principal, config).await?;
-            let backends = &app.config.backends;
+            let backends = app.backends();
             let text = sdk::render(&tools, |name| {
                 backends.resolve(name).map(|r| r.backend.id.clone()).unwrap_or_else(|| "gateway".into())
             });
@@ -125,27 +141,17 @@ fn query_params(request: &Request) -> HashMap<String, String> {
 }
 
 fn typescript(text: String) -> Response<Body> {
-    let mut response = http::empty(StatusCode::OK);
-    *response.body_mut() = Body::Text(text);
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    response
+    http::text(StatusCode::OK, "text/plain; charset=utf-8", text)
 }
 
-fn error_response(app: &App, headers: &HeaderMap, error: &CodeError) -> Response<Body> {
+fn error_response(error: &CodeError) -> Response<Body> {
     let status = error.status();
     if status.is_server_error() {
         tracing::error!(%error, "code request failed");
     }
     let mut response = http::json(status, &json!({ "error": error.message() }));
-    let out = response.headers_mut();
     if let CodeError::MethodNotAllowed(allow) = error {
-        out.insert(header::ALLOW, HeaderValue::from_static(allow));
-    }
-    if let CodeError::Gateway(GatewayError::Auth(auth)) = error {
-        let challenge = auth.www_authenticate(&app.config.auth, http::header(headers, "host"));
-        if let Some(value) = challenge.and_then(|c| HeaderValue::try_from(c).ok()) {
-            out.insert(header::WWW_AUTHENTICATE, value);
-        }
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
     }
     response
 }

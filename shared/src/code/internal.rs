@@ -20,6 +20,7 @@ use super::{
 };
 use crate::{
     auth::{Principal, PrincipalKind, Scopes},
+    protocol::VaultScope,
     ratelimit::Limit,
 };
 
@@ -118,8 +119,7 @@ fn parse(object: Map<String, Value>) -> Result<InternalEvent, String> {
     if principal.scopes.len() > MAX_SCOPES || principal.scopes.iter().any(|s| s.is_empty() || s.len() > MAX_ID_BYTES) {
         return Err("principal scopes: too many, empty or too long".into());
     }
-    let scope_ok = ["session:", "principal:"].iter().any(|p| event.pii_scope.starts_with(p));
-    if !scope_ok || event.pii_scope.len() > 2 * MAX_ID_BYTES {
+    if vault_scope(&event.pii_scope).is_none() || event.pii_scope.len() > 2 * MAX_ID_BYTES {
         return Err("piiScope: not a session or principal vault".into());
     }
     if event.budget.as_ref().is_some_and(|b| b.key.is_empty() || b.key.len() > 2 * MAX_ID_BYTES || b.max == 0) {
@@ -127,6 +127,14 @@ fn parse(object: Map<String, Value>) -> Result<InternalEvent, String> {
     }
     event.execute_request().map_err(|e| format!("request: {e}"))?;
     Ok(event)
+}
+
+/// `session:<id>` / `principal:<id>` (a vault key) back into its scope.
+fn vault_scope(key: &str) -> Option<VaultScope> {
+    if let Some(id) = key.strip_prefix("session:").filter(|id| !id.is_empty()) {
+        return Some(VaultScope::Session(id.to_owned()));
+    }
+    key.strip_prefix("principal:").filter(|id| !id.is_empty()).map(|id| VaultScope::Principal(id.to_owned()))
 }
 
 impl InternalEvent {
@@ -145,7 +153,7 @@ impl InternalEvent {
                 kind,
                 scopes: principal.scopes.iter().map(str::to_owned).collect(),
             },
-            pii_scope: caller.pii_scope.clone(),
+            pii_scope: caller.vault.key(),
             budget: caller.budget.as_ref().map(|b| WireLimit { key: b.key.clone(), max: b.max }),
             request: WireRequest {
                 code: request.code.clone(),
@@ -168,7 +176,8 @@ impl InternalEvent {
     pub fn caller<'a>(&self, principal: &'a Principal) -> Caller<'a> {
         Caller {
             principal,
-            pii_scope: self.pii_scope.clone(),
+            // Checked when the event was parsed; never the principal's vault by accident.
+            vault: vault_scope(&self.pii_scope).unwrap_or_else(|| VaultScope::Session(String::new())),
             budget: self.budget.as_ref().map(|b| Limit { key: b.key.clone(), max: b.max }),
         }
     }
@@ -212,6 +221,7 @@ mod tests {
         assert!(principal.scopes.allows("code:execute"));
         let caller = parsed.caller(&principal);
         assert_eq!(caller.budget, Some(Limit { key: "p:key-1".into(), max: 100 }));
+        assert_eq!(caller.vault, VaultScope::Session("abc".into()));
         let request = parsed.execute_request().unwrap();
         assert_eq!((request.timeout_ms, request.context), (Some(5000), json!({"a": 1})));
         let again = InternalEvent::new(&caller, &parsed.execute_request().unwrap());
@@ -245,6 +255,7 @@ mod tests {
         assert!(refused(with(&|e| e["principal"]["id"] = json!(""))).contains("principal id"));
         assert!(refused(with(&|e| e["principal"]["id"] = json!("x".repeat(600)))).contains("principal id"));
         assert!(refused(with(&|e| e["piiScope"] = json!("other:abc"))).contains("piiScope"));
+        assert!(refused(with(&|e| e["piiScope"] = json!("session:"))).contains("piiScope"));
         assert!(refused(with(&|e| e["budget"]["max"] = json!(0))).contains("budget"));
         assert!(refused(with(&|e| e["request"]["code"] = json!(""))).contains("request"));
         assert!(refused(with(&|e| e["request"]["timeout"] = json!(5))).contains("request"));

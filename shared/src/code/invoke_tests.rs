@@ -15,6 +15,7 @@ use super::*;
 use crate::{
     auth::{Principal, PrincipalKind, Scopes},
     code::ErrorKind,
+    protocol::VaultScope,
     ratelimit::Limit,
 };
 
@@ -76,7 +77,7 @@ async fn invoke(answer: Answer) -> (Result<ExecutionResult, CodeError>, Vec<(Str
     let principal = principal(&["code:execute", "tool:call"]);
     let caller = Caller {
         principal: &principal,
-        pii_scope: "session:s1".into(),
+        vault: VaultScope::Session("s1".into()),
         budget: Some(Limit { key: "p:key-1".into(), max: 9 }),
     };
     let result = executor(addr).invoke(&caller, request()).await;
@@ -128,7 +129,7 @@ async fn throttling_is_busy_not_retried() {
 async fn a_caller_without_the_scope_costs_no_invocation() {
     let (addr, seen) = fake_lambda((200, None, "{}".into())).await;
     let principal = principal(&["tool:call"]);
-    let caller = Caller { principal: &principal, pii_scope: "session:s1".into(), budget: None };
+    let caller = Caller { principal: &principal, vault: VaultScope::Session("s1".into()), budget: None };
     let answered = executor(addr).invoke(&caller, request()).await;
     assert!(matches!(answered, Err(CodeError::Gateway(_))), "{answered:?}");
     assert!(seen.0.lock().unwrap().is_empty());

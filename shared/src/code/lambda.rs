@@ -51,7 +51,7 @@ async fn serve_internal(app: &App, event: InternalEvent) -> InternalAnswer {
     // Proof in the logs that `gateway_execute_code` ran here, under this function's role.
     tracing::info!(principal = %principal.id, "code execution for gateway_execute_code (internal invoke)");
     let outcome = match event.execute_request() {
-        Ok(request) => execute(app, &caller, &app.code, request).await,
+        Ok(request) => execute(app, &caller, &app.config.code, request).await,
         Err(error) => Err(error),
     };
     match outcome {

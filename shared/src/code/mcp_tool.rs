@@ -1,7 +1,9 @@
 //! Code execution as the gateway tool `gateway_execute_code` on `/mcp`, for MCP clients. The same
-//! execution as `POST /api/code/execute`, run where the app's [`CodeExecutor`](super::CodeExecutor)
-//! says (in a deployment: the `code` function, never the `mcp` function); the result is a
-//! `CallToolResult` whose `structuredContent` is the execution result.
+//! execution as `POST /api/code/execute`, run where the tool's [`CodeExecutor`] says (in a deployment:
+//! the `code` function, never the `mcp` function); the result is a `CallToolResult` whose
+//! `structuredContent` is the execution result.
+
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
@@ -9,11 +11,13 @@ use super::{
     config::{MAX_CODE_CHARS, TIMEOUT_RANGE_MS},
     error::CodeError,
     execute::{Caller, ExecuteRequest},
+    executor::{CodeExecutor, LocalExecutor},
     ExecutionResult,
 };
 use crate::{
+    app::{GatewayTool, ToolCall},
     auth::{Principal, CODE_EXECUTE},
-    gate, App, GatewayError,
+    App, GatewayError,
 };
 
 pub const TOOL_NAME: &str = "gateway_execute_code";
@@ -43,22 +47,58 @@ pub fn tool_definition() -> Value {
     })
 }
 
-/// Runs the tool through `app.code_executor`, with PII in the vault `pii_scope` (the calling session's).
-/// Without `code:execute` the tool does not exist for the caller: the same -32602 as any tool they may
-/// not call (no oracle). Bad arguments and failed code are `isError` results the model can read; only
-/// gateway faults (store, auth backend) are errors.
-pub async fn execute_tool(
+/// `gateway_execute_code` as the MCP layer sees it: listed to callers with `code:execute`, run where its
+/// [`CodeExecutor`] says (the `code` function in a deployment) in the caller's own PII vault, its tool
+/// calls charged to the caller's budget.
+pub struct CodeTool {
+    executor: Arc<dyn CodeExecutor>,
+}
+
+impl CodeTool {
+    pub fn new(executor: Arc<dyn CodeExecutor>) -> Self {
+        Self { executor }
+    }
+
+    /// In this process's own sandbox (refused where there is none).
+    pub fn local() -> Self {
+        Self::new(Arc::new(LocalExecutor))
+    }
+}
+
+#[async_trait::async_trait]
+impl GatewayTool for CodeTool {
+    fn name(&self) -> &'static str {
+        TOOL_NAME
+    }
+
+    fn allowed(&self, principal: &Principal) -> bool {
+        principal.scopes.allows(CODE_EXECUTE)
+    }
+
+    fn definition(&self) -> Value {
+        tool_definition()
+    }
+
+    async fn call(&self, app: &App, call: ToolCall<'_>) -> Result<Value, GatewayError> {
+        let caller = Caller { principal: call.principal, vault: call.vault, budget: call.budget };
+        execute_tool_with(app, &caller, self.executor.as_ref(), call.arguments).await
+    }
+}
+
+/// Runs the tool through `executor`. Without `code:execute` the tool does not exist for the caller: the
+/// same -32602 as any tool they may not call (no oracle). Bad arguments and failed code are `isError`
+/// results the model can read; only gateway faults (store, auth backend) are errors.
+pub async fn execute_tool_with(
     app: &App,
-    principal: &Principal,
-    pii_scope: &str,
+    caller: &Caller<'_>,
+    executor: &dyn CodeExecutor,
     arguments: Value,
 ) -> Result<Value, GatewayError> {
-    if !principal.scopes.allows(CODE_EXECUTE) {
+    if !caller.principal.scopes.allows(CODE_EXECUTE) {
         return Err(GatewayError::InvalidParams(format!("unknown tool: {TOOL_NAME}")));
     }
-    let caller = Caller { principal, pii_scope: pii_scope.to_owned(), budget: gate::budget(app, principal, None) };
     let outcome = match ExecuteRequest::from_json(&arguments) {
-        Ok(request) => app.code_executor.execute(app, &caller, request).await,
+        Ok(request) => executor.execute(app, caller, request).await,
         Err(error) => Err(error),
     };
     match outcome {

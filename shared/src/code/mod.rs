@@ -15,7 +15,8 @@
 //!   entry (`lambda`) tells apart from API Gateway events.
 
 mod classify;
-pub mod config;
+// Its settings are part of the deployment configuration (`crate::config`); the old path stays for the code here.
+pub use crate::config::code as config;
 mod engine;
 mod error;
 mod execute;
@@ -39,7 +40,7 @@ pub use execute::{execute, Caller, ExecuteRequest};
 pub use executor::{for_config as executor_for, CodeExecutor, LocalExecutor};
 pub use internal::{InternalEvent, MARKER as INTERNAL_MARKER};
 pub use invoke::LambdaExecutor;
-pub use mcp_tool::{execute_tool, tool_definition, TOOL_NAME};
+pub use mcp_tool::{execute_tool_with, tool_definition, CodeTool, TOOL_NAME};
 pub use result::{ErrorKind, ExecutionResult, RETURN_TOO_LARGE, RETURN_UNSERIALIZABLE};
 pub use sandbox::{serve_if_child, Sandbox, ToolHost};
 pub use tools::{helper_name, GatewayTools};

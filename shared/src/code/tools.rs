@@ -44,7 +44,7 @@ impl ToolHost for GatewayTools<'_> {
             None => Ok(()),
         };
         let called = match charged {
-            Ok(()) => mcp::tools::call(self.app, caller.principal, &caller.pii_scope, name, arguments).await,
+            Ok(()) => mcp::tools::call(self.app, caller.principal, &caller.vault, name, arguments).await,
             Err(refused) => Err(refused),
         };
         match called {

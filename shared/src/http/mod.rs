@@ -1,10 +1,12 @@
 //! HTTP transport policy shared by every function: header checks, Origin/Host (DNS rebinding), CORS,
-//! security headers, and turning results and errors into responses.
+//! security headers, turning results and errors into responses, and finishing every response (`finish`).
 
+mod finish;
 mod origin;
 mod request;
 mod response;
 
-pub use origin::{check_origin, cors_headers, preflight};
+pub use finish::{finish, Served};
+pub use origin::{check_origin, preflight};
 pub use request::{body, check_accept, check_content_type, header};
-pub use response::{empty, error, json};
+pub use response::{empty, error, json, not_allowed, text};

@@ -1,21 +1,39 @@
 //! Building responses. Every response carries the same security headers.
 
-use http::{header, HeaderValue, Response, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use lambda_http::Body;
 use serde_json::Value;
 
 use crate::{
-    mcp::{jsonrpc, version::Era},
+    protocol::{jsonrpc, Era},
     GatewayError,
 };
+
+/// The headers every response carries, whatever built it.
+pub(super) fn secure(headers: &mut HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+}
 
 fn secured(status: StatusCode, body: Body) -> Response<Body> {
     let mut response = Response::new(body);
     *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    secure(response.headers_mut());
+    response
+}
+
+/// A body of `content_type` (text of any kind: TypeScript declarations, the Prometheus exposition).
+pub fn text(status: StatusCode, content_type: &'static str, text: String) -> Response<Body> {
+    let mut response = secured(status, Body::Text(text));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// `status` with the `Allow` header (405, or the methods of a preflight).
+pub fn not_allowed(allow: &'static str) -> Response<Body> {
+    let mut response = json(StatusCode::METHOD_NOT_ALLOWED, &serde_json::json!({ "error": format!("use {allow}") }));
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
     response
 }
 
@@ -39,6 +57,7 @@ pub fn error(err: &GatewayError, id: &Value, era: Era) -> Response<Body> {
     if let Some(allow) = mapping.allow {
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
     }
+    // A refusal carries the state of the limit that refused it (which `finish` then leaves alone).
     if let GatewayError::RateLimited(decision) = err {
         decision.apply(response.headers_mut());
     }

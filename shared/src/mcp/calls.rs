@@ -5,7 +5,7 @@ use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 use super::{
-    catalog::{self, Route, Routed},
+    catalog::{self, Routed},
     lists::ListKind,
     privacy,
     upstream::Ctx,
@@ -13,18 +13,11 @@ use super::{
 use crate::{
     backend::{Backend, BackendError, Reply},
     gate,
+    protocol::params::{CallToolParams, CompletionRef, GetPromptParams, ResourceParams, SetLevelParams},
+    routing::Route,
     schema::invalid_arguments_result,
     GatewayError,
 };
-
-const LOG_LEVELS: [&str; 8] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
-
-fn required_str<'p>(params: &'p Value, field: &str) -> Result<&'p str, GatewayError> {
-    params
-        .get(field)
-        .and_then(Value::as_str)
-        .ok_or_else(|| GatewayError::InvalidParams(format!("\"{field}\" must be a string")))
-}
 
 /// Sends `params` with `field` replaced by the backend's own name.
 fn renamed(params: &Value, field: &str, name: &str) -> Value {
@@ -59,7 +52,7 @@ fn unavailable_result(backend: &Backend, error: &BackendError, ran: bool) -> Val
 }
 
 pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
-    let name = required_str(params, "name")?;
+    let CallToolParams { name, .. } = CallToolParams::parse(params)?;
     let unknown = || GatewayError::InvalidParams(format!("unknown tool: {name}"));
     // A tool the caller may not call gets the same answer as one that does not exist: no oracle.
     if !ctx.principal.scopes.may_call_tool(name) {
@@ -75,7 +68,7 @@ pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayEr
         Routed::Unknown => return Err(unknown()),
     };
     gate::charge_tool(ctx.app, ctx.principal, name).await?;
-    let scope = privacy::scope(ctx);
+    let scope = privacy::scope(ctx).key();
     let mut vault = ctx.app.pii.request(&scope);
     let mut forwarded = renamed(params, "name", &original);
     privacy::restore(&mut vault, &mut forwarded).await?;
@@ -111,22 +104,22 @@ async fn prompt_route(ctx: &Ctx<'_>, name: &str) -> Result<Route, GatewayError> 
 }
 
 pub async fn get_prompt(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
-    let name = required_str(params, "name")?;
+    let GetPromptParams { name } = GetPromptParams::parse(params)?;
     let Route { backend, original, .. } = prompt_route(ctx, name).await?;
     let mut result =
         into_result(&backend, ctx.call(&backend, "prompts/get", renamed(params, "name", &original)).await)?;
-    let scope = privacy::scope(ctx);
+    let scope = privacy::scope(ctx).key();
     privacy::protect(ctx.app, ctx.principal, &mut ctx.app.pii.request(&scope), &backend.id, None, params, &mut result)
         .await;
     Ok(result)
 }
 
 pub async fn read_resource(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
-    let uri = required_str(params, "uri")?;
+    let ResourceParams { uri } = ResourceParams::parse(params)?;
     let (backend, mut result) = by_uri_from(ctx, uri, "resources/read", "resources", params.clone())
         .await?
         .ok_or_else(|| GatewayError::ResourceNotFound(uri.to_owned()))?;
-    let scope = privacy::scope(ctx);
+    let scope = privacy::scope(ctx).key();
     privacy::protect(ctx.app, ctx.principal, &mut ctx.app.pii.request(&scope), &backend, None, params, &mut result)
         .await;
     Ok(result)
@@ -141,7 +134,7 @@ async fn by_uri_from(
     capability: &str,
     params: Value,
 ) -> Result<Option<(String, Value)>, GatewayError> {
-    let backends = &ctx.app.config.backends;
+    let backends = ctx.app.backends();
     if let Some(backend) = ctx.app.owners.owner_of(uri).and_then(|id| backends.get(&id).cloned()) {
         let result = into_result(&backend, ctx.call(&backend, method, params).await)?;
         return Ok(Some((backend.id.clone(), result)));
@@ -157,43 +150,37 @@ async fn by_uri_from(
         }
     });
     let answers = join_all(asks).await;
-    Ok(backends.iter().zip(answers).find_map(|(b, answer)| {
+    let found = backends.iter().zip(answers).find_map(|(b, answer)| {
         let result = answer?;
         ctx.app.owners.learn_uri(uri, &b.id);
         Some((b.id.clone(), result))
-    }))
+    });
+    Ok(found)
 }
 
 pub async fn complete(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
-    let reference = params.get("ref").filter(|r| r.is_object());
-    let kind = reference.and_then(|r| r.get("type")).and_then(Value::as_str);
-    let empty = json!({ "completion": { "values": [], "hasMore": false } });
-    match (kind, reference) {
-        (Some("ref/prompt"), Some(reference)) => {
-            let name = required_str(reference, "name")?;
+    match CompletionRef::parse(params)? {
+        CompletionRef::Prompt { name } => {
             let Route { backend, original, .. } = prompt_route(ctx, name).await?;
             let mut params = params.clone();
             params["ref"]["name"] = Value::String(original);
             into_result(&backend, ctx.call(&backend, "completion/complete", params).await)
         }
-        (Some("ref/resource"), Some(reference)) => {
-            let uri = required_str(reference, "uri")?;
+        CompletionRef::Resource { uri } => {
+            let empty = json!({ "completion": { "values": [], "hasMore": false } });
             Ok(by_uri_from(ctx, uri, "completion/complete", "completions", params.clone())
                 .await?
                 .map_or(empty, |(_, result)| result))
         }
-        _ => Err(GatewayError::InvalidParams("\"ref\" must be a ref/prompt or ref/resource object".into())),
     }
 }
 
 /// Sets the level on every backend that logs. Messages cannot reach the client over a buffered
 /// response, but backends still honour the level in their own logs.
 pub async fn set_level(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
-    let level = required_str(params, "level")?;
-    if !LOG_LEVELS.contains(&level) {
-        return Err(GatewayError::InvalidParams(format!("level must be one of {}", LOG_LEVELS.join(", "))));
-    }
-    let sets = ctx.app.config.backends.iter().map(|b| async move {
+    let SetLevelParams { level } = SetLevelParams::parse(params)?;
+    let backends = ctx.app.backends();
+    let sets = backends.iter().map(|b| async move {
         let state = ctx.backend_session(b).await.ok()?;
         state.has("logging").then_some(())?;
         ctx.call(b, "logging/setLevel", json!({ "level": level })).await.ok()

@@ -1,108 +1,27 @@
-//! The exact-lookup index of exposed names (tools and prompts), per instance: exposed name → (backend,
-//! the backend's own name). Built from complete listings of every backend (their pages come from the
-//! instance's list cache) and used for as long as those listings are cached. A call is routed only to a name the index holds; an
-//! unknown name is a protocol error (-32602) from the gateway, whatever the backend would have done
-//! with it. Names are never split at the separator to find their backend.
+//! Tools and prompts of every backend under settled names: the merged list, and the route of a call by
+//! exact lookup of its exposed name in the instance's index (`routing::ToolCatalog`). An unknown name
+//! is a protocol error (-32602) from the gateway, whatever the backend would have done with it.
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, RwLock},
-    time::Duration,
+    sync::Arc,
 };
 
 use futures_util::future::join_all;
 use serde_json::{Map, Value};
-use tokio::time::Instant;
 
 use super::{
     lists::{self, ListKind},
     upstream::Ctx,
 };
 use crate::{
-    backend::{Backend, Collision, Exposure},
+    backend::Backend,
+    routing::{Index, Route},
     schema::ToolSchema,
 };
 
 /// Bound on pages followed per backend when listing it completely.
 const MAX_PAGES: usize = 50;
-
-/// Where an exposed name goes.
-#[derive(Debug, Clone)]
-pub struct Route {
-    pub backend: Arc<Backend>,
-    /// The backend's own name.
-    pub original: String,
-    /// A tool's `inputSchema`, compiled on first use (none for prompts, or a tool without one).
-    pub schema: Option<Arc<ToolSchema>>,
-}
-
-/// One built index.
-#[derive(Debug)]
-pub struct Index {
-    pub built: Instant,
-    pub routes: HashMap<String, Route>,
-    pub collisions: Vec<Collision>,
-    /// Backends whose listing failed (or whose breaker is open) when the index was built: their names
-    /// are missing, so a call to one of them is "unavailable", not "unknown".
-    pub unavailable: HashSet<String>,
-}
-
-#[derive(Default)]
-pub struct ToolCatalog {
-    /// Keyed by list family: "tools" or "prompts".
-    indexes: RwLock<HashMap<&'static str, Arc<Index>>>,
-}
-
-impl ToolCatalog {
-    /// The index of `family` if built within `max_age`.
-    pub fn fresh(&self, family: &'static str, max_age: Duration) -> Option<Arc<Index>> {
-        let indexes = self.indexes.read().unwrap_or_else(|p| p.into_inner());
-        indexes.get(family).filter(|i| i.built.elapsed() < max_age).cloned()
-    }
-
-    /// Replaces the index of `family` with one built from `exposure`, with the tools' schemas.
-    pub fn record(
-        &self,
-        family: &'static str,
-        exposure: &Exposure,
-        unavailable: HashSet<String>,
-        mut schemas: HashMap<String, Arc<ToolSchema>>,
-    ) -> Arc<Index> {
-        let routes = exposure
-            .names
-            .iter()
-            .map(|n| {
-                let route = Route {
-                    backend: n.backend.clone(),
-                    original: n.original.clone(),
-                    schema: schemas.remove(&n.exposed),
-                };
-                (n.exposed.clone(), route)
-            })
-            .collect();
-        let index =
-            Arc::new(Index { built: Instant::now(), routes, collisions: exposure.collisions.clone(), unavailable });
-        let mut indexes = self.indexes.write().unwrap_or_else(|p| p.into_inner());
-        let known = indexes.get(family).map(|i| i.collisions.as_slice()).unwrap_or_default();
-        // Reported when they appear or change, not on every list.
-        for c in exposure.collisions.iter().filter(|c| !known.contains(c)) {
-            let renamed: Vec<String> = c.renamed.iter().map(|(b, _, e)| format!("{b}:{e}")).collect();
-            tracing::warn!(list = family, name = %c.name, kept = %c.kept.0, renamed = %renamed.join(","),
-                "exposed name collision between backends; the first backend keeps the name");
-        }
-        indexes.insert(family, index.clone());
-        index
-    }
-
-    /// The collisions of the latest indexes, for this instance's health view.
-    pub fn collisions(&self) -> Vec<(&'static str, Collision)> {
-        let indexes = self.indexes.read().unwrap_or_else(|p| p.into_inner());
-        let mut all: Vec<(&'static str, Collision)> =
-            indexes.iter().flat_map(|(family, i)| i.collisions.iter().map(|c| (*family, c.clone()))).collect();
-        all.sort_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)));
-        all
-    }
-}
 
 /// What a call to an exposed name should do.
 #[derive(Debug)]
@@ -125,10 +44,15 @@ fn family(kind: ListKind) -> &'static str {
 /// one page. Rebuilt from the backends' cached pages, so a warm list costs no backend round-trip.
 pub async fn list(ctx: &Ctx<'_>, kind: ListKind) -> Value {
     let (_, items) = build(ctx, kind).await;
+    let gateway_tools = &ctx.app.gateway_tools;
     let visible = items.into_iter().filter(|item| {
-        // A caller sees only the tools it may call.
+        // A caller sees only the tools it may call; a backend tool under a gateway tool's reserved name
+        // is never reachable, so never listed.
         kind != ListKind::Tools
-            || item.get("name").and_then(Value::as_str).is_some_and(|n| ctx.principal.scopes.may_call_tool(n))
+            || item
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| ctx.principal.scopes.may_call_tool(n) && !gateway_tools.is_gateway_tool(n))
     });
     let mut result = Map::new();
     result.insert(kind.field().into(), Value::Array(visible.collect()));
@@ -148,7 +72,7 @@ pub async fn route(ctx: &Ctx<'_>, kind: ListKind, exposed: &str) -> Routed {
         if let Some(route) = index.routes.get(exposed) {
             return Routed::To(route.clone());
         }
-        let blamed = ctx.app.config.backends.resolve(exposed).map(|r| r.backend);
+        let blamed = ctx.app.backends().resolve(exposed).map(|r| r.backend);
         let blamed = blamed.filter(|b| index.unavailable.contains(&b.id));
         match blamed {
             Some(backend) if ctx.app.client.is_open(&backend.id) => return Routed::Unavailable(backend),
@@ -162,7 +86,8 @@ pub async fn route(ctx: &Ctx<'_>, kind: ListKind, exposed: &str) -> Routed {
 /// Lists every backend completely (in parallel, bounded by the client's in-flight limit), settles the
 /// names across backends, records the index, and returns it with the renamed items.
 async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<Value>) {
-    let backends: Vec<&Arc<Backend>> = ctx.app.config.backends.iter().collect();
+    let set = ctx.app.backends();
+    let backends: Vec<&Arc<Backend>> = set.iter().collect();
     let listings = join_all(backends.iter().map(|b| listing(ctx, b, kind))).await;
     let mut unavailable = HashSet::new();
     let mut named = Vec::new();
@@ -180,7 +105,7 @@ async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<Value>) {
         }
         named.push((backend.clone(), names));
     }
-    let exposure = ctx.app.config.backends.expose_all(&named);
+    let exposure = set.expose_all(&named);
     let renamed: Vec<Value> = exposure
         .names
         .iter()
@@ -221,26 +146,4 @@ async fn listing(ctx: &Ctx<'_>, backend: &Backend, kind: ListKind) -> Option<Vec
         }
     }
     Some(all)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::backend::BackendSet;
-
-    #[tokio::test(start_paused = true)]
-    async fn routes_are_exact_and_expire_with_the_listings() {
-        let set = BackendSet::from_json(r#"{"backends":[{"id":"demo","url":"http://h/mcp"}]}"#).unwrap();
-        let demo = set.get("demo").unwrap().clone();
-        let exposure = set.expose_all(&[(demo, vec!["echo".to_owned()])]);
-        let catalog = ToolCatalog::default();
-        assert!(catalog.fresh("tools", Duration::from_secs(30)).is_none());
-        catalog.record("tools", &exposure, HashSet::from(["other".to_owned()]), HashMap::new());
-        let index = catalog.fresh("tools", Duration::from_secs(30)).unwrap();
-        assert_eq!(index.routes["demo_echo"].original, "echo");
-        assert!(!index.routes.contains_key("demo_nope") && index.unavailable.contains("other"));
-        assert!(catalog.fresh("prompts", Duration::from_secs(30)).is_none());
-        tokio::time::advance(Duration::from_secs(30)).await;
-        assert!(catalog.fresh("tools", Duration::from_secs(30)).is_none());
-    }
 }

@@ -1,4 +1,4 @@
-//! Method → handler for requests inside an established session.
+//! Method → handler for requests inside an established session (or a stateless modern request).
 
 use serde_json::{json, Value};
 
@@ -8,28 +8,23 @@ use super::{
     privacy,
     upstream::Ctx,
 };
-use crate::{auth::CODE_EXECUTE, code, gate, GatewayError};
+use crate::{app::ToolCall, gate, protocol::params::CallToolParams, GatewayError};
 
 pub async fn request(ctx: &Ctx<'_>, method: &str, params: &Value) -> Result<Value, GatewayError> {
     if let Some(kind) = ListKind::from_method(method) {
         let mut result = lists::list(ctx, kind, params).await?;
-        // The gateway's own tool, for callers allowed to run code. Added here, not in the backend lists,
-        // so code that lists its callable tools never sees (and recurses into) itself.
-        if kind == ListKind::Tools && ctx.principal.scopes.allows(CODE_EXECUTE) {
+        // The gateway's own tools, for the callers allowed to use them. Added here, not in the backend
+        // lists, so code that lists its callable tools never sees (and recurses into) them.
+        if kind == ListKind::Tools {
             if let Some(Value::Array(tools)) = result.get_mut("tools") {
-                tools.push(code::tool_definition());
+                tools.extend(ctx.app.gateway_tools.definitions(ctx.principal));
             }
         }
         return Ok(result);
     }
     match method {
         "ping" => Ok(json!({})),
-        "tools/call" if params.get("name").and_then(Value::as_str) == Some(code::TOOL_NAME) => {
-            gate::charge_tool(ctx.app, ctx.principal, code::TOOL_NAME).await?;
-            let arguments = params.get("arguments").cloned().unwrap_or_else(|| json!({}));
-            code::execute_tool(ctx.app, ctx.principal, &privacy::scope(ctx), arguments).await
-        }
-        "tools/call" => calls::call_tool(ctx, params).await,
+        "tools/call" => call_tool(ctx, params).await,
         "prompts/get" => calls::get_prompt(ctx, params).await,
         "resources/read" => calls::read_resource(ctx, params).await,
         "completion/complete" => calls::complete(ctx, params).await,
@@ -40,4 +35,26 @@ pub async fn request(ctx: &Ctx<'_>, method: &str, params: &Value) -> Result<Valu
         // Includes resources/subscribe: not offered, since updates could never be delivered.
         _ => Err(GatewayError::MethodNotFound(method.to_owned())),
     }
+}
+
+/// A gateway tool, else a backend tool. A gateway tool's name is reserved: a backend tool exposed under
+/// the same name is never reached through it, and a caller who may not use the gateway tool gets the
+/// answer for an unknown tool.
+async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayError> {
+    let call = CallToolParams::parse(params)?;
+    let tools = &ctx.app.gateway_tools;
+    if !tools.is_gateway_tool(call.name) {
+        return calls::call_tool(ctx, params).await;
+    }
+    let Some(tool) = tools.get(call.name, ctx.principal) else {
+        return Err(GatewayError::InvalidParams(format!("unknown tool: {}", call.name)));
+    };
+    gate::charge_tool(ctx.app, ctx.principal, call.name).await?;
+    let call = ToolCall {
+        principal: ctx.principal,
+        vault: privacy::scope(ctx),
+        budget: ctx.budget.clone().or_else(|| gate::budget(ctx.app, ctx.principal, None)),
+        arguments: call.arguments.cloned().unwrap_or_else(|| json!({})),
+    };
+    tool.call(ctx.app, call).await
 }

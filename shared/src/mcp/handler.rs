@@ -1,26 +1,26 @@
 //! The `/mcp` endpoint (Streamable HTTP, legacy era): POST carries JSON-RPC, DELETE ends a session,
-//! GET is 405 because responses are buffered (no server-initiated stream).
+//! GET is 405 because responses are buffered (no server-initiated stream). Admission (authentication and
+//! the caller's rate limit) happens in `gate`; every response is finished by `http::finish`.
 
 use ::http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
-use futures_util::future::join_all;
 use lambda_http::{Body, Request};
 use serde_json::Value;
 
-use super::{
-    dispatch, initialize,
-    jsonrpc::{self, Incoming},
-    modern,
-    upstream::Ctx,
-    version::{self, Era},
-    Session,
-};
+use super::{batch, dispatch, initialize, modern, session, upstream::Ctx};
 use crate::{
-    auth::{metadata, Principal},
-    gate, http,
+    auth::metadata,
+    gate::{self, Caller},
+    http::{self, Served},
+    protocol::{
+        jsonrpc::{self, Incoming},
+        version, Era,
+    },
     ratelimit::Decision,
-    store::now_secs,
     telemetry, App, GatewayError,
 };
+
+/// The route, as API Gateway names it.
+pub const ROUTE: &str = "/mcp";
 
 /// Serves one request to `/mcp`. Never fails: every error becomes its mapped response.
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
@@ -28,21 +28,20 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     let headers = request.headers();
     let mut seen = Seen::default();
     let (routed, notes) = telemetry::scoped(route(app, &request, &mut seen)).await;
-    let (mut response, error) = match routed {
+    let (response, error) = match routed {
         Ok(response) => (response, None),
         Err(error) => (http::error(&error, &Value::Null, Era::Legacy), Some(error)),
     };
-    gate::decorate(app, headers, error.as_ref(), seen.decision.as_ref(), &mut response);
-    if response.status() != StatusCode::FORBIDDEN {
-        http::cors_headers(headers, &mut response);
-    }
-    let method = seen.rpc_method.as_deref().unwrap_or(request.method().as_str());
-    let mut record = telemetry::RequestRecord::new("/mcp", method, response.status().as_u16(), started.elapsed());
-    record.principal_id = seen.principal.as_deref();
-    record.rate_limited = response.status() == StatusCode::TOO_MANY_REQUESTS;
-    record.auth_denied = matches!(error, Some(GatewayError::Auth(_)));
-    telemetry::observe_noted(record, &notes);
-    response
+    let mut served = Served::new(ROUTE, seen.rpc_method.as_deref().unwrap_or(request.method().as_str()), started);
+    served.principal = seen.principal.as_deref();
+    served.decision = seen.decision.as_ref();
+    served.auth_error = match &error {
+        Some(GatewayError::Auth(auth)) => Some((auth, &app.config.auth)),
+        _ => None,
+    };
+    served.origin_checked = !matches!(error, Some(GatewayError::ForbiddenOrigin | GatewayError::ForbiddenHost));
+    served.notes = Some(&notes);
+    http::finish(headers, &served, response)
 }
 
 /// What the request revealed on its way through, for headers, the log line and metrics.
@@ -57,10 +56,10 @@ struct Seen {
 async fn route(app: &App, request: &Request, seen: &mut Seen) -> Result<Response<Body>, GatewayError> {
     let headers = request.headers();
     http::check_origin(&app.config, headers)?;
-    let host = http::header(headers, "host");
     if request.method() == Method::OPTIONS {
         return Ok(http::preflight(headers));
     }
+    let host = http::header(headers, "host");
     // RFC 9728 metadata is public: it is how a client learns where to get a token.
     if request.method() == Method::GET && metadata::is_metadata_path(&app.config.auth, host, request.uri().path()) {
         return Ok(http::json(StatusCode::OK, &metadata::document(&app.config.auth, host)));
@@ -69,35 +68,57 @@ async fn route(app: &App, request: &Request, seen: &mut Seen) -> Result<Response
     if request.method() == Method::GET && request.uri().path() == crate::health::INSTANCE_PATH {
         return Ok(crate::health::instance_response(app));
     }
-    // Every request is authenticated on its own, before its body is even parsed, and charged.
-    let admitted = gate::admit(app, request).await?;
-    seen.decision = admitted.decision;
-    seen.principal = Some(admitted.principal.id.clone());
-    let principal = admitted.principal;
+    // Every request is authenticated on its own, before its body is even parsed. A POST is charged per
+    // message once its body is read; anything else now.
+    let caller = gate::authenticate(app, request).await?;
+    seen.principal = Some(caller.principal.id.clone());
+    if request.method() == Method::POST {
+        return Ok(post(app, request, &caller, seen).await);
+    }
+    seen.decision = gate::charge(app, &caller.budget).await?;
     match *request.method() {
-        Method::POST => Ok(post(app, request, &principal, seen).await),
         // 2026-07-28 has no sessions to end.
         Method::DELETE if modern::is_modern(headers, &Value::Null) => Err(GatewayError::MethodNotAllowed),
-        Method::DELETE => delete(app, headers, &principal).await,
+        Method::DELETE => {
+            session::end(app, headers, &caller.principal).await?;
+            Ok(http::empty(StatusCode::NO_CONTENT))
+        }
         _ => Err(GatewayError::MethodNotAllowed),
     }
 }
 
-async fn post(app: &App, request: &Request, principal: &Principal, seen: &mut Seen) -> Response<Body> {
-    let parsed = http::check_content_type(request.headers())
-        .and_then(|()| http::check_accept(request.headers()))
-        .and_then(|()| http::body(request, app.config.max_body_bytes))
-        .and_then(|body| serde_json::from_slice::<Value>(body).map_err(|_| GatewayError::Parse));
-    let message = match parsed {
+/// The body as JSON, after the transport checks.
+fn read(app: &App, request: &Request) -> Result<Value, GatewayError> {
+    http::check_content_type(request.headers())?;
+    http::check_accept(request.headers())?;
+    let body = http::body(request, app.config.max_body_bytes)?;
+    serde_json::from_slice::<Value>(body).map_err(|_| GatewayError::Parse)
+}
+
+async fn post(app: &App, request: &Request, caller: &Caller, seen: &mut Seen) -> Response<Body> {
+    let headers = request.headers();
+    let message = match read(app, request) {
         Ok(message) => message,
-        Err(error) => return http::error(&error, &Value::Null, Era::Legacy),
+        // A body that cannot be read still costs one request: floods of garbage are limited too.
+        Err(error) => {
+            let refused = gate::charge(app, &caller.budget).await.err();
+            return http::error(refused.as_ref().unwrap_or(&error), &Value::Null, Era::Legacy);
+        }
     };
-    seen.rpc_method = message.get("method").and_then(Value::as_str).map(str::to_owned);
-    if modern::is_modern(request.headers(), &message) {
-        return modern::handle(app, request.headers(), message, principal).await;
+    if let Value::Array(messages) = message {
+        return batch::answer(app, headers, caller, messages, &mut seen.decision).await;
     }
+    seen.rpc_method = message.get("method").and_then(Value::as_str).map(str::to_owned);
+    let era = if modern::is_modern(headers, &message) { Era::Modern } else { Era::Legacy };
     let id = jsonrpc::id_of(&message);
-    match post_message(app, request.headers(), message, principal).await {
+    match gate::charge(app, &caller.budget).await {
+        Ok(decision) => seen.decision = decision,
+        Err(refused) => return http::error(&refused, &id, era),
+    }
+    if era == Era::Modern {
+        return modern::handle(app, headers, message, caller).await;
+    }
+    match post_message(app, headers, message, caller).await {
         Ok(response) => response,
         Err(error) => http::error(&error, &id, Era::Legacy),
     }
@@ -107,14 +128,12 @@ async fn post_message(
     app: &App,
     headers: &HeaderMap,
     message: Value,
-    principal: &Principal,
+    caller: &Caller,
 ) -> Result<Response<Body>, GatewayError> {
     if let Some(v) = http::header(headers, "mcp-protocol-version").filter(|v| !version::is_supported(v)) {
         return Err(GatewayError::UnsupportedProtocolVersion(v.to_owned()));
     }
-    if let Value::Array(messages) = message {
-        return batch(app, headers, principal, messages).await;
-    }
+    let principal = &caller.principal;
     let incoming = jsonrpc::classify(&message)?;
     if let Incoming::Request { id, method, params } = &incoming {
         if method == "initialize" {
@@ -125,9 +144,10 @@ async fn post_message(
             return Ok(response);
         }
     }
-    let ctx = Ctx::new(app, principal, load_session(app, headers, principal).await?);
+    let mut ctx = Ctx::new(app, principal, session::load(app, headers, principal).await?);
+    ctx.budget = Some(caller.budget.clone());
     let reply = answer(&ctx, incoming).await;
-    save(app, ctx).await;
+    session::save(app, ctx).await;
     match reply {
         None => Ok(http::empty(StatusCode::ACCEPTED)),
         Some((id, Ok(result))) => Ok(http::json(StatusCode::OK, &jsonrpc::success(&id, result))),
@@ -135,45 +155,8 @@ async fn post_message(
     }
 }
 
-/// JSON-RPC batches (2025-03-26 only): each message answered on its own, notifications silently.
-async fn batch(
-    app: &App,
-    headers: &HeaderMap,
-    principal: &Principal,
-    messages: Vec<Value>,
-) -> Result<Response<Body>, GatewayError> {
-    if messages.is_empty() {
-        return Err(GatewayError::InvalidRequest("an empty batch is not a request".into()));
-    }
-    let session = load_session(app, headers, principal).await?;
-    if !version::allows_batches(&session.protocol_version) {
-        return Err(GatewayError::InvalidRequest(format!(
-            "JSON-RPC batches are only accepted in protocol version 2025-03-26; this session uses {}",
-            session.protocol_version
-        )));
-    }
-    let ctx = Ctx::new(app, principal, session);
-    let replies = join_all(messages.iter().map(|message| async {
-        let id = jsonrpc::id_of(message);
-        match jsonrpc::classify(message) {
-            Err(error) => Some(jsonrpc::failure(&id, error.mapping(Era::Legacy).error)),
-            Ok(incoming) => answer(&ctx, incoming).await.map(|(id, reply)| match reply {
-                Ok(result) => jsonrpc::success(&id, result),
-                Err(error) => jsonrpc::failure(&id, error.mapping(Era::Legacy).error),
-            }),
-        }
-    }))
-    .await;
-    save(app, ctx).await;
-    let replies: Vec<Value> = replies.into_iter().flatten().collect();
-    if replies.is_empty() {
-        return Ok(http::empty(StatusCode::ACCEPTED));
-    }
-    Ok(http::json(StatusCode::OK, &Value::Array(replies)))
-}
-
 /// The reply to one message of an established session; `None` for notifications and responses.
-async fn answer(ctx: &Ctx<'_>, incoming: Incoming) -> Option<(Value, Result<Value, GatewayError>)> {
+pub(super) async fn answer(ctx: &Ctx<'_>, incoming: Incoming) -> Option<(Value, Result<Value, GatewayError>)> {
     match incoming {
         Incoming::Request { id, method, params } => {
             let result = dispatch::request(ctx, &method, &params).await;
@@ -183,49 +166,4 @@ async fn answer(ctx: &Ctx<'_>, incoming: Incoming) -> Option<(Value, Result<Valu
         // need no action from the gateway.
         Incoming::Notification { .. } | Incoming::Response => None,
     }
-}
-
-async fn load_session(app: &App, headers: &HeaderMap, principal: &Principal) -> Result<Session, GatewayError> {
-    let id = http::header(headers, "mcp-session-id").ok_or(GatewayError::SessionRequired)?;
-    let session = app.sessions.load(id).await?.ok_or(GatewayError::SessionNotFound)?;
-    // A session belongs to its creator; to anyone else it does not exist (no oracle for valid ids).
-    if session.owner != principal.id {
-        return Err(GatewayError::SessionNotFound);
-    }
-    match http::header(headers, "mcp-protocol-version") {
-        Some(v) if v != session.protocol_version => Err(GatewayError::InvalidRequest(format!(
-            "MCP-Protocol-Version {v} does not match the version negotiated for this session ({})",
-            session.protocol_version
-        ))),
-        _ => Ok(session),
-    }
-}
-
-/// Saves the session when backend sessions were opened, or to slide its expiry forward (at most once
-/// per half TTL, so a busy session does not cost a write per request).
-async fn save(app: &App, ctx: Ctx<'_>) {
-    let (mut session, changed) = ctx.finish();
-    let ttl = app.config.session_ttl.as_secs();
-    let now = now_secs();
-    if changed || session.expires_at < now + ttl / 2 {
-        session.expires_at = now + ttl;
-        if let Err(error) = app.sessions.save(&session).await {
-            tracing::warn!(%error, "could not save the session; backend sessions will be reopened");
-        }
-    }
-}
-
-async fn delete(app: &App, headers: &HeaderMap, principal: &Principal) -> Result<Response<Body>, GatewayError> {
-    let session = load_session(app, headers, principal).await?;
-    app.sessions.delete(&session.id).await?;
-    if let Err(error) = app.pii.forget(&format!("session:{}", session.id)).await {
-        tracing::warn!(%error, "could not delete the session's PII vault; it expires with its TTL");
-    }
-    let ends = session.backends.iter().filter_map(|(id, state)| {
-        let backend = app.config.backends.get(id)?;
-        let backend_session = state.session_id.as_deref()?;
-        Some(app.client.end_session(backend, backend_session, &state.protocol_version))
-    });
-    join_all(ends).await;
-    Ok(http::empty(StatusCode::NO_CONTENT))
 }

@@ -6,22 +6,23 @@ use std::collections::BTreeMap;
 use futures_util::future::join_all;
 use serde_json::{json, Map, Value};
 
-use super::{session, version, BackendSession, Session};
-use crate::{auth::Principal, store::now_secs, App, GatewayError};
+use crate::{
+    auth::Principal,
+    protocol::{mint_id, now_secs, params::InitializeParams, version, BackendSession, Session},
+    App, GatewayError,
+};
 
 /// Capabilities the gateway can honestly offer when any backend has them. `listChanged` and
 /// `subscribe` are never offered: a buffered response has no way to deliver those notifications.
 const AGGREGATED: [&str; 5] = ["tools", "prompts", "resources", "completions", "logging"];
 
 pub async fn initialize(app: &App, principal: &Principal, params: &Value) -> Result<(Session, Value), GatewayError> {
-    let requested = params
-        .get("protocolVersion")
-        .and_then(Value::as_str)
-        .ok_or_else(|| GatewayError::InvalidParams("\"protocolVersion\" must be a string".into()))?;
-    let version = version::negotiate(requested);
-    let opened = join_all(app.config.backends.iter().map(|b| app.client.initialize(b, version))).await;
+    let params = InitializeParams::parse(params)?;
+    let version = version::negotiate(params.protocol_version);
+    let set = app.backends();
+    let opened = join_all(set.iter().map(|b| app.client.initialize(b, version))).await;
     let mut backends = BTreeMap::new();
-    for (backend, outcome) in app.config.backends.iter().zip(opened) {
+    for (backend, outcome) in set.iter().zip(opened) {
         match outcome {
             Ok(handshake) => {
                 backends.insert(backend.id.clone(), BackendSession::from(handshake));
@@ -32,16 +33,16 @@ pub async fn initialize(app: &App, principal: &Principal, params: &Value) -> Res
         }
     }
     let session = Session {
-        id: session::mint_id()?,
+        id: mint_id().map_err(|e| GatewayError::Internal(format!("CSPRNG unavailable: {e}")))?,
         owner: principal.id.clone(),
         protocol_version: version.to_owned(),
-        client_capabilities: params.get("capabilities").cloned().unwrap_or_else(|| json!({})),
-        client_info: params.get("clientInfo").cloned().unwrap_or(Value::Null),
+        client_capabilities: params.capabilities.cloned().unwrap_or_else(|| json!({})),
+        client_info: params.client_info.cloned().unwrap_or(Value::Null),
         backends,
         log_level: None,
         expires_at: now_secs() + app.config.session_ttl.as_secs(),
     };
-    app.sessions.save(&session).await?;
+    app.sessions.create(&session).await?;
     let result = json!({
         "protocolVersion": version,
         "capabilities": capabilities(session.backends.values()),
@@ -62,7 +63,7 @@ pub fn capabilities<'a>(backends: impl Iterator<Item = &'a BackendSession> + Clo
 }
 
 pub fn instructions(app: &App) -> String {
-    let backends = &app.config.backends;
+    let backends = app.backends();
     let names: Vec<String> = backends
         .iter()
         .map(|b| match b.prefix.as_str() {

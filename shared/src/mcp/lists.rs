@@ -80,7 +80,7 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind, params: &Value) -> Result<Value
         }
         return Ok(catalog::list(ctx, kind).await);
     }
-    let backends = &ctx.app.config.backends;
+    let backends = ctx.app.backends();
     let positions: Vec<(&Backend, Option<String>)> = match params.get("cursor") {
         None | Some(Value::Null) => backends.iter().map(|b| (b.as_ref(), None)).collect(),
         Some(cursor) => {

@@ -1,30 +1,17 @@
 //! The MCP protocol as the gateway serves it: JSON-RPC framing, version negotiation, sessions, and the
 //! methods, each routed to the backends that own the items involved.
 
+mod batch;
 mod calls;
 mod catalog;
 mod dispatch;
 pub mod handler;
 mod initialize;
-pub mod jsonrpc;
 mod lists;
 pub mod modern;
-mod owners;
-pub(crate) mod privacy;
+pub mod privacy;
 mod session;
 mod upstream;
-pub mod version;
-
-pub use catalog::ToolCatalog;
-pub use modern::ModernSessions;
-pub use owners::ResourceOwners;
-pub use session::{BackendSession, Session};
-
-/// A fresh session id, for store adapter tests.
-#[cfg(test)]
-pub fn session_id_for_tests() -> String {
-    session::mint_id().unwrap_or_default()
-}
 
 /// Tool access for other entry points (the code-execution function): the same routing, scope checks and
 /// backend handling as `/mcp`, statelessly, with backend sessions held per principal in this instance.
@@ -32,11 +19,11 @@ pub mod tools {
     use serde_json::{json, Value};
 
     use super::{calls, lists, upstream::Ctx};
-    use crate::{auth::Principal, App, GatewayError};
+    use crate::{auth::Principal, protocol::VaultScope, App, GatewayError};
 
     /// Every tool `principal` may call, with exposed names (all pages of every backend).
     pub async fn list(app: &App, principal: &Principal) -> Result<Vec<Value>, GatewayError> {
-        let ctx = Ctx::new(app, principal, app.modern.session(principal, json!({})));
+        let ctx = Ctx::stateless(app, principal);
         let mut tools = Vec::new();
         let mut params = json!({});
         for _ in 0..50 {
@@ -49,23 +36,23 @@ pub mod tools {
                 None => break,
             }
         }
-        app.modern.keep(ctx);
+        ctx.keep_stateless();
         Ok(tools)
     }
 
     /// Calls the tool exposed as `name`, exactly as `tools/call` on `/mcp` would, with PII tokens restored
-    /// from and minted into the vault `pii_scope` (the caller's own: its session's, or its principal's).
+    /// from and minted into the vault `vault` (the caller's own: its session's, or its principal's).
     pub async fn call(
         app: &App,
         principal: &Principal,
-        pii_scope: &str,
+        vault: &VaultScope,
         name: &str,
         arguments: Value,
     ) -> Result<Value, GatewayError> {
-        let mut ctx = Ctx::new(app, principal, app.modern.session(principal, json!({})));
-        ctx.pii_scope = Some(pii_scope.to_owned());
+        let mut ctx = Ctx::stateless(app, principal);
+        ctx.vault = Some(vault.clone());
         let result = calls::call_tool(&ctx, &json!({ "name": name, "arguments": arguments })).await;
-        app.modern.keep(ctx);
+        ctx.keep_stateless();
         result
     }
 }

@@ -3,23 +3,22 @@
 //! still spoken to in the legacy era: the gateway holds their sessions per principal in this instance
 //! (any instance can open its own, so there is still no affinity).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
-
 use ::http::{HeaderMap, Response, StatusCode};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use futures_util::future::join_all;
 use lambda_http::Body;
 use serde_json::{json, Value};
 
-use super::{
-    dispatch, initialize,
-    jsonrpc::{self, Incoming},
-    upstream::Ctx,
-    version::{self, Era},
-    BackendSession, Session,
+use super::{dispatch, initialize, upstream::Ctx};
+use crate::{
+    gate::Caller,
+    http,
+    protocol::{
+        jsonrpc::{self, Incoming},
+        version, BackendSession, Era,
+    },
+    App, GatewayError,
 };
-use crate::{auth::Principal, http, App, GatewayError};
 
 const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
@@ -29,9 +28,6 @@ const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
 const REMOVED: [&str; 5] = ["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"];
 /// How long clients may cache merged lists: the gateway's own tool catalog is fresh for 60 s.
 const LIST_TTL_MS: u64 = 30_000;
-/// Bound on principals whose backend sessions an instance remembers.
-const MAX_PRINCIPALS: usize = 10_000;
-
 /// Whether a request belongs to the modern era: a `MCP-Protocol-Version` header that is not a handshake
 /// version (unknown values included, so they get the modern -32022), or, with no header, a body
 /// carrying the modern `_meta` envelope.
@@ -42,54 +38,16 @@ pub fn is_modern(headers: &HeaderMap, message: &Value) -> bool {
     }
 }
 
-/// Backend sessions opened on behalf of modern clients, per principal, in this instance.
-#[derive(Default)]
-pub struct ModernSessions {
-    principals: Mutex<HashMap<String, BTreeMap<String, BackendSession>>>,
-}
-
-impl ModernSessions {
-    pub(crate) fn session(&self, principal: &Principal, client_capabilities: Value) -> Session {
-        let principals = self.principals.lock().unwrap_or_else(|p| p.into_inner());
-        Session {
-            id: String::new(),
-            owner: principal.id.clone(),
-            protocol_version: version::LATEST.to_owned(),
-            client_capabilities,
-            client_info: Value::Null,
-            backends: principals.get(&principal.id).cloned().unwrap_or_default(),
-            log_level: None,
-            expires_at: 0,
-        }
-    }
-
-    pub(crate) fn keep(&self, ctx: Ctx<'_>) {
-        let (session, changed) = ctx.finish();
-        if changed {
-            let mut principals = self.principals.lock().unwrap_or_else(|p| p.into_inner());
-            if principals.len() >= MAX_PRINCIPALS {
-                principals.clear();
-            }
-            principals.insert(session.owner, session.backends);
-        }
-    }
-}
-
-pub async fn handle(app: &App, headers: &HeaderMap, message: Value, principal: &Principal) -> Response<Body> {
+pub async fn handle(app: &App, headers: &HeaderMap, message: Value, caller: &Caller) -> Response<Body> {
     let id = jsonrpc::id_of(&message);
-    match serve(app, headers, message, principal).await {
+    match serve(app, headers, message, caller).await {
         Ok(Some(result)) => http::json(StatusCode::OK, &jsonrpc::success(&id, result)),
         Ok(None) => http::empty(StatusCode::ACCEPTED),
         Err(error) => http::error(&error, &id, Era::Modern),
     }
 }
 
-async fn serve(
-    app: &App,
-    headers: &HeaderMap,
-    message: Value,
-    principal: &Principal,
-) -> Result<Option<Value>, GatewayError> {
+async fn serve(app: &App, headers: &HeaderMap, message: Value, caller: &Caller) -> Result<Option<Value>, GatewayError> {
     if message.is_array() {
         return Err(GatewayError::InvalidRequest("2026-07-28 has no batches: send one message per POST".into()));
     }
@@ -110,12 +68,13 @@ async fn serve(
         return Err(GatewayError::MethodNotFound(method));
     }
     let envelope = strip_envelope(&mut params);
-    let ctx = Ctx::modern(app, principal, app.modern.session(principal, capabilities), envelope);
+    let mut ctx = Ctx::modern(app, &caller.principal, capabilities, envelope);
+    ctx.budget = Some(caller.budget.clone());
     let result = match method.as_str() {
         "server/discover" => Ok(discover(&ctx).await),
         _ => dispatch::request(&ctx, &method, &params).await,
     };
-    app.modern.keep(ctx);
+    ctx.keep_stateless();
     Ok(Some(decorate(app, &method, result?)))
 }
 
@@ -185,7 +144,7 @@ fn strip_envelope(params: &mut Value) -> Value {
 }
 
 async fn discover(ctx: &Ctx<'_>) -> Value {
-    let backends = &ctx.app.config.backends;
+    let backends = ctx.app.backends();
     let states = join_all(backends.iter().map(|b| ctx.backend_session(b))).await;
     let open: Vec<BackendSession> = states.into_iter().filter_map(Result::ok).collect();
     json!({

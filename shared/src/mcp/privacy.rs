@@ -8,17 +8,19 @@ use super::upstream::Ctx;
 use crate::{
     auth::Principal,
     pii::{allows_raw, raw_requested, PiiError, PiiRequest},
+    protocol::VaultScope,
     App, GatewayError,
 };
 
-/// Whose vault this request uses: the one it was given (code runs with its caller's), else its session's.
-pub fn scope(ctx: &Ctx<'_>) -> String {
-    if let Some(scope) = &ctx.pii_scope {
+/// Whose vault this request uses: the one it was given (code runs with its caller's), else its session's,
+/// else (no session: a stateless request) its principal's.
+pub fn scope(ctx: &Ctx<'_>) -> VaultScope {
+    if let Some(scope) = &ctx.vault {
         return scope.clone();
     }
     match ctx.session.id.as_str() {
-        "" => format!("principal:{}", ctx.principal.id),
-        id => format!("session:{id}"),
+        "" => VaultScope::Principal(ctx.principal.id.clone()),
+        id => VaultScope::Session(id.to_owned()),
     }
 }
 

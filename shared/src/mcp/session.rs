@@ -1,63 +1,64 @@
-//! Legacy-era client sessions. A session lives in the store, not in the instance: any Lambda instance
-//! can continue it. It is bound to the principal that created it and never authenticates anyone.
+//! A legacy-era client session on the request path: found (and checked against its owner and version)
+//! at the start of a request, saved at its end only when something changed, ended by `DELETE`.
 
-use std::collections::BTreeMap;
+use ::http::HeaderMap;
+use futures_util::future::join_all;
 
-use base64::Engine;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use super::upstream::Ctx;
+use crate::{
+    auth::Principal,
+    http,
+    protocol::{now_secs, Session, VaultScope},
+    App, GatewayError,
+};
 
-use crate::GatewayError;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Session {
-    pub id: String,
-    /// Principal id of the creator; a request from anyone else sees "not found".
-    pub owner: String,
-    pub protocol_version: String,
-    #[serde(default)]
-    pub client_capabilities: Value,
-    #[serde(default)]
-    pub client_info: Value,
-    /// Each backend's own session, opened by the gateway on the client's behalf.
-    #[serde(default)]
-    pub backends: BTreeMap<String, BackendSession>,
-    #[serde(default)]
-    pub log_level: Option<String>,
-    /// Epoch seconds; also the store's TTL attribute.
-    pub expires_at: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct BackendSession {
-    pub session_id: Option<String>,
-    pub protocol_version: String,
-    pub capabilities: Value,
-}
-
-impl BackendSession {
-    /// Whether the backend declared `capability` (e.g. `"tools"`) at initialize.
-    pub fn has(&self, capability: &str) -> bool {
-        self.capabilities.get(capability).is_some_and(|c| !c.is_null())
+/// The session the request names, if it exists, belongs to the caller and matches the version header.
+pub async fn load(app: &App, headers: &HeaderMap, principal: &Principal) -> Result<Session, GatewayError> {
+    let id = http::header(headers, "mcp-session-id").ok_or(GatewayError::SessionRequired)?;
+    let session = app.sessions.load(id).await?.ok_or(GatewayError::SessionNotFound)?;
+    // A session belongs to its creator; to anyone else it does not exist (no oracle for valid ids).
+    if session.owner != principal.id {
+        return Err(GatewayError::SessionNotFound);
+    }
+    match http::header(headers, "mcp-protocol-version") {
+        Some(v) if v != session.protocol_version => Err(GatewayError::InvalidRequest(format!(
+            "MCP-Protocol-Version {v} does not match the version negotiated for this session ({})",
+            session.protocol_version
+        ))),
+        _ => Ok(session),
     }
 }
 
-/// A new session id: 256 bits from the OS CSPRNG, base64url (visible ASCII, 43 characters).
-pub fn mint_id() -> Result<String, GatewayError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| GatewayError::Internal(format!("CSPRNG unavailable: {e}")))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+/// Saves the session when backend sessions were opened, or to slide its expiry forward (at most once
+/// per half TTL, so a busy session does not cost a write per request). The write is conditional: a
+/// session deleted while this request ran stays deleted.
+pub async fn save(app: &App, ctx: Ctx<'_>) {
+    let (mut session, changed) = ctx.finish();
+    let ttl = app.config.session_ttl.as_secs();
+    let now = now_secs();
+    if changed || session.expires_at < now + ttl / 2 {
+        session.expires_at = now + ttl;
+        match app.sessions.update(&session).await {
+            Ok(true) => {}
+            Ok(false) => tracing::info!("the session was deleted while a request ran; it stays deleted"),
+            Err(error) => tracing::warn!(%error, "could not save the session; backend sessions will be reopened"),
+        }
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_unique_visible_ascii() {
-        let (a, b) = (mint_id().unwrap(), mint_id().unwrap());
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 43);
-        assert!(a.bytes().all(|c| (0x21..=0x7e).contains(&c)));
+/// Ends the session: the stored session, its PII vault, and its backend sessions (best effort).
+pub async fn end(app: &App, headers: &HeaderMap, principal: &Principal) -> Result<(), GatewayError> {
+    let session = load(app, headers, principal).await?;
+    app.sessions.delete(&session.id).await?;
+    if let Err(error) = app.pii.forget(&VaultScope::Session(session.id.clone()).key()).await {
+        tracing::warn!(%error, "could not delete the session's PII vault; it expires with its TTL");
     }
+    let backends = app.backends();
+    let ends = session.backends.iter().filter_map(|(id, state)| {
+        let backend = backends.get(id)?;
+        let backend_session = state.session_id.as_deref()?;
+        Some(app.client.end_session(backend, backend_session, &state.protocol_version))
+    });
+    join_all(ends).await;
+    Ok(())
 }

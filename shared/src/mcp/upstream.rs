@@ -5,10 +5,11 @@ use std::{collections::BTreeMap, sync::Mutex};
 
 use serde_json::Value;
 
-use super::{BackendSession, Session};
 use crate::{
     auth::Principal,
     backend::{Backend, BackendError, BackendHandshake, Reply, MODERN_VERSION},
+    protocol::{BackendSession, Session, VaultScope},
+    ratelimit::Limit,
     App,
 };
 
@@ -21,7 +22,9 @@ pub struct Ctx<'a> {
     /// see the real client capabilities (and can answer with `input_required`).
     envelope: Option<Value>,
     /// Whose PII vault this request uses, when not its own session's (see `privacy::scope`).
-    pub pii_scope: Option<String>,
+    pub vault: Option<VaultScope>,
+    /// The limit the request was charged to: work done on its behalf by gateway tools is charged to it.
+    pub budget: Option<Limit>,
     opened: Mutex<BTreeMap<String, BackendSession>>,
 }
 
@@ -33,13 +36,21 @@ impl From<BackendHandshake> for BackendSession {
 
 impl<'a> Ctx<'a> {
     pub fn new(app: &'a App, principal: &'a Principal, session: Session) -> Self {
-        Self { app, principal, session, envelope: None, pii_scope: None, opened: Mutex::new(BTreeMap::new()) }
+        let opened = Mutex::new(BTreeMap::new());
+        Self { app, principal, session, envelope: None, vault: None, budget: None, opened }
     }
 
-    /// A context for a stateless modern request carrying `envelope`.
-    pub fn modern(app: &'a App, principal: &'a Principal, session: Session, envelope: Value) -> Self {
-        let opened = Mutex::new(BTreeMap::new());
-        Self { app, principal, session, envelope: Some(envelope), pii_scope: None, opened }
+    /// A context for a caller without a client session (code execution), with the backend sessions this
+    /// instance holds for the principal; end it with [`Ctx::keep_stateless`].
+    pub fn stateless(app: &'a App, principal: &'a Principal) -> Self {
+        Self::new(app, principal, app.modern.session(&principal.id, Value::Object(Default::default())))
+    }
+
+    /// A context for a stateless modern request carrying `envelope` and the client's capabilities.
+    pub fn modern(app: &'a App, principal: &'a Principal, capabilities: Value, envelope: Value) -> Self {
+        let mut ctx = Self::new(app, principal, app.modern.session(&principal.id, capabilities));
+        ctx.envelope = Some(envelope);
+        ctx
     }
 
     fn opened(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, BackendSession>> {
@@ -97,6 +108,15 @@ impl<'a> Ctx<'a> {
                 client.request(backend, state.session_id.as_deref(), &state.protocol_version, method, params).await
             }
             other => other,
+        }
+    }
+
+    /// Ends a stateless request: the backend sessions it opened are kept for the principal's next one.
+    pub fn keep_stateless(self) {
+        let app = self.app;
+        let (session, changed) = self.finish();
+        if changed {
+            app.modern.keep(session.owner, session.backends);
         }
     }
 

@@ -8,9 +8,8 @@ use super::*;
 
 const SECRET_ID: &str = "mcp-gateway/pii-key-adapter-test";
 
-async fn instance() -> Pii {
-    assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "set AWS_ENDPOINT_URL to a moto server (make test does)");
-    let sdk = aws_config::load_from_env().await;
+async fn instance(test: &str) -> Option<Pii> {
+    let sdk = crate::testing::moto(test).await?;
     let client = aws_sdk_secretsmanager::Client::new(&sdk);
     let secret = "moto-adapter-test-secret-0123456789abcdefghijklmnopqrstuvwxyzABCD";
     if client.describe_secret().secret_id(SECRET_ID).send().await.is_err() {
@@ -24,7 +23,7 @@ async fn instance() -> Pii {
         _ => None,
     })
     .unwrap();
-    Pii::from_sdk(config, &sdk).await.unwrap()
+    Some(Pii::from_sdk(config, &sdk).await.unwrap())
 }
 
 fn scope() -> String {
@@ -39,7 +38,12 @@ fn hex_id(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn a_second_instance_resolves_tokens_through_dynamodb_and_other_scopes_do_not() {
-    let (first, second) = (instance().await, instance().await);
+    let (Some(first), Some(second)) = (
+        instance("a_second_instance_resolves_tokens_through_dynamodb_and_other_scopes_do_not").await,
+        instance("a_second_instance_resolves_tokens_through_dynamodb_and_other_scopes_do_not").await,
+    ) else {
+        return;
+    };
     let (scope, other) = (scope(), scope());
     let mut result = json!({"content": [{"type": "text", "text": "jane@example.com, 415-555-2671"}]});
     first.tokenize(&scope, "demo", None, &mut result).await.unwrap();
@@ -58,7 +62,12 @@ async fn a_second_instance_resolves_tokens_through_dynamodb_and_other_scopes_do_
 
 #[tokio::test]
 async fn instances_minting_at_the_same_time_lose_no_token() {
-    let (a, b) = (instance().await, instance().await);
+    let (Some(a), Some(b)) = (
+        instance("instances_minting_at_the_same_time_lose_no_token").await,
+        instance("instances_minting_at_the_same_time_lose_no_token").await,
+    ) else {
+        return;
+    };
     let scope = scope();
     let values: Vec<String> = (0..6).map(|i| format!("user{i}@example.com")).collect();
     let calls = values.iter().enumerate().map(|(i, v)| {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::ConfigError;
+use crate::env::{Env, EnvError};
 
 /// What to do when the counter store cannot be reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,54 +29,47 @@ pub struct RateLimitConfig {
     pub tools: BTreeMap<String, u64>,
     /// `RATE_LIMIT_FAILURE_MODE` = `closed` (default) | `open`.
     pub failure_mode: FailureMode,
-    /// Take the client IP from the first `X-Forwarded-For` entry (`RATE_LIMIT_TRUST_FORWARDED_FOR=1`).
-    /// Off by default: the header is client-controlled unless a trusted proxy sets it.
-    pub trust_forwarded_for: bool,
+    /// Proxies in front of API Gateway that append the caller's address to `X-Forwarded-For`
+    /// (`RATE_LIMIT_TRUST_FORWARDED_FOR`, default 0). The client address is the entry the outermost trusted
+    /// proxy appended — the N-th from the right — never one further left, which the client wrote itself.
+    pub trusted_proxy_hops: usize,
 }
 
 impl RateLimitConfig {
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |var: &str| lookup(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let invalid = |var: &'static str, value: String, reason: &str| ConfigError::Invalid {
-            var,
-            value,
-            reason: reason.to_owned(),
-        };
-        let number = |var: &'static str, default: u64, max: u64| match get(var) {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| invalid(var, v, &format!("expected a whole number from 1 to {max}"))),
-        };
-        let flag = |var: &'static str, default: bool| match get(var).map(|v| v.to_ascii_lowercase()).as_deref() {
-            None => Ok(default),
-            Some("1" | "true" | "on" | "yes") => Ok(true),
-            Some("0" | "false" | "off" | "no") => Ok(false),
-            Some(other) => Err(invalid(var, other.to_owned(), "expected 1/0, true/false, on/off")),
-        };
-        let failure_mode = match get("RATE_LIMIT_FAILURE_MODE").map(|v| v.to_ascii_lowercase()).as_deref() {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
+        let env = Env::new(lookup);
+        let failure_mode = match env.get("RATE_LIMIT_FAILURE_MODE").map(|v| v.to_ascii_lowercase()).as_deref() {
             None | Some("closed") => FailureMode::Closed,
             Some("open") => FailureMode::Open,
-            Some(other) => return Err(invalid("RATE_LIMIT_FAILURE_MODE", other.to_owned(), "expected closed or open")),
+            Some(other) => return Err(EnvError::new("RATE_LIMIT_FAILURE_MODE", other, "expected closed or open")),
         };
-        let tools = match get("RATE_LIMIT_TOOLS") {
+        let tools = match env.get("RATE_LIMIT_TOOLS") {
             None => BTreeMap::new(),
             Some(json) => serde_json::from_str(&json).map_err(|_| {
-                invalid("RATE_LIMIT_TOOLS", json, "expected a JSON object of tool name to whole number")
+                EnvError::new("RATE_LIMIT_TOOLS", json, "expected a JSON object of tool name to whole number")
             })?,
         };
         Ok(Self {
-            enabled: flag("RATE_LIMIT_ENABLED", true)?,
-            window_secs: number("RATE_LIMIT_WINDOW_SECS", 60, 86_400)?,
-            per_principal: number("RATE_LIMIT_PER_PRINCIPAL", 600, 1_000_000)?,
-            anonymous: number("RATE_LIMIT_ANONYMOUS", 120, 1_000_000)?,
-            auth_failures: number("RATE_LIMIT_AUTH_FAILURES", 20, 1_000_000)?,
+            enabled: env.flag("RATE_LIMIT_ENABLED", true)?,
+            window_secs: env.number("RATE_LIMIT_WINDOW_SECS", 60, 1..=86_400)?,
+            per_principal: env.number("RATE_LIMIT_PER_PRINCIPAL", 600, 1..=1_000_000)?,
+            anonymous: env.number("RATE_LIMIT_ANONYMOUS", 120, 1..=1_000_000)?,
+            auth_failures: env.number("RATE_LIMIT_AUTH_FAILURES", 20, 1..=1_000_000)?,
             tools,
             failure_mode,
-            trust_forwarded_for: flag("RATE_LIMIT_TRUST_FORWARDED_FOR", false)?,
+            trusted_proxy_hops: trusted_hops(&env)?,
         })
+    }
+}
+
+/// `RATE_LIMIT_TRUST_FORWARDED_FOR`: how many proxies in front of the gateway append to `X-Forwarded-For`
+/// (`0`/off: none, the header is ignored; `1`/on: one, e.g. a CDN in front of API Gateway).
+fn trusted_hops(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<usize, EnvError> {
+    const VAR: &str = "RATE_LIMIT_TRUST_FORWARDED_FOR";
+    match env.get(VAR).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("0" | "false" | "off" | "no") => Ok(0),
+        Some("true" | "on" | "yes") => Ok(1),
+        Some(_) => Ok(env.number(VAR, 0, 0..=10)? as usize),
     }
 }
 
@@ -84,14 +77,14 @@ impl RateLimitConfig {
 mod tests {
     use super::*;
 
-    fn config(vars: &[(&str, &str)]) -> Result<RateLimitConfig, ConfigError> {
+    fn config(vars: &[(&str, &str)]) -> Result<RateLimitConfig, EnvError> {
         RateLimitConfig::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
     }
 
     #[test]
     fn defaults_are_on_and_fail_closed() {
         let c = config(&[]).unwrap();
-        assert!(c.enabled && c.failure_mode == FailureMode::Closed && !c.trust_forwarded_for);
+        assert!(c.enabled && c.failure_mode == FailureMode::Closed && c.trusted_proxy_hops == 0);
         assert_eq!((c.window_secs, c.per_principal), (60, 600));
     }
 
@@ -102,5 +95,12 @@ mod tests {
         let err = config(&[("RATE_LIMIT_FAILURE_MODE", "sometimes")]).unwrap_err().to_string();
         assert!(err.contains("RATE_LIMIT_FAILURE_MODE") && err.contains("sometimes"), "{err}");
         assert_eq!(config(&[("RATE_LIMIT_TOOLS", r#"{"demo_add": 3}"#)]).unwrap().tools["demo_add"], 3);
+    }
+
+    #[test]
+    fn forwarded_for_trust_is_a_count_of_proxies() {
+        let hops = |v: &str| config(&[("RATE_LIMIT_TRUST_FORWARDED_FOR", v)]).map(|c| c.trusted_proxy_hops);
+        assert_eq!((hops("0"), hops("off"), hops("1"), hops("on"), hops("2")), (Ok(0), Ok(0), Ok(1), Ok(1), Ok(2)));
+        assert!(hops("11").is_err() && hops("many").is_err());
     }
 }

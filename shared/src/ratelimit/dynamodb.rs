@@ -78,11 +78,10 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_hits_never_count_past_the_limit() {
-        assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "set AWS_ENDPOINT_URL to a moto server (make test does)");
-        let sdk = aws_config::load_from_env().await;
+        let Some(sdk) = crate::testing::moto("concurrent_hits_never_count_past_the_limit").await else { return };
         let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "mcp-gateway".into());
         let store = Arc::new(DynamoRateLimitStore::new(&sdk, table));
-        let key = format!("adapter-test-{}", crate::mcp::session_id_for_tests());
+        let key = format!("adapter-test-{}", crate::protocol::mint_id().unwrap());
         let hits = (0..40).map(|_| {
             let (store, key) = (Arc::clone(&store), key.clone());
             tokio::spawn(async move { store.hit(&key, 0, 10, 1).await })

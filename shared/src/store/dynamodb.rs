@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::{types::AttributeValue, Client};
 
 use super::{now_secs, SessionStore, StoreError};
-use crate::mcp::Session;
+use crate::protocol::Session;
 
 /// The DynamoDB-backed store, built once per cold start.
 #[derive(Clone)]
@@ -18,6 +18,30 @@ impl DynamoStore {
     /// A client with tight timeouts: a store that does not answer must fail fast, never hang a request.
     pub fn new(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
         Self { client: crate::aws::dynamodb(sdk), table: table.into() }
+    }
+}
+
+impl DynamoStore {
+    /// Writes the session if `condition` holds; `false` when it does not.
+    async fn put(&self, session: &Session, condition: &str) -> Result<bool, StoreError> {
+        let data = serde_json::to_string(session).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let outcome = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", session_key(&session.id))
+            .item("data", AttributeValue::S(data))
+            .item("expires_at", AttributeValue::N(session.expires_at.to_string()))
+            .condition_expression(condition)
+            .send()
+            .await;
+        match outcome {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(error) => Err(StoreError::unavailable(error)),
+        }
     }
 }
 
@@ -46,18 +70,13 @@ impl SessionStore for DynamoStore {
         Ok((session.expires_at > now_secs()).then_some(session))
     }
 
-    async fn save(&self, session: &Session) -> Result<(), StoreError> {
-        let data = serde_json::to_string(session).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", session_key(&session.id))
-            .item("data", AttributeValue::S(data))
-            .item("expires_at", AttributeValue::N(session.expires_at.to_string()))
-            .send()
-            .await
-            .map_err(StoreError::unavailable)?;
+    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+        self.put(session, "attribute_not_exists(pk)").await?;
         Ok(())
+    }
+
+    async fn update(&self, session: &Session) -> Result<bool, StoreError> {
+        self.put(session, "attribute_exists(pk)").await
     }
 
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
@@ -76,7 +95,7 @@ impl SessionStore for DynamoStore {
 mod tests {
     //! Adapter tests against moto (the local stack sets `AWS_ENDPOINT_URL`; `make test` starts it first).
     use super::*;
-    use crate::mcp::BackendSession;
+    use crate::protocol::BackendSession;
 
     fn session(id: &str, expires_at: u64) -> Session {
         let backend = BackendSession {
@@ -96,18 +115,17 @@ mod tests {
         }
     }
 
-    async fn store() -> DynamoStore {
-        assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "set AWS_ENDPOINT_URL to a moto server (make test does)");
-        let sdk = aws_config::load_from_env().await;
-        DynamoStore::new(&sdk, std::env::var("TABLE_NAME").unwrap_or_else(|_| "mcp-gateway".into()))
+    async fn store(test: &str) -> Option<DynamoStore> {
+        let sdk = crate::testing::moto(test).await?;
+        Some(DynamoStore::new(&sdk, std::env::var("TABLE_NAME").unwrap_or_else(|_| "mcp-gateway".into())))
     }
 
     #[tokio::test]
     async fn sessions_round_trip_with_their_ttl_attribute() {
-        let store = store().await;
-        let id = crate::mcp::session_id_for_tests();
+        let Some(store) = store("sessions_round_trip_with_their_ttl_attribute").await else { return };
+        let id = crate::protocol::mint_id().unwrap();
         let saved = session(&id, now_secs() + 600);
-        store.save(&saved).await.unwrap();
+        store.create(&saved).await.unwrap();
         let loaded = store.load(&id).await.unwrap().expect("saved session is found");
         assert_eq!(loaded.backends, saved.backends);
         assert_eq!(loaded.owner, "k_test");
@@ -115,13 +133,16 @@ mod tests {
         assert_eq!(item.item.unwrap()["expires_at"].as_n().unwrap(), &saved.expires_at.to_string());
         store.delete(&id).await.unwrap();
         assert!(store.load(&id).await.unwrap().is_none());
+        // A request that outlived the DELETE cannot bring the session back.
+        assert!(!store.update(&saved).await.unwrap());
+        assert!(store.load(&id).await.unwrap().is_none());
     }
 
     #[tokio::test]
     async fn expired_sessions_are_not_served_before_dynamodb_deletes_them() {
-        let store = store().await;
-        let id = crate::mcp::session_id_for_tests();
-        store.save(&session(&id, now_secs() - 1)).await.unwrap();
+        let Some(store) = store("expired_sessions_are_not_served_before_dynamodb_deletes_them").await else { return };
+        let id = crate::protocol::mint_id().unwrap();
+        store.create(&session(&id, now_secs() - 1)).await.unwrap();
         assert!(store.load(&id).await.unwrap().is_none());
     }
 }

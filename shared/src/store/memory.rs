@@ -6,7 +6,7 @@ use std::{collections::HashMap, sync::Mutex};
 use async_trait::async_trait;
 
 use super::{now_secs, SessionStore, StoreError};
-use crate::mcp::Session;
+use crate::protocol::Session;
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -25,9 +25,19 @@ impl SessionStore for MemoryStore {
         Ok(self.sessions().get(id).filter(|s| s.expires_at > now_secs()).cloned())
     }
 
-    async fn save(&self, session: &Session) -> Result<(), StoreError> {
-        self.sessions().insert(session.id.clone(), session.clone());
+    async fn create(&self, session: &Session) -> Result<(), StoreError> {
+        self.sessions().entry(session.id.clone()).or_insert_with(|| session.clone());
         Ok(())
+    }
+
+    async fn update(&self, session: &Session) -> Result<bool, StoreError> {
+        match self.sessions().get_mut(&session.id) {
+            Some(stored) => {
+                *stored = session.clone();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     async fn delete(&self, id: &str) -> Result<(), StoreError> {

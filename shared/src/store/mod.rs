@@ -9,7 +9,8 @@ use async_trait::async_trait;
 pub use dynamodb::DynamoStore;
 pub use memory::MemoryStore;
 
-use crate::mcp::Session;
+pub use crate::protocol::now_secs;
+use crate::protocol::Session;
 
 /// A storage failure. Kept apart from domain states ("no such session" is `Ok(None)`, not an error).
 #[derive(Debug, thiserror::Error)]
@@ -32,13 +33,11 @@ impl StoreError {
 pub trait SessionStore: Send + Sync {
     /// The session, if it exists and has not expired.
     async fn load(&self, id: &str) -> Result<Option<Session>, StoreError>;
-    /// Creates or replaces the session.
-    async fn save(&self, session: &Session) -> Result<(), StoreError>;
+    /// Stores a new session.
+    async fn create(&self, session: &Session) -> Result<(), StoreError>;
+    /// Replaces a stored session; `false` (and nothing written) when it no longer exists, so a request
+    /// that outlived a `DELETE` cannot bring its session back.
+    async fn update(&self, session: &Session) -> Result<bool, StoreError>;
     /// Removes the session; removing an absent one is not an error.
     async fn delete(&self, id: &str) -> Result<(), StoreError>;
-}
-
-/// Seconds since the Unix epoch.
-pub fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }

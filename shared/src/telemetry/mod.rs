@@ -5,7 +5,7 @@
 //! - `emf`: one CloudWatch Embedded Metric Format line per request on stdout ([`emit_request`]).
 //!   CloudWatch Logs turns those lines into metrics for the whole fleet: these are the real numbers.
 //! - `prometheus`: the text exposition of this process's counters ([`render_prometheus`]), served by
-//!   the `metrics` function at `GET /metrics` (`endpoint`). A Lambda instance only sees its own
+//!   the `metrics` function at `GET /metrics` (the `metrics` route module). A Lambda instance only sees its own
 //!   requests, so a scrape shows one instance of one function, not the deployment.
 //!
 //! Privacy: metric names, dimensions and labels are route, method, status and backend id only. The
@@ -13,7 +13,6 @@
 //! no credential, token or tool argument reaches this module at all.
 
 mod emf;
-pub mod endpoint;
 mod histogram;
 mod prometheus;
 mod registry;
@@ -22,7 +21,9 @@ mod scope;
 #[cfg(test)]
 mod emf_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
+#[cfg(test)]
+pub(crate) use emf::disable_for_tests as disable_emf_for_tests;
 
 use std::time::Duration;
 

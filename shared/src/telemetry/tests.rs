@@ -1,9 +1,6 @@
 use std::{collections::HashSet, time::Duration};
 
-use http::{Method, StatusCode};
-use lambda_http::Body;
-
-use super::{endpoint, method_label, render_to, BackendCall, Metrics, RequestRecord, CONTENT_TYPE};
+use super::{method_label, render_to, BackendCall, Metrics, RequestRecord};
 
 fn render(metrics: &Metrics) -> String {
     let mut out = String::new();
@@ -13,7 +10,7 @@ fn render(metrics: &Metrics) -> String {
 
 /// Checks the 0.0.4 text format: HELP then TYPE before a family's samples, sample lines of the form
 /// `name{label="value",...} number`, every sample belonging to a declared family, no duplicate series.
-fn assert_exposition(text: &str) {
+pub(crate) fn assert_exposition(text: &str) {
     let sample = regex::Regex::new(
         r#"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")(,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*\})? (-?[0-9.eE+]+|\+Inf|NaN)$"#,
     )
@@ -44,7 +41,7 @@ fn assert_exposition(text: &str) {
     assert!(text.ends_with('\n'));
 }
 
-fn value(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn value(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
@@ -120,35 +117,4 @@ fn label_values_are_escaped() {
     let text = render(&metrics);
     assert_exposition(&text);
     assert!(text.contains(r#"route="/a\"b\\c_d""#), "{text}");
-}
-
-fn request(method: Method) -> lambda_http::Request {
-    super::emf::disable_for_tests();
-    let mut request = lambda_http::Request::new(Body::Empty);
-    *request.method_mut() = method;
-    *request.uri_mut() = "/metrics".parse().unwrap();
-    request
-}
-
-#[test]
-fn endpoint_serves_the_exposition_and_counts_itself() {
-    let first = endpoint::handle(&request(Method::GET));
-    assert_eq!(first.status(), StatusCode::OK);
-    assert_eq!(first.headers()["content-type"], CONTENT_TYPE);
-    assert_eq!(first.headers()["cache-control"], "no-store");
-    let second = endpoint::handle(&request(Method::GET));
-    let Body::Text(text) = second.body() else { panic!("text body expected") };
-    assert_exposition(text);
-    let scrapes = value(text, r#"mcp_gateway_requests_total{route="/metrics",method="GET",status="200"}"#);
-    assert!(scrapes.is_some_and(|n| n >= 1.0), "the earlier scrape is counted:\n{text}");
-}
-
-#[test]
-fn endpoint_refuses_other_methods() {
-    let response = endpoint::handle(&request(Method::POST));
-    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(response.headers()["allow"], "GET, HEAD");
-    let head = endpoint::handle(&request(Method::HEAD));
-    assert_eq!(head.status(), StatusCode::OK);
-    assert!(matches!(head.body(), Body::Empty));
 }

@@ -44,8 +44,7 @@ mod tests {
     /// secrets_manager -- --ignored`. Refuses to run without an endpoint override (never a real account).
     #[tokio::test]
     async fn reads_the_key_file_from_secrets_manager() {
-        assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "set AWS_ENDPOINT_URL to a moto server");
-        let sdk = aws_config::load_from_env().await;
+        let Some(sdk) = crate::testing::moto("reads_the_key_file_from_secrets_manager").await else { return };
         let secret_id = "mcp-gateway/api-keys-adapter-test";
         let client = Client::new(&sdk);
         let doc = key_document().to_string();

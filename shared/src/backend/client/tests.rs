@@ -12,6 +12,7 @@ use crate::backend::{
     testing::{HttpStub, Recorded, Reply as StubReply},
     BreakerState, NetworkPolicy,
 };
+use crate::{backend::guard::GuardedResolver, Config};
 
 const LOOPBACK: NetworkPolicy = NetworkPolicy { allow_private: false, allow_loopback: true };
 

@@ -41,8 +41,7 @@ mod tests {
     /// without an endpoint override, so it never touches a real account.
     #[tokio::test]
     async fn reads_a_backend_secret_from_secrets_manager() {
-        assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "set AWS_ENDPOINT_URL to a moto server");
-        let sdk = aws_config::load_from_env().await;
+        let Some(sdk) = crate::testing::moto("reads_a_backend_secret_from_secrets_manager").await else { return };
         let id = "mcp-gateway/backends/adapter-test";
         let client = Client::new(&sdk);
         if client.put_secret_value().secret_id(id).secret_string(" token-1 \n").send().await.is_err() {

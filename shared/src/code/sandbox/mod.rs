@@ -42,6 +42,8 @@ pub const WORKER_ARG: &str = "--mcp-gateway-code-sandbox";
 
 /// Set once this process called [`serve_if_child`] and is not the worker: its own binary can serve as one.
 static WORKER_BINARY: AtomicBool = AtomicBool::new(false);
+/// Another binary to start sandboxes from, in a process whose own binary cannot serve (see [`use_worker`]).
+static OTHER_WORKER: OnceLock<PathBuf> = OnceLock::new();
 
 /// Call first in `main` of every binary that runs code (before any runtime or thread starts). In the
 /// sandbox process it serves the execution and exits; in any other process it marks the process
@@ -64,6 +66,13 @@ pub async fn slot(size: usize, wait: Duration) -> Option<SemaphorePermit<'static
     tokio::time::timeout(wait, slots.acquire()).await.ok()?.ok()
 }
 
+/// Starts this process's sandboxes from `binary` (which calls [`serve_if_child`] first thing), when its
+/// own binary cannot serve: the library's tests and benchmarks (`shared::testing`). The first call wins;
+/// a binary that called [`serve_if_child`] keeps using itself.
+pub fn use_worker(binary: PathBuf) {
+    let _ = OTHER_WORKER.set(binary);
+}
+
 /// Where tool calls from code go. The gateway's implementation is `tools::GatewayTools`.
 #[async_trait::async_trait]
 pub trait ToolHost: Send + Sync {
@@ -78,10 +87,13 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// This process's own binary, if it called [`serve_if_child`]; else no sandbox at all (the `mcp`
-    /// function, which hands code to the `code` function instead).
+    /// This process's own binary, if it called [`serve_if_child`]; else the one given to [`use_worker`];
+    /// else no sandbox at all (the `mcp` function, which hands code to the `code` function instead).
     pub fn current() -> Self {
-        let worker = WORKER_BINARY.load(Ordering::Acquire).then(|| PathBuf::from("/proc/self/exe"));
+        let worker = match WORKER_BINARY.load(Ordering::Acquire) {
+            true => Some(PathBuf::from("/proc/self/exe")),
+            false => OTHER_WORKER.get().cloned(),
+        };
         Self { worker }
     }
 

@@ -105,10 +105,9 @@ mod tests {
     //! Adapter tests against moto (the local stack sets `AWS_ENDPOINT_URL`; `make test` starts it first).
     use super::*;
 
-    async fn store() -> DynamoVaultStore {
-        assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "set AWS_ENDPOINT_URL to a moto server (make test does)");
-        let sdk = aws_config::load_from_env().await;
-        DynamoVaultStore::new(&sdk, std::env::var("TABLE_NAME").unwrap_or_else(|_| "mcp-gateway".into()))
+    async fn store(test: &str) -> Option<DynamoVaultStore> {
+        let sdk = crate::testing::moto(test).await?;
+        Some(DynamoVaultStore::new(&sdk, std::env::var("TABLE_NAME").unwrap_or_else(|_| "mcp-gateway".into())))
     }
 
     fn unique_scope() -> String {
@@ -124,7 +123,7 @@ mod tests {
 
     #[tokio::test]
     async fn vault_items_are_written_only_over_the_expected_version() {
-        let store = store().await;
+        let Some(store) = store("vault_items_are_written_only_over_the_expected_version").await else { return };
         let scope = unique_scope();
         assert_eq!(store.load(&scope).await.unwrap(), None);
         assert_eq!(store.save(&scope, &sealed(1), None).await.unwrap(), SaveOutcome::Saved);

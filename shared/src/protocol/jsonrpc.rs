@@ -3,8 +3,6 @@
 
 use serde_json::{json, Value};
 
-use crate::GatewayError;
-
 /// One incoming message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Incoming {
@@ -21,9 +19,14 @@ pub enum Incoming {
     Response,
 }
 
+/// A message that is not valid JSON-RPC as MCP requires it (-32600), with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidMessage(pub String);
+
 /// Classifies one message, enforcing the JSON-RPC shape MCP requires.
-pub fn classify(message: &Value) -> Result<Incoming, GatewayError> {
-    let invalid = |why: &str| Err(GatewayError::InvalidRequest(why.to_owned()));
+pub fn classify(message: &Value) -> Result<Incoming, InvalidMessage> {
+    let invalid = |why: &str| Err(InvalidMessage(why.to_owned()));
     let Some(object) = message.as_object() else {
         return invalid("a message must be a JSON object");
     };
@@ -94,7 +97,7 @@ mod tests {
             json!({"jsonrpc":"2.0","id":1,"method":"x","params":[1]}),
             json!("ping"),
         ] {
-            assert!(matches!(classify(&bad), Err(GatewayError::InvalidRequest(_))), "{bad}");
+            assert!(classify(&bad).is_err(), "{bad}");
         }
     }
 

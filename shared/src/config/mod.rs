@@ -3,9 +3,14 @@
 
 use std::time::Duration;
 
+pub mod code;
+
+pub use code::{CodeConfig, CodeConfigError, Limits};
+
 use crate::{
     auth::{AuthConfig, AuthConfigError},
-    backend::{BackendOptions, BackendSet, BackendSetError, Defaults},
+    backend::{BackendOptions, BackendSet, BackendSetError, ClientSettings, Defaults},
+    env::{Env, EnvError},
     ratelimit::RateLimitConfig,
 };
 
@@ -15,8 +20,8 @@ pub const DEFAULT_BACKENDS_JSON: &str = include_str!("default_backends.json");
 
 #[derive(thiserror::Error)]
 pub enum ConfigError {
-    #[error("{var}: {value:?} is not valid: {reason}")]
-    Invalid { var: &'static str, value: String, reason: String },
+    #[error(transparent)]
+    Invalid(#[from] EnvError),
     #[error("{var}: cannot read {path:?}: {source}")]
     Unreadable {
         var: &'static str,
@@ -32,6 +37,8 @@ pub enum ConfigError {
     },
     #[error(transparent)]
     Auth(#[from] AuthConfigError),
+    #[error(transparent)]
+    Code(#[from] CodeConfigError),
 }
 
 /// A function's `main` returning this prints it with `Debug`: show the readable message (variable, field,
@@ -55,6 +62,9 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Largest accepted request body (`GATEWAY_MAX_BODY_BYTES`, default 1 MiB); larger bodies get 413.
     pub max_body_bytes: usize,
+    /// Most messages in one JSON-RPC batch (`GATEWAY_MAX_BATCH`, default 20); a larger batch gets 400.
+    /// Each message is admitted and charged like a request of its own.
+    pub max_batch: usize,
     /// Largest accepted backend response (`GATEWAY_MAX_BACKEND_RESPONSE_BYTES`, default 8 MiB); a backend's
     /// `maxResponseBytes` overrides it.
     pub max_backend_response_bytes: usize,
@@ -69,6 +79,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Request limits (`RATE_LIMIT_*`).
     pub ratelimit: RateLimitConfig,
+    /// Limits of sandboxed code, on `/api/code` and `gateway_execute_code` alike (`CODE_*`).
+    pub code: CodeConfig,
 }
 
 impl Config {
@@ -79,24 +91,44 @@ impl Config {
 
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |var: &str| lookup(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let max_backend_response_bytes =
-            number(&get, "GATEWAY_MAX_BACKEND_RESPONSE_BYTES", 8 << 20, 1024..=64 << 20)? as usize;
-        let backend_options = BackendOptions::from_lookup(&get)
-            .map_err(|(var, value, reason)| ConfigError::Invalid { var, value, reason })?;
+        let env = Env::new(&lookup);
+        let get = |var: &str| env.get(var);
+        let max_backend_response_bytes = env.number("GATEWAY_MAX_BACKEND_RESPONSE_BYTES", 8 << 20, 1024..=64 << 20)?;
+        let backend_options =
+            BackendOptions::from_lookup(&get).map_err(|(var, value, reason)| EnvError::new(var, value, reason))?;
         Ok(Self {
             gateway_name: get("GATEWAY_NAME").unwrap_or_else(|| "mcp-gateway".into()),
             table_name: get("TABLE_NAME").unwrap_or_else(|| "mcp-gateway".into()),
-            backends: backends(&get, &backend_options.defaults(max_backend_response_bytes))?,
-            session_ttl: Duration::from_secs(number(&get, "GATEWAY_SESSION_TTL_SECS", 86_400, 60..=2_592_000)?),
-            max_body_bytes: number(&get, "GATEWAY_MAX_BODY_BYTES", 1 << 20, 1024..=10 << 20)? as usize,
-            max_backend_response_bytes,
+            backends: backends(&get, &backend_options.defaults(max_backend_response_bytes as usize))?,
+            session_ttl: env.secs("GATEWAY_SESSION_TTL_SECS", 86_400, 60..=2_592_000)?,
+            max_body_bytes: env.number("GATEWAY_MAX_BODY_BYTES", 1 << 20, 1024..=10 << 20)? as usize,
+            max_batch: env.number("GATEWAY_MAX_BATCH", 20, 1..=100)? as usize,
+            max_backend_response_bytes: max_backend_response_bytes as usize,
             backend_options,
-            allowed_hosts: list(&get, "GATEWAY_ALLOWED_HOSTS"),
-            allowed_origins: list(&get, "GATEWAY_ALLOWED_ORIGINS"),
+            allowed_hosts: env.lowercase_list("GATEWAY_ALLOWED_HOSTS"),
+            allowed_origins: env.lowercase_list("GATEWAY_ALLOWED_ORIGINS"),
             auth: AuthConfig::from_lookup(&lookup)?,
             ratelimit: RateLimitConfig::from_lookup(&lookup)?,
+            code: CodeConfig::from_lookup(&lookup)?,
         })
+    }
+}
+
+impl Config {
+    /// The defaults and network policy a backends document is validated with: the same for the
+    /// configured document and for backends stored later (the admin API).
+    pub fn backend_defaults(&self) -> Defaults {
+        self.backend_options.defaults(self.max_backend_response_bytes)
+    }
+}
+
+impl<'a> From<&'a Config> for ClientSettings<'a> {
+    fn from(config: &'a Config) -> Self {
+        ClientSettings {
+            backends: &config.backends,
+            options: &config.backend_options,
+            gateway_name: &config.gateway_name,
+        }
     }
 }
 
@@ -111,31 +143,6 @@ fn backends(get: &impl Fn(&str) -> Option<String>, defaults: &Defaults) -> Resul
         ("built-in default backends", DEFAULT_BACKENDS_JSON.to_owned())
     };
     BackendSet::parse(&text, defaults).map_err(|source| ConfigError::Backends { var, source })
-}
-
-fn number(
-    get: &impl Fn(&str) -> Option<String>,
-    var: &'static str,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, ConfigError> {
-    let Some(value) = get(var) else {
-        return Ok(default);
-    };
-    match value.parse::<u64>() {
-        Ok(n) if range.contains(&n) => Ok(n),
-        _ => Err(ConfigError::Invalid {
-            var,
-            value,
-            reason: format!("expected a whole number from {} to {}", range.start(), range.end()),
-        }),
-    }
-}
-
-fn list(get: &impl Fn(&str) -> Option<String>, var: &str) -> Vec<String> {
-    get(var)
-        .map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

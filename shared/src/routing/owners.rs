@@ -2,24 +2,36 @@
 //! learned from list results (and from successful reads) and kept per instance; a miss falls back to
 //! asking every backend, which is always correct, only slower.
 
-use std::{collections::HashMap, sync::RwLock};
+use std::{sync::RwLock, time::Duration};
 
-/// Bound on remembered URIs; past it the map starts over rather than growing without limit.
+use crate::cache::TtlCache;
+
+/// Bound on remembered URIs and templates.
 const MAX_URIS: usize = 50_000;
+/// How long an ownership is trusted: a resource may move to another backend after a redeploy, and a
+/// stale owner only costs one failed read before every backend is asked again.
+const OWNERSHIP_TTL: Duration = Duration::from_secs(3600);
 
-#[derive(Default)]
 pub struct ResourceOwners {
-    uris: RwLock<HashMap<String, String>>,
+    uris: TtlCache<String, String>,
     templates: RwLock<Vec<(String, String)>>,
+}
+
+impl Default for ResourceOwners {
+    fn default() -> Self {
+        Self { uris: TtlCache::new(OWNERSHIP_TTL, MAX_URIS), templates: RwLock::default() }
+    }
 }
 
 impl ResourceOwners {
     pub fn learn_uri(&self, uri: &str, backend: &str) {
-        let mut uris = self.uris.write().unwrap_or_else(|p| p.into_inner());
-        if uris.len() >= MAX_URIS {
-            uris.clear();
-        }
-        uris.insert(uri.to_owned(), backend.to_owned());
+        self.uris.insert(uri.to_owned(), backend.to_owned());
+    }
+
+    /// Forgets what is known of `backend` (it was removed or changed).
+    pub fn forget_backend(&self, backend: &str) {
+        self.uris.retain(|_, owner| owner != backend);
+        self.templates.write().unwrap_or_else(|p| p.into_inner()).retain(|(_, owner)| owner != backend);
     }
 
     pub fn learn_template(&self, template: &str, backend: &str) {
@@ -33,8 +45,8 @@ impl ResourceOwners {
 
     /// The owning backend id, from an exact URI or else from a matching template.
     pub fn owner_of(&self, uri: &str) -> Option<String> {
-        if let Some(owner) = self.uris.read().unwrap_or_else(|p| p.into_inner()).get(uri) {
-            return Some(owner.clone());
+        if let Some(owner) = self.uris.get(uri) {
+            return Some(owner);
         }
         let templates = self.templates.read().unwrap_or_else(|p| p.into_inner());
         templates.iter().find(|(t, _)| t == uri || template_matches(t, uri)).map(|(_, b)| b.clone())

@@ -1,0 +1,65 @@
+//! The state every route handler shares, built once per cold start in one step (see `boot`, the
+//! composition root) and shared by all requests of the instance. It holds services and caches only: no
+//! request data, and nothing another instance would need (sessions, limits and vaults live in DynamoDB).
+//!
+//! Its place in the layers: above the services (auth, ratelimit, pii, backend) and the routing caches,
+//! below the routes (gate, mcp, code, health) that take it as their state. The gateway's own tools
+//! (`gateway_execute_code`, meta-tools) reach the MCP layer through the [`GatewayTool`] trait defined
+//! here, so the MCP layer never depends on the modules that implement them.
+
+mod tools;
+
+use std::sync::Arc;
+
+pub use tools::{GatewayTool, GatewayToolSet, ToolCall};
+
+use crate::{
+    auth::Authenticator,
+    backend::{BackendSet, McpHttpClient},
+    pii::Pii,
+    ratelimit::RateLimiter,
+    routing::{ModernSessions, ResourceOwners, ToolCatalog},
+    store::SessionStore,
+    Config,
+};
+
+pub struct App {
+    pub config: Config,
+    /// The gateway as an MCP client of every backend: breakers, list cache, credentials.
+    pub client: McpHttpClient,
+    /// Legacy-era client sessions (DynamoDB).
+    pub sessions: Arc<dyn SessionStore>,
+    /// Which backend owns which resource URI (learned, per instance).
+    pub owners: ResourceOwners,
+    /// The exact-lookup index of exposed tool and prompt names (per instance).
+    pub tools: ToolCatalog,
+    /// Backend sessions of callers without a client session (per instance).
+    pub modern: ModernSessions,
+    pub auth: Authenticator,
+    pub limiter: RateLimiter,
+    pub pii: Pii,
+    /// The gateway's own tools, listed beside the backends' to callers allowed to use them.
+    pub gateway_tools: GatewayToolSet,
+}
+
+impl App {
+    /// The backends now: those of the configuration, or those an operator stored since.
+    pub fn backends(&self) -> Arc<BackendSet> {
+        self.client.backends()
+    }
+
+    /// Serves `next` from now on, without a cold start: the backends that changed, appeared or disappeared
+    /// get new HTTP clients and breakers and lose what this instance learned of them (list pages, name
+    /// index, resource owners, backend sessions of stateless callers); the others keep theirs.
+    pub fn replace_backends(&self, next: BackendSet) -> Result<Vec<String>, reqwest::Error> {
+        let changed = self.client.replace_backends(next)?;
+        if !changed.is_empty() {
+            self.tools.clear();
+            for id in &changed {
+                self.owners.forget_backend(id);
+                self.modern.forget_backend(id);
+            }
+        }
+        Ok(changed)
+    }
+}

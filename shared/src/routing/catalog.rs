@@ -1,0 +1,123 @@
+//! The exact-lookup index of exposed names (tools and prompts), per instance: exposed name → (backend,
+//! the backend's own name, its compiled input schema). The MCP layer builds it from complete listings of
+//! every backend (their pages come from the instance's list cache) and uses it for as long as those
+//! listings are cached. A call is routed only to a name the index holds; names are never split at the
+//! separator to find their backend.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use tokio::time::Instant;
+
+use crate::{
+    backend::{Backend, Collision, Exposure},
+    schema::ToolSchema,
+};
+
+/// Where an exposed name goes.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub backend: Arc<Backend>,
+    /// The backend's own name.
+    pub original: String,
+    /// A tool's `inputSchema`, compiled on first use (none for prompts, or a tool without one).
+    pub schema: Option<Arc<ToolSchema>>,
+}
+
+/// One built index.
+#[derive(Debug)]
+pub struct Index {
+    pub built: Instant,
+    pub routes: HashMap<String, Route>,
+    pub collisions: Vec<Collision>,
+    /// Backends whose listing failed (or whose breaker is open) when the index was built: their names
+    /// are missing, so a call to one of them is "unavailable", not "unknown".
+    pub unavailable: HashSet<String>,
+}
+
+#[derive(Default)]
+pub struct ToolCatalog {
+    /// Keyed by list family: "tools" or "prompts".
+    indexes: RwLock<HashMap<&'static str, Arc<Index>>>,
+}
+
+impl ToolCatalog {
+    /// The index of `family` if built within `max_age`.
+    pub fn fresh(&self, family: &'static str, max_age: Duration) -> Option<Arc<Index>> {
+        let indexes = self.indexes.read().unwrap_or_else(|p| p.into_inner());
+        indexes.get(family).filter(|i| i.built.elapsed() < max_age).cloned()
+    }
+
+    /// Replaces the index of `family` with one built from `exposure`, with the tools' schemas.
+    pub fn record(
+        &self,
+        family: &'static str,
+        exposure: &Exposure,
+        unavailable: HashSet<String>,
+        mut schemas: HashMap<String, Arc<ToolSchema>>,
+    ) -> Arc<Index> {
+        let routes = exposure
+            .names
+            .iter()
+            .map(|n| {
+                let route = Route {
+                    backend: n.backend.clone(),
+                    original: n.original.clone(),
+                    schema: schemas.remove(&n.exposed),
+                };
+                (n.exposed.clone(), route)
+            })
+            .collect();
+        let index =
+            Arc::new(Index { built: Instant::now(), routes, collisions: exposure.collisions.clone(), unavailable });
+        let mut indexes = self.indexes.write().unwrap_or_else(|p| p.into_inner());
+        let known = indexes.get(family).map(|i| i.collisions.as_slice()).unwrap_or_default();
+        // Reported when they appear or change, not on every list.
+        for c in exposure.collisions.iter().filter(|c| !known.contains(c)) {
+            let renamed: Vec<String> = c.renamed.iter().map(|(b, _, e)| format!("{b}:{e}")).collect();
+            tracing::warn!(list = family, name = %c.name, kept = %c.kept.0, renamed = %renamed.join(","),
+                "exposed name collision between backends; the first backend keeps the name");
+        }
+        indexes.insert(family, index.clone());
+        index
+    }
+
+    /// Forgets every index (the backends changed): the next lookup rebuilds it.
+    pub fn clear(&self) {
+        self.indexes.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// The collisions of the latest indexes, for this instance's health view.
+    pub fn collisions(&self) -> Vec<(&'static str, Collision)> {
+        let indexes = self.indexes.read().unwrap_or_else(|p| p.into_inner());
+        let mut all: Vec<(&'static str, Collision)> =
+            indexes.iter().flat_map(|(family, i)| i.collisions.iter().map(|c| (*family, c.clone()))).collect();
+        all.sort_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)));
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::BackendSet;
+
+    #[tokio::test(start_paused = true)]
+    async fn routes_are_exact_and_expire_with_the_listings() {
+        let set = BackendSet::from_json(r#"{"backends":[{"id":"demo","url":"http://h/mcp"}]}"#).unwrap();
+        let demo = set.get("demo").unwrap().clone();
+        let exposure = set.expose_all(&[(demo, vec!["echo".to_owned()])]);
+        let catalog = ToolCatalog::default();
+        assert!(catalog.fresh("tools", Duration::from_secs(30)).is_none());
+        catalog.record("tools", &exposure, HashSet::from(["other".to_owned()]), HashMap::new());
+        let index = catalog.fresh("tools", Duration::from_secs(30)).unwrap();
+        assert_eq!(index.routes["demo_echo"].original, "echo");
+        assert!(!index.routes.contains_key("demo_nope") && index.unavailable.contains("other"));
+        assert!(catalog.fresh("prompts", Duration::from_secs(30)).is_none());
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert!(catalog.fresh("tools", Duration::from_secs(30)).is_none());
+    }
+}

@@ -1,0 +1,12 @@
+//! What one instance remembers to route MCP requests quickly: the index of exposed tool and prompt
+//! names, which backend owns which resource, and the backend sessions of callers without a client
+//! session. All of it is a cache: bounded, expiring, and rebuilt from the backends when missing, so no
+//! instance holds state another instance needs.
+
+mod catalog;
+mod modern;
+mod owners;
+
+pub use catalog::{Index, Route, ToolCatalog};
+pub use modern::ModernSessions;
+pub use owners::ResourceOwners;

@@ -1,0 +1,125 @@
+//! Apps made of memory fakes, built exactly as the composition root builds the real one, so a test can
+//! run the handlers a Lambda function runs. Two apps built over the same [`Stores`] behave like two
+//! instances of one deployment: they share sessions, limits, vaults and keys, and nothing else.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    auth::{Authenticator, KeyFile, MemoryKeySource},
+    boot::Parts,
+    pii::{MemoryVaultStore, Pii, PiiConfig, VaultKey},
+    ratelimit::MemoryRateLimitStore,
+    store::MemoryStore,
+    App, Config,
+};
+
+/// An API key of the test deployment: its id, the key a client sends, and its scopes.
+#[derive(Debug, Clone)]
+pub struct TestKey {
+    pub id: &'static str,
+    pub key: String,
+    pub scopes: Vec<&'static str>,
+}
+
+impl TestKey {
+    /// A well-formed key derived from `id` (`mcpgw_` + 43 characters).
+    pub fn new(id: &'static str, scopes: &[&'static str]) -> Self {
+        let body: String = format!("{id}{}", "x".repeat(43)).chars().take(43).collect();
+        Self { id, key: format!("mcpgw_{body}"), scopes: scopes.to_vec() }
+    }
+
+    /// The `Authorization` header value.
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.key)
+    }
+}
+
+/// The state of one test deployment, shared by every app built over it.
+#[derive(Clone)]
+pub struct Stores {
+    pub sessions: Arc<MemoryStore>,
+    pub limits: Arc<MemoryRateLimitStore>,
+    pub vault: Arc<MemoryVaultStore>,
+    pub keys: Arc<MemoryKeySource>,
+}
+
+impl Stores {
+    /// Empty stores with `keys` in the key secret.
+    pub fn with_keys(keys: &[TestKey]) -> Self {
+        Self {
+            sessions: Arc::default(),
+            limits: Arc::default(),
+            vault: Arc::new(MemoryVaultStore::new()),
+            keys: Arc::new(MemoryKeySource::new(key_file(keys))),
+        }
+    }
+
+    /// Replaces the key secret's content (a key created or revoked).
+    pub fn set_keys(&self, keys: &[TestKey]) {
+        self.keys.set(key_file(keys));
+    }
+}
+
+fn key_file(keys: &[TestKey]) -> KeyFile {
+    let entries: Vec<_> = keys
+        .iter()
+        .map(|k| {
+            let hash: String = Sha256::digest(k.key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+            json!({ "id": k.id, "name": k.id, "hash": format!("sha256:{hash}"), "scopes": k.scopes })
+        })
+        .collect();
+    KeyFile::parse(&json!({ "keys": entries }).to_string()).expect("test keys are valid")
+}
+
+/// A configuration from `vars`, over the defaults a test deployment needs (loopback backends allowed).
+pub fn config(vars: &[(&str, &str)]) -> Config {
+    let lookup = lookup(vars);
+    Config::from_lookup(lookup).expect("test configuration is valid")
+}
+
+fn lookup<'v>(vars: &'v [(&'v str, &'v str)]) -> impl Fn(&str) -> Option<String> + 'v {
+    const DEFAULTS: [(&str, &str); 3] = [
+        ("GATEWAY_ALLOW_LOOPBACK_BACKENDS", "1"),
+        ("GATEWAY_RESOURCE_URI", "https://gw.example.com/mcp"),
+        ("GATEWAY_BACKENDS_JSON", r#"{"backends":[]}"#),
+    ];
+    move |k: &str| {
+        let own = vars.iter().rev().find(|(n, _)| *n == k);
+        own.or_else(|| DEFAULTS.iter().find(|(n, _)| *n == k)).map(|(_, v)| v.to_string())
+    }
+}
+
+/// An app over `stores` with the settings `vars` (`AUTH_MODE`, `RATE_LIMIT_*`, `PII_*`, backends, …).
+pub fn app(vars: &[(&str, &str)], stores: &Stores) -> App {
+    let config = config(vars);
+    let auth = Authenticator::new(config.auth.clone(), stores.keys.clone(), None).expect("test auth is valid");
+    let pii = Pii::new(
+        PiiConfig::from_lookup(lookup(vars)).expect("test PII configuration is valid"),
+        stores.vault.clone(),
+        VaultKey::derive("test-only-vault-secret-0123456789abcdef").expect("test vault key"),
+    )
+    .expect("test PII");
+    let parts =
+        Parts { sessions: stores.sessions.clone(), auth, limits: stores.limits.clone(), pii, credentials: None };
+    if let Some(worker) = sandbox_worker() {
+        crate::code::sandbox::use_worker(worker);
+    }
+    App::assemble(config, parts).expect("test app")
+}
+
+/// The crate's test-only sandbox worker (`shared/bin/sandbox-worker.rs`), which cargo builds for the crate's
+/// tests and benchmarks into the profile directory, above the harnesses in `deps/`.
+fn sandbox_worker() -> Option<std::path::PathBuf> {
+    let harness = std::env::current_exe().ok()?;
+    let profile = harness.parent()?.parent()?;
+    Some(profile.join("sandbox-worker")).filter(|path| path.is_file())
+}
+
+/// The backends document for `backends`: `(id, url)` pairs, exposed with their id as prefix.
+pub fn backends_json(backends: &[(&str, &str)]) -> String {
+    let entries: Vec<_> = backends.iter().map(|(id, url)| json!({ "id": id, "url": url })).collect();
+    json!({ "backends": entries }).to_string()
+}

@@ -1,0 +1,239 @@
+//! An MCP backend in the test process: a real Streamable HTTP server on a loopback port (hyper), with
+//! sessions, a few tools, a resource, a prompt and completions, that records every message it receives
+//! so tests can assert what reached it (and what never did).
+//!
+//! Tools: `echo {text}` (the text back, as text and `structuredContent`), `add {a, b}`, `fail` (an
+//! `isError` result), `boom {text}` (a JSON-RPC error whose message repeats the text), `slow {ms}` (sleeps).
+//! With `modern`, it also serves 2026-07-28 requests statelessly (`server/discover`).
+
+use std::{
+    collections::HashSet,
+    convert::Infallible,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use http_body_util::{BodyExt, Full};
+use hyper::{body::Bytes, server::conn::http1, service::service_fn, Method, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+
+type Response = hyper::Response<Full<Bytes>>;
+
+/// What the backend received: every JSON-RPC message with method and params.
+#[derive(Default)]
+struct Seen {
+    messages: Vec<Value>,
+    sessions: HashSet<String>,
+    next_session: u64,
+    deleted: Vec<String>,
+}
+
+/// A running fake backend; dropping it leaves the listener running until the test's runtime ends.
+#[derive(Clone)]
+pub struct FakeBackend {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Seen>>,
+    modern: bool,
+}
+
+impl FakeBackend {
+    /// Starts a legacy-era backend (2025-11-25 sessions only).
+    pub async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// Starts a backend that also serves 2026-07-28 statelessly.
+    pub async fn start_modern() -> Self {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(modern: bool) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local address");
+        let backend = Self { addr, seen: Arc::default(), modern };
+        let server = backend.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let server = server.clone();
+                let service = service_fn(move |request| {
+                    let server = server.clone();
+                    async move { Ok::<_, Infallible>(server.serve(request).await) }
+                });
+                tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+            }
+        });
+        backend
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/mcp", self.addr)
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every message received whose method is `method`, oldest first.
+    pub fn received(&self, method: &str) -> Vec<Value> {
+        self.seen().messages.iter().filter(|m| m["method"] == method).cloned().collect()
+    }
+
+    /// Every `tools/call` of the backend's own tool `name`, as the params it received.
+    pub fn calls_of(&self, name: &str) -> Vec<Value> {
+        self.received("tools/call")
+            .into_iter()
+            .filter(|m| m["params"]["name"] == name)
+            .map(|m| m["params"].clone())
+            .collect()
+    }
+
+    /// Everything the backend received, as one text (to search for values that must never reach it).
+    pub fn transcript(&self) -> String {
+        self.seen().messages.iter().map(Value::to_string).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Session ids the gateway ended with DELETE.
+    pub fn deleted_sessions(&self) -> Vec<String> {
+        self.seen().deleted.clone()
+    }
+
+    /// Forgets every session, as a restarted backend would (next requests on them get 404).
+    pub fn forget_sessions(&self) {
+        self.seen().sessions.clear();
+    }
+
+    async fn serve(&self, request: hyper::Request<hyper::body::Incoming>) -> Response {
+        let session = request.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        if request.method() == Method::DELETE {
+            let mut seen = self.seen();
+            return match session.filter(|s| seen.sessions.remove(s)) {
+                Some(s) => {
+                    seen.deleted.push(s);
+                    reply(StatusCode::OK, None, Value::Null)
+                }
+                None => reply(StatusCode::NOT_FOUND, None, Value::Null),
+            };
+        }
+        if request.method() != Method::POST {
+            return reply(StatusCode::METHOD_NOT_ALLOWED, None, Value::Null);
+        }
+        let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let Ok(message) = serde_json::from_slice::<Value>(&body) else {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                None,
+                json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "parse error"}}),
+            );
+        };
+        self.seen().messages.push(message.clone());
+        let method = message["method"].as_str().unwrap_or_default().to_owned();
+        let params = message.get("params").cloned().unwrap_or(Value::Null);
+        let modern = params.pointer("/_meta/io.modelcontextprotocol~1protocolVersion").is_some();
+        let mut new_session = None;
+        match method.as_str() {
+            "initialize" => {
+                let mut seen = self.seen();
+                seen.next_session += 1;
+                let id = format!("fake-{}", seen.next_session);
+                seen.sessions.insert(id.clone());
+                new_session = Some(id);
+            }
+            "server/discover" if self.modern => {}
+            _ if modern && self.modern => {}
+            _ => {
+                let known = session.as_ref().is_some_and(|s| self.seen().sessions.contains(s));
+                if !known {
+                    return reply(StatusCode::NOT_FOUND, None, Value::Null);
+                }
+            }
+        }
+        let Some(id) = message.get("id").cloned() else {
+            return reply(StatusCode::ACCEPTED, None, Value::Null);
+        };
+        let answer = match answer(&method, &params, self.modern).await {
+            Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+            Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
+        };
+        reply(StatusCode::OK, new_session, answer)
+    }
+}
+
+fn reply(status: StatusCode, session: Option<String>, body: Value) -> Response {
+    let mut builder = hyper::Response::builder().status(status).header("content-type", "application/json");
+    if let Some(session) = session {
+        builder = builder.header("mcp-session-id", session);
+    }
+    let bytes = if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) };
+    builder.body(Full::new(bytes)).unwrap_or_default()
+}
+
+fn tool(name: &str, properties: Value, required: &[&str]) -> Value {
+    json!({ "name": name, "description": format!("The fake backend's {name} tool."),
+        "inputSchema": { "type": "object", "properties": properties, "required": required } })
+}
+
+fn text_result(text: &str) -> Value {
+    json!({ "content": [{ "type": "text", "text": text }], "structuredContent": { "text": text } })
+}
+
+async fn answer(method: &str, params: &Value, modern: bool) -> Result<Value, Value> {
+    let arguments = &params["arguments"];
+    Ok(match method {
+        "initialize" => json!({
+            "protocolVersion": params["protocolVersion"].as_str().unwrap_or("2025-11-25"),
+            "capabilities": { "tools": {}, "resources": {}, "prompts": {}, "completions": {}, "logging": {} },
+            "serverInfo": { "name": "fake-backend", "version": "1" }
+        }),
+        "server/discover" if modern => json!({
+            "supportedVersions": ["2025-11-25", "2026-07-28"],
+            "capabilities": { "tools": {}, "resources": {}, "prompts": {}, "completions": {} }
+        }),
+        "ping" | "logging/setLevel" => json!({}),
+        "tools/list" => json!({ "tools": [
+            tool("echo", json!({ "text": { "type": "string" } }), &["text"]),
+            tool("add", json!({ "a": { "type": "number" }, "b": { "type": "number" } }), &["a", "b"]),
+            tool("fail", json!({}), &[]),
+            tool("boom", json!({ "text": { "type": "string" } }), &[]),
+            tool("slow", json!({ "ms": { "type": "integer", "maximum": 60000 } }), &["ms"]),
+        ] }),
+        "tools/call" => match params["name"].as_str().unwrap_or_default() {
+            "echo" => text_result(arguments["text"].as_str().unwrap_or_default()),
+            "add" => {
+                let sum = arguments["a"].as_f64().unwrap_or(0.0) + arguments["b"].as_f64().unwrap_or(0.0);
+                json!({ "content": [{ "type": "text", "text": sum.to_string() }], "structuredContent": { "result": sum } })
+            }
+            "fail" => json!({ "content": [{ "type": "text", "text": "it failed" }], "isError": true }),
+            "boom" => {
+                let text = arguments["text"].as_str().unwrap_or_default();
+                return Err(json!({ "code": -32000, "message": format!("boom: {text}"), "data": { "echo": text } }));
+            }
+            "slow" => {
+                tokio::time::sleep(Duration::from_millis(arguments["ms"].as_u64().unwrap_or(0))).await;
+                text_result("slept")
+            }
+            other => return Err(json!({ "code": -32602, "message": format!("Unknown tool: {other}") })),
+        },
+        "resources/list" => {
+            json!({ "resources": [{ "uri": "fake://doc/1", "name": "doc", "mimeType": "text/plain" }] })
+        }
+        "resources/templates/list" => {
+            json!({ "resourceTemplates": [{ "uriTemplate": "fake://doc/{id}", "name": "docs" }] })
+        }
+        "resources/read" => match params["uri"].as_str().unwrap_or_default() {
+            uri if uri.starts_with("fake://doc/") => {
+                json!({ "contents": [{ "uri": uri, "mimeType": "text/plain", "text": format!("contents of {uri}") }] })
+            }
+            uri => return Err(json!({ "code": -32002, "message": "Resource not found", "data": { "uri": uri } })),
+        },
+        "prompts/list" => {
+            json!({ "prompts": [{ "name": "greet", "arguments": [{ "name": "who", "required": true }] }] })
+        }
+        "prompts/get" => json!({ "messages": [{ "role": "user", "content": { "type": "text",
+            "text": format!("Say hello to {}", params["arguments"]["who"].as_str().unwrap_or("nobody")) } }] }),
+        "completion/complete" => json!({ "completion": { "values": ["alpha", "beta"], "hasMore": false } }),
+        other => return Err(json!({ "code": -32601, "message": format!("Method not found: {other}") })),
+    })
+}
