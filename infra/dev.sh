@@ -13,8 +13,10 @@ echo "Gateway: http://127.0.0.1:9000/mcp   health: http://127.0.0.1:9000/health 
 echo
 # Local development runs without credentials by explicit opt-in (loopback only). To try API keys:
 # AUTH_MODE=api-key make dev, then infra/create-api-key.py --name me --scopes '*'.
+# gateway_execute_code on /mcp runs in the code function, invoked through the watcher (as in AWS).
 AUTH_MODE="${AUTH_MODE:-none}" ALLOW_INSECURE="${ALLOW_INSECURE:-1}" RATE_LIMIT_ANONYMOUS="${RATE_LIMIT_ANONYMOUS:-6000}" \
 GATEWAY_BACKENDS_FILE="${GATEWAY_BACKENDS_FILE:-$ROOT/infra/backends.local.json}" \
 GATEWAY_ALLOWED_HOSTS="${GATEWAY_ALLOWED_HOSTS:-localhost,127.0.0.1,::1}" \
 GATEWAY_ALLOW_LOOPBACK_BACKENDS="${GATEWAY_ALLOW_LOOPBACK_BACKENDS:-1}" \
+CODE_FUNCTION_NAME=code AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:9000 \
   cargo lambda watch --disable-cors -A 127.0.0.1 -P 9000

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the gateway's functions under `cargo lambda watch` (the same routes API Gateway serves).
+# Runs the gateway's functions under `cargo lambda watch` (the same routes API Gateway serves; the mcp
+# function invokes the code function for gateway_execute_code, through the watcher's Lambda Invoke API).
 #   infra/gateway.sh start PORT BACKENDS_FILE   start in the background; wait until /health answers
 #   infra/gateway.sh plain PORT BACKENDS_FILE   the same routes from the plain server (no Lambda emulator:
 #                                               target/debug/mcp-gateway-server, functions/server)
@@ -22,10 +23,13 @@ start() {
   cd "$ROOT"
   # setsid: the watcher and the functions it spawns form one process group, stopped together.
   # The local stack's backends are on loopback, which the SSRF guard refuses without this opt-in.
-  local run=(cargo lambda watch --ignore-changes --disable-cors -A 127.0.0.1 -P "$port")
+  # Under the watcher the mcp function hands gateway_execute_code to the code function of the same
+  # watcher through the Lambda Invoke API, as in AWS; the plain server runs code in its own sandboxes.
+  local run=(env CODE_FUNCTION_NAME=code AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$port"
+    cargo lambda watch --ignore-changes --disable-cors -A 127.0.0.1 -P "$port")
   if [[ "$mode" == plain ]]; then
     cargo build --quiet --bin mcp-gateway-server
-    run=(env GATEWAY_LISTEN="127.0.0.1:$port" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/mcp-gateway-server")
+    run=(env -u CODE_FUNCTION_NAME GATEWAY_LISTEN="127.0.0.1:$port" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/mcp-gateway-server")
   fi
   GATEWAY_BACKENDS_FILE="$backends" GATEWAY_ALLOWED_HOSTS="${GATEWAY_ALLOWED_HOSTS:-localhost,127.0.0.1,::1}" \
     GATEWAY_ALLOW_LOOPBACK_BACKENDS="${GATEWAY_ALLOW_LOOPBACK_BACKENDS:-1}" \

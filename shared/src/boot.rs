@@ -70,7 +70,7 @@ impl App {
             client.set_lambda(lambda);
         }
         let mut gateway_tools = GatewayToolSet::default();
-        gateway_tools.register(Arc::new(CodeTool));
+        gateway_tools.register(Arc::new(CodeTool::local()));
         Ok(Self {
             client,
             sessions: parts.sessions,
@@ -102,6 +102,9 @@ impl App {
             credentials: Some(Arc::new(BackendCredentials::new(secrets, options.network, options.secrets_ttl)?)),
             lambda: Some(Arc::new(SdkLambdaInvoker::new(&sdk))),
         };
-        Self::assemble(config, parts)
+        let mut app = Self::assemble(config, parts)?;
+        // gateway_execute_code runs where CODE_FUNCTION_NAME says: in AWS, the code function (invoked).
+        app.gateway_tools.register(Arc::new(CodeTool::new(crate::code::executor_for(&app.config.code, &sdk))));
+        Ok(app)
     }
 }

@@ -77,11 +77,12 @@ pub async fn detailed(app: &App, principal: &Principal, probe: bool) -> (StatusC
         backends.iter().map(|_| None).collect()
     };
     let mut details = Map::new();
-    let (mut usable, mut up) = (0, 0);
+    let (mut usable, mut up, mut probed) = (0, 0, 0);
     for (backend, probe) in backends.iter().zip(&probes) {
         let mut detail = json!({ "transport": client.transport(backend).as_str() });
         if let Some(probe) = probe {
             up += usize::from(probe.is_up());
+            probed += usize::from(probe.is_probed());
             if let Some(fields) = probe.detail.as_object() {
                 detail.as_object_mut().into_iter().for_each(|d| d.extend(fields.clone()));
             }
@@ -106,7 +107,7 @@ pub async fn detailed(app: &App, principal: &Principal, probe: bool) -> (StatusC
         }
         details.insert(backend.id.clone(), detail);
     }
-    let (status, word) = if probe { summary(up, backends.len()) } else { summary(usable, backends.len()) };
+    let (status, word) = if probe { summary(up, probed) } else { summary(usable, backends.len()) };
     let mut collisions: Vec<Value> = app.tools.collisions().iter().map(|(list, c)| collision(list, c)).collect();
     if probe {
         // Names settled over what the probes listed, for collisions this instance has not met yet.

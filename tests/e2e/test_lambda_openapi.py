@@ -210,8 +210,9 @@ async def test_a_hostile_document_yields_only_its_safe_operations(mode):
         unavailable = await client.call_tool("metadata_steal_credentials", {})
     assert unavailable.is_error is True and "Backend 'metadata' is unavailable" in text(unavailable), text(unavailable)
     assert not [r for r in service_received() if r["raw_path"].startswith("/admin")]
-    # /health: the API answers, the metadata-aimed document is refused (naming no address), Lambda is unprobed.
-    health = httpx2.get(f"{TOOLS_URL}/health", timeout=120).json()["backends"]
+    # The detailed health view (AUTH_MODE=none here): the API answers, the metadata-aimed document is refused
+    # (naming no address), Lambda is not invoked to probe it.
+    health = httpx2.get(f"{TOOLS_URL}/mcp/health?probe=1", timeout=120).json()["backends"]
     assert health["api"]["status"] == "up" and health["api"]["type"] == "openapi", health["api"]
     assert health["metadata"]["status"] == "down" and "169.254" not in json.dumps(health["metadata"]), health
     assert health["lambda"] == {**health["lambda"], "status": "unprobed", "type": "lambda", "toolCount": 4}
@@ -231,6 +232,6 @@ async def test_a_key_scoped_to_lambda_tools_cannot_call_openapi_tools(mode):
                 await client.call_tool(name, arguments)
             assert "unknown tool" in str(refused.value).lower(), refused.value
     [event] = events(marker)
-    assert event["context"]["principal"] == key_id, "the function learns who called, by key id"
+    assert event["context"]["principal"] == f"key:{key_id}", "the function learns who called, by key id"
     assert key not in EVENTS.read_text(), "never the caller's credential"
     assert service_received(marker) == []

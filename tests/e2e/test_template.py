@@ -34,15 +34,23 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "dynamodb:UpdateItem": {TABLE},
         "dynamodb:DeleteItem": {TABLE},
         "secretsmanager:GetSecretValue": KEY_SECRETS | {BACKEND_SECRETS},
-        # Lambda backends (issue 19): exactly the functions the operator lists, only when some are listed.
-        "lambda:InvokeFunction": {"LambdaBackendFunctionArns"},
+        # Lambda backends: exactly the functions the operator lists, only when some are listed;
+        # gateway_execute_code: the code function (code never runs here).
+        "lambda:InvokeFunction": {"LambdaBackendFunctionArns", "CodeFunction.Arn"},
+    # Tool calls from code: counters and the PII vault (no DeleteItem), the keys, the backends' credentials.
+    "CodeFunction": {
+        "dynamodb:GetItem": {TABLE},
+        "dynamodb:BatchGetItem": {TABLE},
+        "dynamodb:PutItem": {TABLE},
+        "dynamodb:UpdateItem": {TABLE},
+        "secretsmanager:GetSecretValue": KEY_SECRETS | {BACKEND_SECRETS},
     },
     # Basic execution role only (CloudWatch Logs): no table, no secret.
     "HealthFunction": {},
     "MetricsFunction": {},
 }
 # Functions whose grants are theirs to declare (still inline, explicit and wildcard-free).
-DECLARED_BY_ITSELF = {"CodeFunction"}
+DECLARED_BY_ITSELF: set[str] = set()
 # Resources a secret-less function must not even be told about.
 SENSITIVE = {"Table", "ApiKeysSecret", "PiiKeySecret"}
 
@@ -239,3 +247,45 @@ def test_backend_secrets_prefix_is_the_stack_s_and_the_code_checks_the_same_one(
     for secret in ("ApiKeysSecret", "PiiKeySecret"):
         name = template["Resources"][secret]["Properties"]["Name"]["Fn::Sub"]
         assert not name.startswith(BACKEND_SECRETS_PREFIX), f"{secret} {name} is under the backend prefix"
+
+
+def test_mcp_and_code_have_reserved_concurrency_with_safe_defaults(template: dict[str, Any]) -> None:
+    """A few keys running 25-second loops must not take the account's whole Lambda concurrency."""
+    for name in ("McpFunction", "CodeFunction"):
+        reserved = template["Resources"][name]["Properties"].get("ReservedConcurrentExecutions")
+        assert isinstance(reserved, dict) and "Ref" in reserved, f"{name}: ReservedConcurrentExecutions {reserved!r}"
+        parameter = template["Parameters"][reserved["Ref"]]
+        assert parameter["Type"] == "Number"
+        assert isinstance(parameter["Default"], int) and parameter["Default"] >= 1, f"{name}: {parameter}"
+        assert parameter.get("MinValue", 0) >= 1, f"{name}: the parameter allows leaving it unset: {parameter}"
+    assert "Conditions" not in template or not any(
+        "Reserved" in c for c in template["Conditions"]
+    ), "a condition can drop the reservation"
+
+
+def test_only_mcp_may_invoke_and_only_the_code_function_and_listed_backends(template: dict[str, Any]) -> None:
+    for name, resource in functions(template).items():
+        invoke = {a: t for a, t in grants(name, resource).items() if a.startswith("lambda:")}
+        if name == "McpFunction":
+            assert invoke == {"lambda:InvokeFunction": {"LambdaBackendFunctionArns", "CodeFunction.Arn"}}, invoke
+        else:
+            assert not invoke, f"{name} may call Lambda: {invoke}"
+    permissions = [v for v in template["Resources"].values() if v["Type"] == "AWS::Lambda::Permission"]
+    assert not permissions, f"explicit invoke permissions: {permissions}"
+
+
+def test_mcp_runs_no_sandboxed_code(template: dict[str, Any]) -> None:
+    """gateway_execute_code is an invoke of the code function: the mcp function is told where it is and
+    has none of the sandbox's settings, and its binary cannot serve as a sandbox process (only binaries that
+    call serve_if_child first thing in main can)."""
+    env = template["Resources"]["McpFunction"]["Properties"]["Environment"]["Variables"]
+    assert env.get("CODE_FUNCTION_NAME") == {"Ref": "CodeFunction"}, env
+    assert not [k for k in env if k.startswith("CODE_") and k != "CODE_FUNCTION_NAME"], env
+    code_env = template["Resources"]["CodeFunction"]["Properties"]["Environment"]["Variables"]
+    assert "CODE_FUNCTION_NAME" not in code_env, "the code function runs code itself"
+    first_call = re.compile(r"fn main\(\)[^{]*\{\s*(?://[^\n]*\n\s*)*shared::code::serve_if_child\(\);")
+    for binary, serves in (("mcp", False), ("code", True), ("server", True)):
+        main = (ROOT / "functions" / binary / "src" / "main.rs").read_text()
+        assert bool(first_call.search(main)) is serves, f"functions/{binary}: serve_if_child first in main: {not serves}"
+        if not serves:
+            assert "serve_if_child" not in main and "Sandbox" not in main, f"functions/{binary} can run code"

@@ -22,8 +22,14 @@ use tokio::net::TcpListener;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
+fn main() -> Result<(), Error> {
+    // First, before any runtime or thread: this binary is also the sandbox process of each execution.
+    shared::code::serve_if_child();
+    listen()
+}
+
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn listen() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     shared::telemetry::init()?;
     let listen = std::env::var("GATEWAY_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());

@@ -1,6 +1,7 @@
 //! Probes of the backends for the detailed health view: `initialize`, then `tools/list`, then the session
-//! is ended, each probe bounded. A Lambda backend answers both from its configuration (a self-describing
-//! function is asked for its tools); an OpenAPI backend loads its document. Probes bypass circuit breakers and list caches (they are the ground
+//! is ended, each probe bounded. An OpenAPI backend loads its document. A Lambda backend is not probed
+//! (`unprobed`, left out of the summary): a probe would be an invoke, that is a tool call; its configured
+//! tools (or a self-describing function's) are still listed and counted, and its breaker shows its calls. Probes bypass circuit breakers and list caches (they are the ground
 //! truth), but they are **shared**: per instance, a backend is probed at most once per
 //! [`PROBE_FRESH_FOR`], whoever asks and however many ask at once (one probe runs, the others wait for
 //! its result), so no caller can turn the health view into a flood of backend requests.
@@ -32,6 +33,11 @@ pub struct Probe {
 impl Probe {
     pub fn is_up(&self) -> bool {
         self.detail["status"] == "up"
+    }
+
+    /// Whether the backend was contacted at all (a Lambda backend is not).
+    pub fn is_probed(&self) -> bool {
+        self.detail["status"] != "unprobed"
     }
 }
 
@@ -90,6 +96,9 @@ impl Prober {
 }
 
 async fn probe(backend: &Backend, client: &McpHttpClient) -> Probe {
+    if let BackendKind::Lambda(_) = &backend.kind {
+        return unprobed_lambda(backend, client).await;
+    }
     let started = Instant::now();
     let limit = backend.timeout.min(PROBE_LIMIT);
     let outcome = tokio::time::timeout(limit, probe_unbounded(backend, client)).await;
@@ -115,6 +124,24 @@ async fn probe(backend: &Backend, client: &McpHttpClient) -> Probe {
         Ok(Err(error)) => (down(error.to_string()), None),
         Err(_) => (down(format!("timed out after {limit:?}")), None),
     };
+    Probe { detail, tools, at: Instant::now() }
+}
+
+/// A Lambda backend's tools, listed without invoking it unless the function describes its own tools.
+async fn unprobed_lambda(backend: &Backend, client: &McpHttpClient) -> Probe {
+    let listed = client.request(backend, None, crate::protocol::version::LATEST, "tools/list", json!({}));
+    let tools = match tokio::time::timeout(PROBE_LIMIT, listed).await {
+        Ok(Ok(Reply::Result(page))) => page
+            .get("tools")
+            .and_then(Value::as_array)
+            .map(|tools| tools.iter().filter_map(|t| Some(t.get("name")?.as_str()?.to_owned())).collect::<Vec<_>>()),
+        _ => None,
+    };
+    let mut detail = json!({ "status": "unprobed", "type": "lambda",
+        "reason": "a probe would invoke the function; its breaker shows how its calls went" });
+    if let Some(names) = &tools {
+        detail["toolCount"] = json!(names.len());
+    }
     Probe { detail, tools, at: Instant::now() }
 }
 

@@ -75,6 +75,11 @@ pub(super) fn failure(end: End, reading: &Reading<'_>) -> (ErrorKind, String, Ve
             )
         }
         End::Threw(thrown) => thrown_failure(thrown, reading),
+        End::Violated(what) => (
+            ErrorKind::Security,
+            format!("[SECURITY] The sandbox was stopped: {what}. Suggested action: report it; code cannot cause this through callTool, console or return."),
+            vec!["The sandbox runs in its own process; breaking its limits ends the execution.".into()],
+        ),
     };
     (kind, sanitize(&error), hints)
 }

@@ -28,6 +28,16 @@ pub enum CodeError {
     BadContext,
     #[error("query parameter `{name}`: {reason}")]
     BadQuery { name: &'static str, reason: String },
+    /// This process has no sandbox and no code function to hand code to (the `mcp` binary without
+    /// `CODE_FUNCTION_NAME`).
+    #[error("code execution is not available in this deployment")]
+    Unavailable,
+    /// The code function is at its concurrency limit.
+    #[error("code execution is at capacity; retry shortly")]
+    Busy,
+    /// The code function could not be invoked or failed; the cause is in the logs.
+    #[error("code execution failed before a result came back; tool calls it made may have run")]
+    Failed,
 }
 
 impl CodeError {
@@ -42,6 +52,8 @@ impl CodeError {
             | CodeError::BadTimeout
             | CodeError::BadContext
             | CodeError::BadQuery { .. } => StatusCode::BAD_REQUEST,
+            CodeError::Unavailable | CodeError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            CodeError::Failed => StatusCode::BAD_GATEWAY,
         }
     }
 

@@ -1,7 +1,7 @@
 //! The use case behind `POST /api/code/execute` and the `gateway_execute_code` tool: check the scope,
-//! read the request, list the caller's helpers, run, log one line.
+//! read the request, list the caller's helpers, run in a sandbox process of this process, log one line.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -10,6 +10,8 @@ use super::{
     engine::Job,
     error::CodeError,
     mcp_tool::TOOL_NAME,
+    result::ErrorKind,
+    sandbox::{self, Sandbox},
     tools::{helpers_for, GatewayTools},
     ExecutionResult,
 };
@@ -61,6 +63,7 @@ impl ExecuteRequest {
 
 /// Who an execution runs for: the principal, the PII vault its values use (the caller's own, so tokens
 /// it returns resolve in the caller's later calls), and the rate limit each of its tool calls is charged to.
+#[derive(Debug)]
 pub struct Caller<'a> {
     pub principal: &'a Principal,
     pub vault: VaultScope,
@@ -68,8 +71,9 @@ pub struct Caller<'a> {
     pub budget: Option<Limit>,
 }
 
-/// Runs `request` for `caller`. Refuses (403) without `code:execute`. Console output and the return value
-/// leave with their PII tokenized, like any tool result.
+/// Runs `request` for `caller` in this process's sandbox. Refuses (403) without `code:execute`, and
+/// (503) in a process that has no sandbox. Console output and the return value leave with their PII
+/// tokenized, like any tool result.
 pub async fn execute(
     app: &App,
     caller: &Caller<'_>,
@@ -78,15 +82,34 @@ pub async fn execute(
 ) -> Result<ExecutionResult, CodeError> {
     let principal = caller.principal;
     principal.require(CODE_EXECUTE).map_err(GatewayError::from)?;
+    let sandbox = Sandbox::current();
+    if !sandbox.is_available() {
+        return Err(CodeError::Unavailable);
+    }
     let requested = request.timeout_ms.map(Duration::from_millis).unwrap_or(config.default_timeout);
     let timeout = requested.min(config.max_timeout);
+    let started = Instant::now();
+    // Waiting for a slot counts against the execution's own time.
+    let Some(_slot) = sandbox::slot(config.max_concurrent, timeout).await else {
+        return Ok(busy(config.max_concurrent, started));
+    };
+    let waited = started.elapsed();
+    let timeout = if waited < NOTICEABLE_WAIT { timeout } else { timeout.saturating_sub(waited).max(MIN_RUN) };
     let (helpers, helper_hint) = helpers_for(app, principal, config).await;
     let job = Job { code: request.code, context: request.context, helpers, limits: config.limits.clone(), timeout };
     let host = GatewayTools { app, caller, config };
-    let mut result = super::run(job, &host).await;
+    let mut result = sandbox.run(job, &host).await;
     protect(app, caller, &mut result).await;
-    if timeout < requested {
-        result.hints.push(format!("The timeout was capped at {} ms by this deployment.", timeout.as_millis()));
+    if config.max_timeout < requested {
+        result
+            .hints
+            .push(format!("The timeout was capped at {} ms by this deployment.", config.max_timeout.as_millis()));
+    }
+    if waited >= NOTICEABLE_WAIT {
+        result.hints.push(format!(
+            "Waited {} ms for a free sandbox; that time counted against the timeout.",
+            waited.as_millis()
+        ));
     }
     result.hints.extend(helper_hint);
     tracing::info!(
@@ -99,6 +122,19 @@ pub async fn execute(
         "code executed"
     );
     Ok(result)
+}
+
+/// A wait for a slot shorter than this is not taken off the execution's time (nor mentioned).
+const NOTICEABLE_WAIT: Duration = Duration::from_millis(20);
+/// The least time an execution gets once it found a slot, however long it waited.
+const MIN_RUN: Duration = Duration::from_millis(100);
+
+fn busy(slots: usize, since: Instant) -> ExecutionResult {
+    let error = format!(
+        "Execution could not start: all {slots} sandboxes of this instance stayed busy for the whole timeout. Likely cause: many executions at once. Suggested action: retry shortly."
+    );
+    let hints = vec!["Executions per instance are limited (CODE_MAX_CONCURRENT).".into()];
+    ExecutionResult::failure(ErrorKind::Timeout, error, hints, since.elapsed().as_millis() as u64)
 }
 
 /// Tokenizes the PII in what the code printed, returned and failed with, in the caller's vault. The tool

@@ -1,13 +1,17 @@
 //! Code execution as the gateway tool `gateway_execute_code` on `/mcp`, for MCP clients. The same
-//! execution as `POST /api/code/execute`; the result is a `CallToolResult` whose `structuredContent`
-//! is the execution result.
+//! execution as `POST /api/code/execute`, run where the tool's [`CodeExecutor`] says (in a deployment:
+//! the `code` function, never the `mcp` function); the result is a `CallToolResult` whose
+//! `structuredContent` is the execution result.
+
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
 use super::{
-    config::{CodeConfig, MAX_CODE_CHARS, TIMEOUT_RANGE_MS},
+    config::{MAX_CODE_CHARS, TIMEOUT_RANGE_MS},
     error::CodeError,
-    execute::{execute, Caller, ExecuteRequest},
+    execute::{Caller, ExecuteRequest},
+    executor::{CodeExecutor, LocalExecutor},
     ExecutionResult,
 };
 use crate::{
@@ -43,9 +47,23 @@ pub fn tool_definition() -> Value {
     })
 }
 
-/// `gateway_execute_code` as the MCP layer sees it: listed to callers with `code:execute`, run with the
-/// deployment's limits (`CODE_*`) in the caller's own PII vault, its tool calls charged to its budget.
-pub struct CodeTool;
+/// `gateway_execute_code` as the MCP layer sees it: listed to callers with `code:execute`, run where its
+/// [`CodeExecutor`] says (the `code` function in a deployment) in the caller's own PII vault, its tool
+/// calls charged to the caller's budget.
+pub struct CodeTool {
+    executor: Arc<dyn CodeExecutor>,
+}
+
+impl CodeTool {
+    pub fn new(executor: Arc<dyn CodeExecutor>) -> Self {
+        Self { executor }
+    }
+
+    /// In this process's own sandbox (refused where there is none).
+    pub fn local() -> Self {
+        Self::new(Arc::new(LocalExecutor))
+    }
+}
 
 #[async_trait::async_trait]
 impl GatewayTool for CodeTool {
@@ -63,24 +81,24 @@ impl GatewayTool for CodeTool {
 
     async fn call(&self, app: &App, call: ToolCall<'_>) -> Result<Value, GatewayError> {
         let caller = Caller { principal: call.principal, vault: call.vault, budget: call.budget };
-        execute_tool_with(app, &caller, &app.config.code, call.arguments).await
+        execute_tool_with(app, &caller, self.executor.as_ref(), call.arguments).await
     }
 }
 
-/// Runs the tool. Without `code:execute` the tool does not exist for the caller: the same -32602 as any
-/// tool they may not call (no oracle). Bad arguments and failed code are `isError` results the model
-/// can read; only gateway faults (store, auth backend) are errors.
+/// Runs the tool through `executor`. Without `code:execute` the tool does not exist for the caller: the
+/// same -32602 as any tool they may not call (no oracle). Bad arguments and failed code are `isError`
+/// results the model can read; only gateway faults (store, auth backend) are errors.
 pub async fn execute_tool_with(
     app: &App,
     caller: &Caller<'_>,
-    config: &CodeConfig,
+    executor: &dyn CodeExecutor,
     arguments: Value,
 ) -> Result<Value, GatewayError> {
     if !caller.principal.scopes.allows(CODE_EXECUTE) {
         return Err(GatewayError::InvalidParams(format!("unknown tool: {TOOL_NAME}")));
     }
     let outcome = match ExecuteRequest::from_json(&arguments) {
-        Ok(request) => execute(app, caller, config, request).await,
+        Ok(request) => executor.execute(app, caller, request).await,
         Err(error) => Err(error),
     };
     match outcome {

@@ -1,6 +1,6 @@
 //! The result of one execution, as `/api/code/execute` and the `gateway_execute_code` tool return it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
@@ -10,7 +10,7 @@ use super::{
 };
 
 /// What kind of failure ended an execution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     Syntax,
@@ -23,7 +23,7 @@ pub enum ErrorKind {
 }
 
 /// `{success, output, returnValue?, error?, errorKind?, hints, executionTime}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionResult {
     pub success: bool,

@@ -14,7 +14,7 @@ use super::{
     config::CodeConfig,
     engine::{is_bindable, ToolFailure},
     execute::Caller,
-    runner::ToolHost,
+    sandbox::ToolHost,
     sanitize::sanitize,
 };
 use crate::{auth::Principal, gate, mcp, App, GatewayError};

@@ -3,20 +3,33 @@
 use std::time::Duration;
 
 /// Hard bounds on one execution. The defaults are the documented ones (README, "Code execution").
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The first group bounds the engine (QuickJS, inside the sandbox process); the second bounds what the
+/// sandbox may hand the gateway through tool calls. The sandbox refuses calls over them with a catchable
+/// error, and the gateway checks every message it receives against them again: a sandbox that breaks
+/// one (which only a compromised engine could) is killed and the execution ends as `security`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// QuickJS heap (strings, objects, bytecode) of one execution.
     pub memory_bytes: usize,
     /// Native stack QuickJS may use; deeper recursion is a `RangeError`-like "stack overflow".
     pub stack_bytes: usize,
-    /// Console output, in characters, before the one truncation marker.
+    /// Console output, in characters, before the one truncation marker. A line costs at least one.
     pub output_chars: usize,
     /// Return value, as JSON characters, before it becomes `"[Return value too large]"`.
     pub return_chars: usize,
-    /// Arguments of one tool call, as JSON characters.
+    /// Arguments of one tool call, as JSON: characters in the sandbox, and bytes on the way out.
     pub arguments_chars: usize,
     /// Tool calls one execution may make.
     pub max_tool_calls: usize,
+    /// Longest tool name `callTool` accepts, in bytes (MCP names are at most 128 characters).
+    pub tool_name_bytes: usize,
+    /// Tool calls made and not yet answered, at once.
+    pub pending_calls: usize,
+    /// Arguments of the calls not yet answered, in bytes, at once.
+    pub pending_bytes: usize,
+    /// Arguments of all tool calls of one execution, in bytes.
+    pub exchange_bytes: usize,
 }
 
 impl Default for Limits {
@@ -28,6 +41,10 @@ impl Default for Limits {
             return_chars: 102_400,
             arguments_chars: 1 << 20,
             max_tool_calls: 500,
+            tool_name_bytes: 256,
+            pending_calls: 64,
+            pending_bytes: 8 << 20,
+            exchange_bytes: 32 << 20,
         }
     }
 }
@@ -50,6 +67,13 @@ pub struct CodeConfig {
     /// tool the caller's scopes allow. Never widens scopes: both must allow a call.
     pub allowed_tools: Vec<String>,
     pub limits: Limits,
+    /// Executions this process runs at once (`CODE_MAX_CONCURRENT`, default twice the CPUs, at least 2):
+    /// each is a process with up to `memory_bytes` of heap. More wait for a slot within their timeout.
+    pub max_concurrent: usize,
+    /// `CODE_FUNCTION_NAME`: where `gateway_execute_code` on `/mcp` runs. Set, the `mcp` function invokes
+    /// that Lambda function (the `code` function, under its own role); unset, this process runs the code
+    /// in its own sandbox processes (the plain server), or refuses when it has none (the `mcp` binary).
+    pub function_name: Option<String>,
 }
 
 impl Default for CodeConfig {
@@ -59,8 +83,14 @@ impl Default for CodeConfig {
             max_timeout: Duration::from_secs(120),
             allowed_tools: Vec::new(),
             limits: Limits::default(),
+            max_concurrent: default_concurrency(),
+            function_name: None,
         }
     }
+}
+
+fn default_concurrency() -> usize {
+    std::thread::available_parallelism().map(|n| 2 * n.get()).unwrap_or(2).max(2)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +129,8 @@ impl CodeConfig {
             max_timeout: Duration::from_millis(max_timeout),
             allowed_tools,
             limits: Limits { memory_bytes: (memory_mb as usize) << 20, ..Limits::default() },
+            max_concurrent: number("CODE_MAX_CONCURRENT", default_concurrency() as u64, 1..=1024)? as usize,
+            function_name: get("CODE_FUNCTION_NAME"),
         })
     }
 

@@ -112,7 +112,18 @@ pub fn app(vars: &[(&str, &str)], stores: &Stores) -> App {
         credentials: None,
         lambda: None,
     };
+    if let Some(worker) = sandbox_worker() {
+        crate::code::sandbox::use_worker(worker);
+    }
     App::assemble(config, parts).expect("test app")
+}
+
+/// The crate's test-only sandbox worker (`shared/bin/sandbox-worker.rs`), which cargo builds for the crate's
+/// tests and benchmarks into the profile directory, above the harnesses in `deps/`.
+fn sandbox_worker() -> Option<std::path::PathBuf> {
+    let harness = std::env::current_exe().ok()?;
+    let profile = harness.parent()?.parent()?;
+    Some(profile.join("sandbox-worker")).filter(|path| path.is_file())
 }
 
 /// The backends document for `backends`: `(id, url)` pairs, exposed with their id as prefix.

@@ -1,9 +1,11 @@
-//! The JavaScript side of one execution, run on its own thread (QuickJS is single-threaded and
-//! blocking): a fresh runtime and context with limits, the prelude, the caller's code, and the job loop
-//! that hands tool calls to the host and feeds the results back.
+//! The JavaScript side of one execution, run inside the sandbox process (`code::sandbox`; QuickJS is
+//! single-threaded and blocking): a fresh runtime and context with limits, the prelude, the caller's
+//! code, and the job loop that hands tool calls to the host and feeds the results back.
 //!
 //! Nothing here is async and nothing here touches the gateway: tool calls leave through [`Dispatch`],
-//! which blocks until the host answered them (or gave up at the deadline).
+//! which blocks until the host answered them (or gave up at the deadline). The deadline is enforced
+//! here through QuickJS's interrupt handler, which is enough for code that runs bytecode; a builtin
+//! that loops in C without polling it is stopped by the host killing the process.
 
 mod memory;
 mod sandbox;
@@ -14,28 +16,41 @@ use std::{
     cell::RefCell,
     mem,
     rc::Rc,
-    sync::{atomic::AtomicBool, Arc},
     time::{Duration, Instant},
 };
 
 use rquickjs::{function::Rest, promise::PromiseState, Array, Ctx, Function, Object, Promise, Value};
+use serde::{Deserialize, Serialize};
 
 pub use sandbox::SyntaxFailure;
-pub use state::{ToolFailure, ToolReply, ToolRequest, FINISHED, TRUNCATION_MARKER};
+pub use state::{ToolFailure, ToolReply, ToolRequest, FINISHED, MAX_BATCH, MAX_BATCH_BYTES, TRUNCATION_MARKER};
 pub use wrap::is_bindable;
 
 use super::config::Limits;
 use state::HostState;
 
-/// Tool calls handed to the host at once; the rest wait for the next round. Bounds the replies held in
-/// memory at a time (each up to the backend response limit).
-const MAX_BATCH: usize = 16;
+/// JSON values that cross between the gateway and the sandbox process as JSON text: a value may nest as
+/// deep as serde_json allows (128), and inside a frame as a value it would count against the frame's own
+/// depth limit.
+mod json_text {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+    use serde_json::Value;
 
-/// One execution, as the engine thread receives it (owned: the thread outlives no borrow).
-#[derive(Debug, Clone)]
+    pub fn serialize<S: Serializer>(value: &Value, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&value.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+        serde_json::from_str(&String::deserialize(deserializer)?).map_err(D::Error::custom)
+    }
+}
+
+/// One execution, as the sandbox process receives it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
     pub code: String,
     /// The caller's `context` object (JSON); available as `context` and, per identifier key, as a binding.
+    #[serde(with = "json_text")]
     pub context: serde_json::Value,
     /// `(js-safe helper name, tool name)` for each tool the caller may call.
     pub helpers: Vec<(String, String)>,
@@ -50,7 +65,7 @@ pub trait Dispatch {
 }
 
 /// The engine itself failed (not the code): cannot create a runtime, a context, bytecode.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum Failure {
     #[error("engine: {0}")]
     Engine(String),
@@ -63,10 +78,10 @@ impl Failure {
 }
 
 /// What the code's `return` produced.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Returned {
     Undefined,
-    Json(serde_json::Value),
+    Json(#[serde(with = "json_text")] serde_json::Value),
     /// JSON longer than the return-value limit.
     TooLarge,
     /// Not JSON-serializable (cycle, BigInt, a throwing `toJSON`).
@@ -74,7 +89,7 @@ pub enum Returned {
 }
 
 /// An uncaught exception: its `name`, `message`, and the line in the caller's code (0 if unknown).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Thrown {
     pub name: String,
     pub message: String,
@@ -82,22 +97,25 @@ pub struct Thrown {
 }
 
 /// How the execution ended.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum End {
     Returned(Returned),
     Threw(Thrown),
     Syntax(SyntaxFailure),
-    /// Wall time passed (or the host cancelled) while the code was running or waiting.
+    /// Wall time passed while the code was running or waiting (or the host stopped answering).
     TimedOut,
     /// An allocation was refused at the memory limit, and the code failed.
     OutOfMemory,
     /// The code awaits something that can never settle: no job left and no tool call pending.
     NeverSettles,
     Failed(Failure),
+    /// The sandbox process broke the host's limits or its rules (a message over a cap, a forbidden
+    /// system call) and was killed. Only a compromised engine gets here.
+    Violated(String),
 }
 
 /// Everything the execution produced.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Outcome {
     pub end: End,
     pub output: Vec<String>,
@@ -107,10 +125,10 @@ pub struct Outcome {
 }
 
 /// Runs `job` to completion on the current thread.
-pub fn run(job: &Job, cancel: Arc<AtomicBool>, dispatch: &mut dyn Dispatch) -> Outcome {
+pub fn run(job: &Job, dispatch: &mut dyn Dispatch) -> Outcome {
     let deadline = Instant::now() + job.timeout;
-    let state = Rc::new(RefCell::new(HostState::new(job.limits.output_chars, job.limits.max_tool_calls)));
-    let end = execute(job, deadline, cancel, &state, dispatch).unwrap_or_else(End::Failed);
+    let state = Rc::new(RefCell::new(HostState::new(&job.limits)));
+    let end = execute(job, deadline, &state, dispatch).unwrap_or_else(End::Failed);
     let mut state = state.borrow_mut();
     state.finish();
     let output = mem::replace(&mut state.output, state::Output::new(0)).into_lines();
@@ -120,11 +138,10 @@ pub fn run(job: &Job, cancel: Arc<AtomicBool>, dispatch: &mut dyn Dispatch) -> O
 fn execute(
     job: &Job,
     deadline: Instant,
-    cancel: Arc<AtomicBool>,
     state: &Rc<RefCell<HostState>>,
     dispatch: &mut dyn Dispatch,
 ) -> Result<End, Failure> {
-    let sandbox::Engine { runtime, fired, out_of_memory } = sandbox::runtime(&job.limits, deadline, cancel)?;
+    let sandbox::Engine { runtime, fired, out_of_memory } = sandbox::runtime(&job.limits, deadline)?;
     let prelude = sandbox::prelude_bytecode(&runtime)?;
     let params = wrap::parameters(&job.context);
     let code = match sandbox::compile(&runtime, sandbox::CODE_NAME, &wrap::module_source(&job.code, &params))? {
@@ -194,10 +211,7 @@ impl Run<'_> {
             if self.stopped() {
                 return Ok(End::TimedOut);
             }
-            let requests: Vec<ToolRequest> = {
-                let queued = &mut self.state.borrow_mut().queued;
-                queued.drain(..queued.len().min(MAX_BATCH)).collect()
-            };
+            let requests = self.state.borrow_mut().take_batch();
             if requests.is_empty() {
                 return Ok(End::NeverSettles);
             }
@@ -207,7 +221,7 @@ impl Run<'_> {
             };
             for reply in replies {
                 let (ok, payload, kind) = match reply.result {
-                    Ok(value) => (true, value.to_string(), ""),
+                    Ok(json) => (true, json, ""),
                     Err(ToolFailure::NotFound(message)) => (false, message, "not_found"),
                     Err(ToolFailure::Failed(message)) => (false, message, "failed"),
                 };
@@ -226,7 +240,7 @@ impl Run<'_> {
         let install: Function = sandbox::load(ctx, prelude)?.get("default")?;
         let state = Rc::clone(self.state);
         let host_call = Function::new(ctx.clone(), move |id: u32, name: String, arguments: String| {
-            state.borrow_mut().request(id, name, &arguments).unwrap_or_default()
+            state.borrow_mut().request(id, name, arguments).unwrap_or_default()
         })?;
         let state = Rc::clone(self.state);
         let host_write = Function::new(ctx.clone(), move |line: String| state.borrow_mut().write(line))?;

@@ -7,16 +7,7 @@
 //! runtime (which has the compiler and nothing else) and loaded into the sandbox as a module. Bytecode
 //! is only ever produced here, from this build of the engine, and never accepted from outside.
 
-use std::sync::OnceLock;
-use std::{
-    cell::Cell,
-    rc::Rc,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
-    time::Instant,
-};
+use std::{cell::Cell, rc::Rc, sync::OnceLock, time::Instant};
 
 use rquickjs::{
     context::intrinsic,
@@ -53,7 +44,7 @@ static PRELUDE: OnceLock<Vec<u8>> = OnceLock::new();
 /// A runtime and what its hooks observed.
 pub(super) struct Engine {
     pub runtime: Runtime,
-    /// The interrupt handler stopped the code (wall time passed, or the host cancelled): the outcome is
+    /// The interrupt handler stopped the code (wall time passed): the outcome is
     /// a timeout, whatever error the engine raised while unwinding.
     pub fired: Rc<Cell<bool>>,
     /// An allocation was refused at the memory limit.
@@ -61,7 +52,7 @@ pub(super) struct Engine {
 }
 
 /// A new runtime with the execution's limits.
-pub(super) fn runtime(limits: &Limits, deadline: Instant, cancel: Arc<AtomicBool>) -> Result<Engine, Failure> {
+pub(super) fn runtime(limits: &Limits, deadline: Instant) -> Result<Engine, Failure> {
     let (allocator, out_of_memory) = Metered::new(limits.memory_bytes);
     let runtime = Runtime::new_with_alloc(allocator).map_err(|e| Failure::Engine(format!("runtime: {e}")))?;
     runtime.set_max_stack_size(limits.stack_bytes);
@@ -72,7 +63,7 @@ pub(super) fn runtime(limits: &Limits, deadline: Instant, cancel: Arc<AtomicBool
     // QuickJS polls this during bytecode execution (loops and calls included) and inside the regexp
     // engine; returning true raises an exception the code cannot catch.
     runtime.set_interrupt_handler(Some(Box::new(move || {
-        let stop = Instant::now() >= deadline || cancel.load(Ordering::Relaxed);
+        let stop = Instant::now() >= deadline;
         if stop {
             flag.set(true);
         }
@@ -87,7 +78,7 @@ pub(super) fn context(runtime: &Runtime) -> Result<Context, Failure> {
 }
 
 /// A syntax error in the caller's code: the engine's message and the line, when known.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SyntaxFailure {
     pub message: String,
     pub line: u32,

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::fake::{job, run, run_job};
-use crate::code::{ErrorKind, ExecutionResult, Limits, RETURN_TOO_LARGE, TRUNCATION_MARKER};
+use shared::code::{ErrorKind, ExecutionResult, Limits, RETURN_TOO_LARGE, TRUNCATION_MARKER};
 
 /// Runs `code`, expects it to fail with `kind`, then checks a fresh execution still works.
 async fn contained(code: &str, kind: ErrorKind) -> ExecutionResult {
@@ -158,7 +158,7 @@ async fn microtask_loops_time_out() {
 async fn memory_bombs_hit_the_memory_limit() {
     let small = Limits { memory_bytes: 16 << 20, ..Limits::default() };
     for code in ["let s = 'x'; while (true) s += s;", "const a = []; while (true) a.push({ n: a.length })"] {
-        let r = run_job(crate::code::Job { limits: small.clone(), ..job(code) }).await;
+        let r = run_job(shared::code::Job { limits: small.clone(), ..job(code) }).await;
         assert_eq!(r.error_kind, Some(ErrorKind::Memory), "{code}: {r:?}");
         assert!(r.error.unwrap().contains("memory limit of 16 MB"));
         still_works().await;
@@ -172,7 +172,7 @@ async fn deep_recursion_is_a_stack_overflow() {
     assert!(error.contains("call stack") && r.hints.iter().any(|h| h.contains("Recursion")), "{error}");
     // Deeply nested data: serializing it overflows too, and the value is reported, not the host.
     let r = run("let o = {}; for (let i = 0; i < 100000; i++) o = {o}; return o").await;
-    assert_eq!(r.return_value, Some(json!(crate::code::RETURN_UNSERIALIZABLE)), "{r:?}");
+    assert_eq!(r.return_value, Some(json!(shared::code::RETURN_UNSERIALIZABLE)), "{r:?}");
 }
 
 #[tokio::test]
@@ -194,9 +194,9 @@ async fn huge_return_values_become_a_sentinel() {
     assert_eq!(r.return_value, Some(json!(RETURN_TOO_LARGE)));
     assert!(r.hints.iter().any(|h| h.contains("smaller summary")));
     let r = run("const a = {}; a.self = a; return a").await;
-    assert_eq!(r.return_value, Some(json!(crate::code::RETURN_UNSERIALIZABLE)));
+    assert_eq!(r.return_value, Some(json!(shared::code::RETURN_UNSERIALIZABLE)));
     let r = run("return 10n").await;
-    assert_eq!(r.return_value, Some(json!(crate::code::RETURN_UNSERIALIZABLE)));
+    assert_eq!(r.return_value, Some(json!(shared::code::RETURN_UNSERIALIZABLE)));
 }
 
 #[tokio::test]

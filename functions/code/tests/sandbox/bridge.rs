@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::fake::{job, FakeTools};
-use crate::code::{run, ErrorKind, Job};
+use super::fake::{job, sandbox, FakeTools};
+use shared::code::{ErrorKind, Job};
 
 #[tokio::test]
 async fn call_tool_and_helpers_return_the_tool_result() {
@@ -13,7 +13,7 @@ async fn call_tool_and_helpers_return_the_tool_result() {
     let code = "const a = await callTool('demo_add', {a: 2, b: 3});
                 const b = await demo_add({a: 10, b: 1});
                 return [a.structuredContent.result, b.structuredContent.result]";
-    let r = run(job(code), &tools).await;
+    let r = sandbox().run(job(code), &tools).await;
     assert_eq!(r.return_value, Some(json!([5, 11])), "{r:?}");
     assert_eq!(r.tool_calls, 2);
     assert_eq!(
@@ -27,7 +27,7 @@ async fn ten_calls_in_parallel() {
     let tools = FakeTools::default();
     let code = "const rs = await Promise.all(Array.from({length: 10}, (_, i) => callTool('demo_add', {a: i, b: 1})));
                 return rs.map(r => r.structuredContent.result)";
-    let r = run(job(code), &tools).await;
+    let r = sandbox().run(job(code), &tools).await;
     assert_eq!(r.return_value, Some(json!([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])), "{r:?}");
     assert_eq!(tools.calls().len(), 10);
 }
@@ -37,18 +37,20 @@ async fn large_batches_are_served_in_rounds() {
     let tools = FakeTools::default();
     let code = "const rs = await Promise.all(Array.from({length: 40}, (_, i) => demo_add({a: i, b: 0})));
                 return rs.reduce((s, r) => s + r.structuredContent.result, 0)";
-    let r = run(job(code), &tools).await;
+    let r = sandbox().run(job(code), &tools).await;
     assert_eq!(r.return_value, Some(json!(780)), "{r:?}");
     assert_eq!(tools.calls().len(), 40);
 }
 
 #[tokio::test]
 async fn unknown_tools_are_tool_not_found_and_catchable() {
-    let r = run(job("await callTool('demo_nope', {})"), &FakeTools::default()).await;
+    let r = sandbox().run(job("await callTool('demo_nope', {})"), &FakeTools::default()).await;
     assert_eq!(r.error_kind, Some(ErrorKind::ToolNotFound), "{r:?}");
-    let r = run(job("return demo_nope({})"), &FakeTools::default()).await;
+    let r = sandbox().run(job("return demo_nope({})"), &FakeTools::default()).await;
     assert_eq!(r.error_kind, Some(ErrorKind::ToolNotFound), "{r:?}");
-    let r = run(job("try { await callTool('demo_nope') } catch (e) { return e.name }"), &FakeTools::default()).await;
+    let r = sandbox()
+        .run(job("try { await callTool('demo_nope') } catch (e) { return e.name }"), &FakeTools::default())
+        .await;
     assert_eq!(r.return_value, Some(json!("ToolNotFoundError")));
 }
 
@@ -60,7 +62,7 @@ async fn bad_arguments_never_reach_the_host() {
         "await callTool('demo_add', [1, 2])",
         "const a = {}; a.a = a; await callTool('demo_add', a)",
     ] {
-        let r = run(job(code), &tools).await;
+        let r = sandbox().run(job(code), &tools).await;
         assert_eq!(r.error_kind, Some(ErrorKind::Runtime), "{code}: {r:?}");
     }
     assert!(tools.calls().is_empty());
@@ -68,7 +70,7 @@ async fn bad_arguments_never_reach_the_host() {
 
 #[tokio::test]
 async fn failure_texts_are_sanitized() {
-    let r = run(job("await callTool('failing', {})"), &FakeTools::default()).await;
+    let r = sandbox().run(job("await callTool('failing', {})"), &FakeTools::default()).await;
     let error = r.error.unwrap();
     assert!(error.contains("unavailable") && !error.contains("abc123"), "{error}");
 }
@@ -79,7 +81,7 @@ async fn calls_after_completion_never_run() {
     let code = "callTool('demo_add', {a: 1, b: 1});
                 Promise.resolve().then(() => null).then(() => callTool('demo_add', {a: 2, b: 2}));
                 return 'done'";
-    let r = run(job(code), &tools).await;
+    let r = sandbox().run(job(code), &tools).await;
     assert_eq!(r.return_value, Some(json!("done")), "{r:?}");
     assert!(tools.calls().is_empty(), "{:?}", tools.calls());
     assert!(r.hints.iter().any(|h| h.contains("did not run")), "{:?}", r.hints);
@@ -89,7 +91,7 @@ async fn calls_after_completion_never_run() {
 async fn slow_tools_end_at_the_deadline() {
     let started = Instant::now();
     let job = Job { timeout: Duration::from_millis(500), ..job("await callTool('slow', {}); return 1") };
-    let r = run(job, &FakeTools::default()).await;
+    let r = sandbox().run(job, &FakeTools::default()).await;
     assert_eq!(r.error_kind, Some(ErrorKind::Timeout), "{r:?}");
     assert!(started.elapsed() < Duration::from_secs(2));
 }
@@ -97,7 +99,7 @@ async fn slow_tools_end_at_the_deadline() {
 #[tokio::test]
 async fn output_after_completion_is_dropped() {
     let code = "Promise.resolve().then(() => console.log('late')); console.log('early'); return 1";
-    let r = run(job(code), &FakeTools::default()).await;
+    let r = sandbox().run(job(code), &FakeTools::default()).await;
     assert_eq!(r.output, ["early"]);
 }
 
@@ -105,10 +107,28 @@ async fn output_after_completion_is_dropped() {
 async fn context_is_frozen_and_bound() {
     let job = Job { context: json!({"user": "bob", "limits": {"n": 2}, "not-an-id": 1}), ..job("") };
     let code = "limits.n = 5; return [user, limits.n, context['not-an-id'], Object.isFrozen(context.limits)]";
-    let r = run(Job { code: code.into(), ..job }, &FakeTools::default()).await;
+    let r = sandbox().run(Job { code: code.into(), ..job }, &FakeTools::default()).await;
     assert!(!r.success, "writing a frozen object throws in strict code: {r:?}");
     let job = Job { context: json!({"user": "bob", "limits": {"n": 2}, "not-an-id": 1}), ..super::fake::job("") };
     let code = "return [user, limits.n, context['not-an-id'], Object.isFrozen(context.limits)]";
-    let r = run(Job { code: code.into(), ..job }, &FakeTools::default()).await;
+    let r = sandbox().run(Job { code: code.into(), ..job }, &FakeTools::default()).await;
     assert_eq!(r.return_value, Some(json!(["bob", 2, 1, true])), "{r:?}");
+}
+
+#[tokio::test]
+async fn deeply_nested_values_cross_the_process_boundary() {
+    // Context, a tool result and the return value, each nested about as deep as JSON parsing allows (128):
+    // inside a frame as values, they would pass the frame's own depth limit.
+    let mut context = json!(0);
+    for _ in 0..126 {
+        context = json!({ "a": context });
+    }
+    let code = "let d = 0, o = context; while (o.a !== undefined) { o = o.a; d++ }
+                let n = {}; for (let i = 0; i < 125; i++) n = {n};
+                const r = await callTool('echo', {n}); let e = 0, x = r.structuredContent.n; while (x.n) { x = x.n; e++ }
+                return [d, e, n]";
+    let r = sandbox().run(Job { context, ..job(code) }, &FakeTools::default()).await;
+    let value = r.return_value.unwrap_or_default();
+    assert_eq!((value[0].clone(), value[1].clone()), (json!(126), json!(125)), "{:?}", r.error);
+    assert!(value[2].get("n").is_some());
 }

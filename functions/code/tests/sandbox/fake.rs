@@ -1,4 +1,5 @@
-//! A tool host that records calls: `demo_add` adds, `slow` sleeps, everything else is unknown.
+//! A tool host that records calls (`demo_add` adds, `echo` returns its arguments, `big` answers 10 MB,
+//! `slow` sleeps, everything else is unknown), and the sandbox of the real `code` binary.
 
 use std::{
     sync::{Arc, Mutex},
@@ -7,7 +8,7 @@ use std::{
 
 use serde_json::{json, Value};
 
-use crate::code::{ExecutionResult, Job, Limits, ToolFailure, ToolHost};
+use shared::code::{ExecutionResult, Job, Limits, Sandbox, ToolFailure, ToolHost};
 
 #[derive(Default, Clone)]
 pub struct FakeTools {
@@ -31,6 +32,8 @@ impl ToolHost for FakeTools {
                     json!({"content": [{"type": "text", "text": sum.to_string()}], "structuredContent": {"result": sum}}),
                 )
             }
+            "echo" => Ok(json!({"content": [], "structuredContent": arguments})),
+            "big" => Ok(json!({"content": [{"type": "text", "text": "x".repeat(10 << 20)}]})),
             "slow" => {
                 tokio::time::sleep(Duration::from_secs(30)).await;
                 Ok(json!({"content": []}))
@@ -51,10 +54,15 @@ pub fn job(code: &str) -> Job {
     }
 }
 
+/// Sandbox processes started from the `code` function's binary, as the function itself starts them.
+pub fn sandbox() -> Sandbox {
+    Sandbox::with_worker(env!("CARGO_BIN_EXE_code"))
+}
+
 pub async fn run(code: &str) -> ExecutionResult {
-    crate::code::run(job(code), &FakeTools::default()).await
+    sandbox().run(job(code), &FakeTools::default()).await
 }
 
 pub async fn run_job(job: Job) -> ExecutionResult {
-    crate::code::run(job, &FakeTools::default()).await
+    sandbox().run(job, &FakeTools::default()).await
 }

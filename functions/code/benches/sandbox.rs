@@ -1,9 +1,10 @@
 //! Code execution latency on one core (plain std::time):
 //!
-//!     cargo bench -p mcp-gateway-shared --bench code
+//!     cargo bench -p code --bench sandbox
 //!
-//! - `fresh context + trivial script`: everything one execution pays — engine thread, QuickJS runtime
-//!   and context, compiling the code, the prelude, running `return 1 + 1`, reading the result.
+//! - `fresh sandbox + trivial script`: everything one execution pays — starting the sandbox process (this
+//!   package's release binary, as the `code` function starts it), its confinement, the QuickJS runtime
+//!   and context, compiling the code, the prelude, running `return 1 + 1`, reading the result, reaping.
 //! - `10 tool calls`: a script awaiting ten `callTool`s one after another, and ten in one
 //!   `Promise.all`, against an in-process tool host that answers at once (the sandbox and bridge
 //!   overhead; a real backend adds its own round trips).
@@ -11,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use shared::code::{run, ExecutionResult, Job, Limits, ToolFailure, ToolHost};
+use shared::code::{ExecutionResult, Job, Limits, Sandbox, ToolFailure, ToolHost};
 
 struct InstantTools;
 
@@ -34,12 +35,14 @@ fn job(code: &str) -> Job {
 }
 
 async fn measure(name: &str, code: &str, iterations: usize) {
-    let check: ExecutionResult = run(job(code), &InstantTools).await;
+    let sandbox = Sandbox::with_worker(env!("CARGO_BIN_EXE_code"));
+    let run = |job| sandbox.run(job, &InstantTools);
+    let check: ExecutionResult = run(job(code)).await;
     assert!(check.success, "{name}: {check:?}");
     let mut samples = Vec::with_capacity(iterations);
     for _ in 0..iterations {
         let started = Instant::now();
-        let result = run(job(code), &InstantTools).await;
+        let result = run(job(code)).await;
         samples.push(started.elapsed());
         assert!(result.success);
     }
@@ -56,7 +59,7 @@ async fn measure(name: &str, code: &str, iterations: usize) {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    measure("fresh context + trivial script", "return 1 + 1", 1_000).await;
+    measure("fresh sandbox + trivial script", "return 1 + 1", 1_000).await;
     measure(
         "10 tool calls, sequential",
         "let s = 0; for (let i = 0; i < 10; i++) s += (await callTool('demo_add', {a: i, b: 1})).structuredContent.result; return s",

@@ -1,5 +1,0 @@
-//! Execution tests with a fake tool host: the escape suite, limits, and the tool bridge.
-
-mod bridge;
-mod escapes;
-mod fake;
