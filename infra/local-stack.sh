@@ -5,7 +5,8 @@
 #   infra/local-stack.sh down     stop what .run/*.pid names (whole process groups), remove the pid files
 #   infra/local-stack.sh status   show what runs
 # STACK_FAULTS=1 also starts the never-answering backend on 3003, the misbehaving fault backend
-# (tests/backends/fault_server.py) on 3011 and a legacy HTTP+SSE demo backend on 3012. Logs and pids: .run/.
+# (tests/backends/fault_server.py) on 3011, a legacy HTTP+SSE demo backend on 3012 and a backend whose tool
+# metadata carries HTML/script payloads (tests/backends/hostile_server.py) on 3013. Logs and pids: .run/.
 # Everything listens on 127.0.0.1 only.
 set -euo pipefail
 
@@ -16,9 +17,9 @@ export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${A
 export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
 
-SERVICES=(moto everything demo conformance jwks hang faults legacy)   # start order; `down` stops in reverse
-declare -A PORT=([moto]=4566 [everything]=3001 [demo]=3002 [hang]=3003 [conformance]=3004 [jwks]=3005 [faults]=3011 [legacy]=3012)
-OPTIONAL=" hang faults legacy "   # started only with STACK_FAULTS=1
+SERVICES=(moto everything demo conformance jwks hang faults legacy hostile)   # start order; `down` stops in reverse
+declare -A PORT=([moto]=4566 [everything]=3001 [demo]=3002 [hang]=3003 [conformance]=3004 [jwks]=3005 [faults]=3011 [legacy]=3012 [hostile]=3013)
+OPTIONAL=" hang faults legacy hostile "   # started only with STACK_FAULTS=1
 INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"local-stack","version":"0"}}}'
 
 log() { echo "local-stack: $*" >&2; }
@@ -31,7 +32,7 @@ log_tail() { echo "----- last lines of $RUN/$1.log -----" >&2; tail -n 25 "$RUN/
 ready() {   # is service $1 answering?
   case "$1" in
     moto) curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:4566/moto-api/data.json" ;;
-    everything | demo | conformance | faults)
+    everything | demo | conformance | faults | hostile)
       curl -sf -o /dev/null --max-time 3 -X POST "http://127.0.0.1:${PORT[$1]}/mcp" \
         -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d "$INIT" ;;
     hang | legacy) port_open "${PORT[$1]}" ;;
@@ -52,6 +53,7 @@ set_cmd() {   # CMD = the command line that runs service $1
     jwks) CMD=(python "$ROOT/tests/backends/jwks_server.py" --port 3005) ;;
     faults) CMD=(python "$ROOT/tests/backends/fault_server.py" --port 3011 --max-seconds 7200) ;;
     legacy) CMD=(python "$ROOT/tests/backends/demo_server.py" --port 3012 --transport sse) ;;
+    hostile) CMD=(python "$ROOT/tests/backends/hostile_server.py" --port 3013) ;;
   esac
 }
 
@@ -106,7 +108,8 @@ up() {
   start jwks
   local extra=""
   if [[ "${STACK_FAULTS:-0}" == "1" ]]; then
-    start hang; start faults; start legacy; extra=", hang :3003, faults :3011/mcp, legacy SSE :3012/sse"
+    start hang; start faults; start legacy; start hostile
+    extra=", hang :3003, faults :3011/mcp, legacy SSE :3012/sse, hostile :3013/mcp"
   fi
   log "up: moto :4566, everything :3001/mcp, demo :3002/mcp, conformance :3004/mcp, jwks :3005$extra"
 }

@@ -63,6 +63,12 @@ AWS_ENDPOINT_URL=http://127.0.0.1:4599 PII_ENABLED=0 RATE_LIMIT_FAILURE_MODE=ope
 # settings so opening and recovery fit in a test.
 GATEWAY_BREAKER_FAILURES=3 GATEWAY_BREAKER_OPEN_SECS=3 GATEWAY_BREAKER_HALF_OPEN_SUCCESSES=2 \
   infra/gateway.sh start 9010 infra/backends.faults.json
+# The admin API and dashboard (test_admin_api.py, test_admin_ui.py): two processes, one under the emulator and
+# one plain server, over a table and a key secret of their own, so what they store reaches no other instance.
+admin_env="AUTH_MODE=api-key ALLOW_INSECURE=0 TABLE_NAME=mcp-gateway-admin API_KEYS_SECRET_ID=mcp-gateway/admin-api-keys"
+env $admin_env python infra/seed.py >/dev/null
+env $admin_env infra/gateway.sh start 9011 infra/backends.local.json
+env $admin_env infra/gateway.sh plain 9012 infra/backends.local.json
 
 step "unit, in-process and adapter tests (adapters against moto)"
 # The moto-backed adapter tests skip without the emulator; here it runs, so a skip is a failure.

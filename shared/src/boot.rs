@@ -7,17 +7,18 @@ use std::sync::Arc;
 
 use crate::{
     app::{App, GatewayToolSet},
-    auth::{AuthConfigError, Authenticator},
+    auth::{AuthConfigError, Authenticator, KeyAdmin, SecretsManagerKeySource},
     backend::{
         credentials::{BackendCredentials, SecretsManagerSource},
         McpHttpClient,
     },
     code::CodeTool,
     config::ConfigError,
+    config::ConfigFollower,
     pii::{Pii, PiiConfig, PiiConfigError, PiiError},
     ratelimit::{DynamoRateLimitStore, RateLimitStore, RateLimiter},
-    routing::{ModernSessions, ResourceOwners, ToolCatalog},
-    store::{DynamoStore, SessionStore},
+    routing::{DisabledTools, ModernSessions, ResourceOwners, ToolCatalog},
+    store::{ConfigStore, DynamoConfigStore, DynamoStore, SessionStore},
     Config,
 };
 
@@ -51,6 +52,21 @@ pub struct Parts {
     pub pii: Pii,
     /// Where backend credentials come from; `None` reaches backends without their `auth` credential.
     pub credentials: Option<Arc<BackendCredentials>>,
+    /// The configuration stored through the admin API.
+    pub config_store: Arc<dyn ConfigStore>,
+    /// Writes the key secret (the admin API only).
+    pub key_admin: Option<Arc<dyn KeyAdmin>>,
+}
+
+/// The follower of the stored configuration for `config`, over `store`.
+pub fn follower(config: &Config, store: Arc<dyn ConfigStore>) -> ConfigFollower {
+    ConfigFollower::new(store, config.backends_document.clone(), config.backend_defaults(), config.config_poll)
+}
+
+/// The follower the health function uses (it builds no `App`): the stored backends from DynamoDB.
+pub async fn follower_from_env(config: &Config) -> ConfigFollower {
+    let sdk = aws_config::load_from_env().await;
+    follower(config, Arc::new(DynamoConfigStore::new(&sdk, config.table_name.clone())))
 }
 
 impl App {
@@ -72,6 +88,9 @@ impl App {
             limiter: RateLimiter::new(config.ratelimit.clone(), parts.limits),
             pii: parts.pii,
             gateway_tools,
+            stored: follower(&config, parts.config_store),
+            disabled_tools: DisabledTools::default(),
+            key_admin: parts.key_admin,
             config,
         })
     }
@@ -79,6 +98,15 @@ impl App {
     /// Reads the environment, loads the AWS configuration (honouring `AWS_ENDPOINT_URL` for the local
     /// stack) and builds the DynamoDB stores and the Secrets Manager sources of keys and credentials.
     pub async fn from_env() -> Result<Self, StartupError> {
+        Self::from_env_with(false).await
+    }
+
+    /// [`App::from_env`] for the admin function: it may also write the key secret.
+    pub async fn from_env_for_admin() -> Result<Self, StartupError> {
+        Self::from_env_with(true).await
+    }
+
+    async fn from_env_with(key_admin: bool) -> Result<Self, StartupError> {
         let config = Config::from_env()?;
         let sdk = aws_config::load_from_env().await;
         let options = &config.backend_options;
@@ -89,6 +117,10 @@ impl App {
             limits: Arc::new(DynamoRateLimitStore::new(&sdk, config.table_name.clone())),
             pii: Pii::from_sdk(PiiConfig::from_env()?, &sdk).await?,
             credentials: Some(Arc::new(BackendCredentials::new(secrets, options.network, options.secrets_ttl)?)),
+            config_store: Arc::new(DynamoConfigStore::new(&sdk, config.table_name.clone())),
+            key_admin: key_admin.then(|| {
+                Arc::new(SecretsManagerKeySource::new(&sdk, config.auth.api_keys_secret_id.clone())) as Arc<dyn KeyAdmin>
+            }),
         };
         Self::assemble(config, parts)
     }

@@ -61,6 +61,13 @@ fn summary(up: usize, total: usize) -> (StatusCode, &'static str) {
     }
 }
 
+/// One backend probed now (`initialize`, `tools/list`): its detail and its tools' own names. The admin
+/// API's connection test.
+pub async fn probe_one(backend: &Backend, client: &McpHttpClient) -> (Value, Option<Vec<String>>) {
+    let probe = probe(backend, client).await;
+    (probe.detail, probe.tools)
+}
+
 async fn probe(backend: &Backend, client: &McpHttpClient) -> Probe {
     let started = Instant::now();
     let limit = backend.timeout.min(PROBE_LIMIT);
@@ -191,7 +198,8 @@ pub async fn handle(
     let response = if request.method() != http::Method::GET && request.method() != http::Method::HEAD {
         crate::http::not_allowed("GET")
     } else {
-        let (status, body) = report(&config.gateway_name, &config.backends, client).await;
+        // The client's backends: the document's, plus those stored through the admin API.
+        let (status, body) = report(&config.gateway_name, &client.backends(), client).await;
         crate::http::json(status, &body)
     };
     let served = crate::http::Served::new(ROUTE, request.method().as_str(), started);

@@ -22,6 +22,7 @@ pub enum Function {
     Health,
     Metrics,
     Code,
+    Admin,
 }
 
 pub fn function_for(path: &str) -> Option<Function> {
@@ -31,6 +32,8 @@ pub fn function_for(path: &str) -> Option<Function> {
         "/metrics" => Function::Metrics,
         p if p.starts_with("/mcp/") || p.starts_with("/.well-known/") => Function::Mcp,
         p if p.starts_with("/api/code/") => Function::Code,
+        "/admin" => Function::Admin,
+        p if p.starts_with("/admin/") => Function::Admin,
         _ => return None,
     })
 }
@@ -70,7 +73,15 @@ impl Gateway {
         match function_for(request.uri().path()) {
             Some(Function::Mcp) => crate::mcp::handler::handle(&self.app, request).await,
             Some(Function::Code) => crate::code::http::handle(&self.app, request).await,
-            Some(Function::Health) => crate::health::handle(&self.app.config, &self.probes, &request).await,
+            Some(Function::Health) => {
+                // The probes follow the stored backends like every other route.
+                self.app.sync().await;
+                if let Err(error) = self.probes.replace_backends((*self.app.backends()).clone()) {
+                    tracing::error!(%error, "could not build probe clients for the stored backends");
+                }
+                crate::health::handle(&self.app.config, &self.probes, &request).await
+            }
+            Some(Function::Admin) => crate::admin::handle(&self.app, request).await,
             Some(Function::Metrics) => crate::metrics::handle(&request),
             None => crate::http::json(StatusCode::NOT_FOUND, &json!({ "error": "no such route" })),
         }
@@ -104,6 +115,9 @@ mod tests {
         assert_eq!(function_for("/metrics"), Some(Function::Metrics));
         assert_eq!(function_for("/mcpx"), None);
         assert_eq!(function_for("/api/codex"), None);
+        assert_eq!(function_for("/admin/api/backends"), Some(Function::Admin));
+        assert_eq!(function_for("/admin"), Some(Function::Admin));
+        assert_eq!(function_for("/administrator"), None);
     }
 
     #[test]

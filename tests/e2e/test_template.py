@@ -31,9 +31,27 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "dynamodb:DeleteItem": {TABLE},
         "secretsmanager:GetSecretValue": KEY_SECRETS | {BACKEND_SECRETS},
     },
+    # Reads the stored configuration only (the condition is checked below), no secret.
+    "HealthFunction": {"dynamodb:GetItem": {TABLE}},
     # Basic execution role only (CloudWatch Logs): no table, no secret.
-    "HealthFunction": {},
     "MetricsFunction": {},
+    # The stored configuration, the audit ring, its callers' rate limits (conditions checked below) and
+    # the API-key secret: no other secret, no sessions, no PII.
+    "AdminFunction": {
+        "dynamodb:GetItem": {TABLE},
+        "dynamodb:PutItem": {TABLE},
+        "dynamodb:UpdateItem": {TABLE},
+        "dynamodb:BatchGetItem": {TABLE},
+        "dynamodb:ConditionCheckItem": {TABLE},
+        "secretsmanager:GetSecretValue": {"ApiKeysSecret"},
+        "secretsmanager:PutSecretValue": {"ApiKeysSecret"},
+        "secretsmanager:UpdateSecretVersionStage": {"ApiKeysSecret"},
+    },
+}
+# Functions whose table grants must be limited to items whose key starts with one of these.
+LEADING_KEYS: dict[str, set[str]] = {
+    "HealthFunction": {"config#*"},
+    "AdminFunction": {"config#*", "audit#*", "rl#*"},
 }
 # Functions whose grants are theirs to declare (still inline, explicit and wildcard-free).
 DECLARED_BY_ITSELF = {"CodeFunction"}
@@ -161,6 +179,18 @@ def test_functions_without_grants_are_not_told_about_the_table_or_secrets(templa
         assert not leaked, f"{name} references {sorted(leaked)}"
         env = (effective(template, template["Resources"][name], "Environment") or {}).get("Variables", {})
         assert not {"TABLE_NAME", "API_KEYS_SECRET_ID", "PII_KEY_SECRET_ID"} & set(env), f"{name}: {sorted(env)}"
+
+
+@pytest.mark.parametrize("name", sorted(LEADING_KEYS))
+def test_table_grants_are_limited_to_their_items(template: dict[str, Any], name: str) -> None:
+    seen: set[str] = set()
+    for statement in statements(name, template["Resources"][name]):
+        if not any(str(a).startswith("dynamodb:") for a in as_list(statement["Action"])):
+            continue
+        keys = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+        assert keys, f"{name}: {statement['Action']} on the whole table, without a dynamodb:LeadingKeys condition"
+        seen.update(as_list(keys))
+    assert seen == LEADING_KEYS[name], f"{name}: items {sorted(seen)}"
 
 
 def test_no_wildcards_anywhere(template: dict[str, Any]) -> None:

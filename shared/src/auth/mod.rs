@@ -5,7 +5,7 @@
 //! - `authenticator`: headers → `Principal`, per mode; holds the cached API keys and JWKS.
 //! - `api_key`: hashed keys in Secrets Manager, refreshed on a TTL, compared in constant time.
 //! - `jwt`: OAuth 2.1 resource server (JWKS, pinned algorithms, `iss`/`aud`/`exp`/`nbf`).
-//! - `scopes`: `tool:<name>`, `gateway:<name>`, `code:execute` and their wildcards.
+//! - `scopes`: `tool:<name>`, `gateway:<name>`, `code:execute`, `gateway:admin` and their wildcards.
 //! - `metadata`: RFC 9728 protected-resource metadata, pointed at by every 401.
 
 pub mod api_key;
@@ -19,10 +19,10 @@ mod scopes;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use api_key::{KeyError, KeyFile, KeySource, MemoryKeySource, SecretsManagerKeySource};
+pub use api_key::{KeyAdmin, KeyError, KeyFile, KeySource, MemoryKeySecret, MemoryKeySource, SecretsManagerKeySource};
 pub use authenticator::Authenticator;
 pub use config::{AuthConfig, AuthConfigError, AuthMode, OAuthConfig};
 pub use error::{AuthError, InvalidReason};
 pub use jwt::JwksClient;
 pub use principal::{Principal, PrincipalKind};
-pub use scopes::{gateway_scope, tool_scope, Scopes, CODE_EXECUTE};
+pub use scopes::{gateway_scope, tool_scope, Scopes, CODE_EXECUTE, GATEWAY_ADMIN};

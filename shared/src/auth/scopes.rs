@@ -3,7 +3,10 @@
 //! Required scopes used by the gateway:
 //! - `tool:<exposed name>` for a backend tool, also granted by `tool:call`;
 //! - `gateway:<name>` for a gateway meta-tool, also granted by `gateway:call`;
-//! - `code:execute` for code execution.
+//! - `code:execute` for code execution;
+//! - `gateway:admin` for the admin API (`/admin/api/*`). Only `*` or `gateway:admin` itself grant it: not
+//!   `gateway:call`, `gateway:*`, `gateway:a*` nor `mcp:*`. Operating the gateway (adding backends, minting
+//!   keys) is a different power from using it, so no grant written for using it may reach it by accident.
 //!
 //! Grants: `*` and `mcp:*` (everything), `<ns>:*` (a whole namespace, e.g. `tool:*`), a prefix wildcard
 //! inside a namespace (`tool:gh_*`: every tool of the backend exposed with prefix `gh_`, the per-key
@@ -13,6 +16,8 @@ use std::collections::BTreeSet;
 
 /// Scope required to run code.
 pub const CODE_EXECUTE: &str = "code:execute";
+/// Scope required by the admin API; granted only by itself and `*`.
+pub const GATEWAY_ADMIN: &str = "gateway:admin";
 
 /// The scopes granted to one principal. Ordered, so logs and tests are deterministic.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,6 +61,9 @@ impl Scopes {
         };
         if namespace.is_empty() || name.is_empty() {
             return false;
+        }
+        if required == GATEWAY_ADMIN {
+            return self.0.iter().any(|grant| grant == "*" || grant == GATEWAY_ADMIN);
         }
         let implied = match namespace {
             "tool" => Some("tool:call"),
@@ -170,6 +178,19 @@ mod tests {
         for required in ["", "tool", "tool:", ":x"] {
             assert!(!s.allows(required), "{required:?}");
         }
+    }
+
+    #[test]
+    fn only_star_and_the_exact_scope_grant_admin() {
+        for grant in ["*", GATEWAY_ADMIN] {
+            assert!(scopes(&[grant]).allows(GATEWAY_ADMIN), "{grant}");
+        }
+        for grant in ["mcp:*", "gateway:*", "gateway:call", "gateway:a*", "gateway:admin*", "tool:call", "admin"] {
+            assert!(!scopes(&[grant]).allows(GATEWAY_ADMIN), "{grant}");
+        }
+        // And holding it grants nothing else.
+        let admin = scopes(&[GATEWAY_ADMIN]);
+        assert!(!admin.may_call_tool("demo_add") && !admin.allows(CODE_EXECUTE));
     }
 
     #[test]

@@ -45,14 +45,14 @@ fn family(kind: ListKind) -> &'static str {
 pub async fn list(ctx: &Ctx<'_>, kind: ListKind) -> Value {
     let (_, items) = build(ctx, kind).await;
     let gateway_tools = &ctx.app.gateway_tools;
+    let disabled = ctx.app.disabled_tools.snapshot();
     let visible = items.into_iter().filter(|item| {
         // A caller sees only the tools it may call; a backend tool under a gateway tool's reserved name
-        // is never reachable, so never listed.
+        // is never reachable, so never listed; a tool disabled gateway-wide is listed to nobody.
         kind != ListKind::Tools
-            || item
-                .get("name")
-                .and_then(Value::as_str)
-                .is_some_and(|n| ctx.principal.scopes.may_call_tool(n) && !gateway_tools.is_gateway_tool(n))
+            || item.get("name").and_then(Value::as_str).is_some_and(|n| {
+                ctx.principal.scopes.may_call_tool(n) && !gateway_tools.is_gateway_tool(n) && !disabled.contains(n)
+            })
     });
     let mut result = Map::new();
     result.insert(kind.field().into(), Value::Array(visible.collect()));
@@ -62,6 +62,10 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind) -> Value {
 /// Where a call to `exposed` goes. A miss in a cached index is checked once against a rebuilt one (the
 /// name may be new, or its backend back), unless the backend it names has its breaker open.
 pub async fn route(ctx: &Ctx<'_>, kind: ListKind, exposed: &str) -> Routed {
+    // Disabled gateway-wide: exactly what an unknown name gets.
+    if kind == ListKind::Tools && ctx.app.disabled_tools.contains(exposed) {
+        return Routed::Unknown;
+    }
     let mut cached = ctx.app.tools.fresh(family(kind), ctx.app.client.lists().ttl());
     loop {
         let from_cache = cached.is_some();
@@ -85,7 +89,7 @@ pub async fn route(ctx: &Ctx<'_>, kind: ListKind, exposed: &str) -> Routed {
 
 /// Lists every backend completely (in parallel, bounded by the client's in-flight limit), settles the
 /// names across backends, records the index, and returns it with the renamed items.
-async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<Value>) {
+pub(super) async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<Value>) {
     let set = ctx.app.backends();
     let backends: Vec<&Arc<Backend>> = set.iter().collect();
     let listings = join_all(backends.iter().map(|b| listing(ctx, b, kind))).await;

@@ -2,6 +2,7 @@
 //! function runs them, over memory stores, with a real MCP backend on a loopback port of this process.
 //! No local stack, no AWS endpoint. Two apps over the same stores stand for two instances.
 
+mod admin;
 mod auth;
 mod backends;
 mod limits;

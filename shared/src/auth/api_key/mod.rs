@@ -8,6 +8,7 @@
 //! or work factor to resist guessing (2^256 candidates); argon2/bcrypt defend low-entropy passwords and
 //! would cost tens of milliseconds on every request.
 
+pub mod admin;
 mod cache;
 mod memory;
 mod secrets_manager;
@@ -19,7 +20,8 @@ use sha2::{Digest, Sha256};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 pub(crate) use cache::KeyCache;
-pub use memory::MemoryKeySource;
+pub use admin::KeyAdmin;
+pub use memory::{MemoryKeySecret, MemoryKeySource};
 pub use secrets_manager::SecretsManagerKeySource;
 
 use super::{InvalidReason, Principal, PrincipalKind, Scopes};
