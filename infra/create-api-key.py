@@ -93,7 +93,7 @@ def client():
 def load(sm, secret_id: str) -> tuple[dict[str, Any] | None, str | None]:
     """The key document and its version id, or (None, None) when the secret does not exist."""
     try:
-        found = sm.get_secret_value(SecretId=secret_id)
+        found = sm.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
             return None, None

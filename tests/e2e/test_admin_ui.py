@@ -50,12 +50,13 @@ def browser():
 @pytest.fixture
 def page(browser, keys) -> Page:
     page = browser.new_page()
-    page.errors = []  # uncaught exceptions and dialogs: a script that ran where it must not
-    page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
-    page.on("dialog", lambda d: (page.errors.append(f"dialog: {d.message}"), d.dismiss()))
+    errors: list[str] = []  # uncaught exceptions and dialogs: a script that ran where it must not
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    page.on("dialog", lambda d: (errors.append(f"dialog: {d.message}"), d.dismiss()))
     page.goto(f"{ADMIN_URL}/admin/")
     yield page
     page.close()
+    assert not errors, errors
 
 
 def sign_in(page: Page, key: str) -> None:
@@ -128,7 +129,6 @@ def test_add_a_backend_see_its_tools_and_disable_one(page, keys):
     expect(page.locator(f"tr[data-backend={bid}]")).to_contain_text("false")
     page.click(f"button[data-action=delete][data-id={bid}]")
     expect(page.locator(f"tr[data-backend={bid}]")).to_have_count(0)
-    assert not page.errors, page.errors
 
 
 def test_create_and_revoke_a_key(page, keys):
@@ -180,7 +180,6 @@ def test_a_hostile_tool_description_is_shown_as_text_and_never_runs(page, keys):
     expect(page.locator(f"tr[data-tool={bid}_trap]")).to_be_visible()
     page.wait_for_timeout(500)  # an onerror would have fired by now
     assert page.evaluate("window.__xss") is None and page.title() != "XSS"
-    assert not page.errors, page.errors
     shot(page, "tools-hostile")
     with client() as http:
         Admin(http, ADMIN_URL, keys[0]).ok("DELETE", f"/backends/{bid}")

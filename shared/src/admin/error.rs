@@ -1,7 +1,7 @@
 //! The admin API's errors: JSON `{"error": "...", "field": "..."}` with the HTTP status a script can act
 //! on. Admission failures (origin, authentication, scope, rate limits) keep the gateway's own mapping.
 
-use http::{header, HeaderValue, StatusCode};
+use ::http::{header, HeaderValue, StatusCode};
 use lambda_http::Body;
 use serde_json::{json, Value};
 
@@ -49,7 +49,7 @@ impl AdminError {
         }
     }
 
-    pub fn response(&self) -> http::Response<Body> {
+    pub fn response(&self) -> ::http::Response<Body> {
         let (status, body) = match self {
             Self::Gateway(error) => {
                 let mapping = error.mapping(Era::Legacy);

@@ -29,6 +29,8 @@ impl KeySource for SecretsManagerKeySource {
             .client
             .get_secret_value()
             .secret_id(&self.secret_id)
+            // Named explicitly: the admin API moves this label between versions.
+            .version_stage("AWSCURRENT")
             .send()
             .await
             .map_err(|e| KeyError::Unavailable(Box::new(e)))?;
@@ -44,6 +46,8 @@ impl super::KeyAdmin for SecretsManagerKeySource {
             .client
             .get_secret_value()
             .secret_id(&self.secret_id)
+            // Named explicitly: the admin API moves this label between versions.
+            .version_stage("AWSCURRENT")
             .send()
             .await
             .map_err(|e| KeyError::Unavailable(Box::new(e)))?;
