@@ -119,7 +119,8 @@ impl App {
             credentials: Some(Arc::new(BackendCredentials::new(secrets, options.network, options.secrets_ttl)?)),
             config_store: Arc::new(DynamoConfigStore::new(&sdk, config.table_name.clone())),
             key_admin: key_admin.then(|| {
-                Arc::new(SecretsManagerKeySource::new(&sdk, config.auth.api_keys_secret_id.clone())) as Arc<dyn KeyAdmin>
+                Arc::new(SecretsManagerKeySource::new(&sdk, config.auth.api_keys_secret_id.clone()))
+                    as Arc<dyn KeyAdmin>
             }),
         };
         Self::assemble(config, parts)

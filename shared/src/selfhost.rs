@@ -53,9 +53,10 @@ pub enum SelfHostError {
 }
 
 impl Gateway {
-    /// Reads the same environment as the Lambda functions (see the README's configuration table).
+    /// Reads the same environment as the Lambda functions (see the README's configuration table). One
+    /// process serves every route, the admin API's key management included.
     pub async fn from_env() -> Result<Self, SelfHostError> {
-        let app = App::from_env().await?;
+        let app = App::from_env_for_admin().await?;
         Self::new(Arc::new(app))
     }
 

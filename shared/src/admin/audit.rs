@@ -11,7 +11,8 @@ use crate::{auth::api_key::admin::rfc3339, store::now_secs};
 pub(crate) async fn record(admin: &Admin<'_>, action: &str, target: &str, detail: Value) {
     let actor = admin.principal.id.as_str();
     tracing::info!(audit = true, decision = "allow", actor, action, target, detail = %detail, "admin change");
-    let event = json!({ "at": rfc3339(now_secs()), "actor": actor, "action": action, "target": target, "detail": detail });
+    let event =
+        json!({ "at": rfc3339(now_secs()), "actor": actor, "action": action, "target": target, "detail": detail });
     if let Err(error) = admin.app.stored.store().append_audit(&event.to_string()).await {
         // The change is made; the log line above remains its record.
         tracing::error!(%error, action, target, "could not store the audit event");

@@ -50,7 +50,8 @@ fn view(admin: &Admin<'_>, entry: &Map<String, Value>, source: Source, overrides
 
 async fn load(admin: &Admin<'_>) -> Result<Overrides, AdminError> {
     let stored = admin.app.stored.store().load().await?;
-    Overrides::parse(&stored.text).map_err(|e| AdminError::Unavailable(format!("the stored configuration is corrupt: {e}")))
+    Overrides::parse(&stored.text)
+        .map_err(|e| AdminError::Unavailable(format!("the stored configuration is corrupt: {e}")))
 }
 
 fn find(admin: &Admin<'_>, overrides: &Overrides, id: &str) -> Option<(Map<String, Value>, Source)> {

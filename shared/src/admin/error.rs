@@ -5,14 +5,7 @@ use ::http::{header, HeaderValue, StatusCode};
 use lambda_http::Body;
 use serde_json::{json, Value};
 
-use crate::{
-    auth::KeyError,
-    backend::BackendSetError,
-    http,
-    protocol::Era,
-    store::StoreError,
-    GatewayError,
-};
+use crate::{auth::KeyError, backend::BackendSetError, http, protocol::Era, store::StoreError, GatewayError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {

@@ -54,7 +54,10 @@ fn valid_scope(scope: &str) -> bool {
 /// `90d`, `12h` or an RFC 3339 time, in the future.
 fn expiry(text: &str, now: u64) -> Option<u64> {
     let relative = |unit: char, secs: u64| {
-        text.strip_suffix(unit).and_then(|n| n.parse::<u64>().ok()).filter(|n| (1..=36_500).contains(n)).map(|n| now + n * secs)
+        text.strip_suffix(unit)
+            .and_then(|n| n.parse::<u64>().ok())
+            .filter(|n| (1..=36_500).contains(n))
+            .map(|n| now + n * secs)
     };
     relative('d', 86_400).or_else(|| relative('h', 3_600)).or_else(|| parse_time(text)).filter(|at| *at > now)
 }
@@ -63,13 +66,23 @@ pub(super) async fn create(admin: &Admin<'_>) -> Result<Response<Body>, AdminErr
     let body = admin.body()?;
     let now = now_secs();
     let name = match body.get("name") {
-        Some(Value::String(name)) if !name.trim().is_empty() && name.len() <= 100 && !name.chars().any(char::is_control) => {
+        Some(Value::String(name))
+            if !name.trim().is_empty() && name.len() <= 100 && !name.chars().any(char::is_control) =>
+        {
             name.trim().to_owned()
         }
-        _ => return Err(AdminError::invalid("name", "is required: 1-100 printable characters (who or what uses the key)")),
+        _ => {
+            return Err(AdminError::invalid(
+                "name",
+                "is required: 1-100 printable characters (who or what uses the key)",
+            ))
+        }
     };
     let Some(Value::Array(given)) = body.get("scopes") else {
-        return Err(AdminError::invalid("scopes", "is required: a list such as [\"tool:call\"] (grant only what is needed)"));
+        return Err(AdminError::invalid(
+            "scopes",
+            "is required: a list such as [\"tool:call\"] (grant only what is needed)",
+        ));
     };
     if given.is_empty() {
         return Err(AdminError::invalid("scopes", "is empty: a key with no scope can do nothing"));

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::{audit, reply, Admin, AdminError};
 use crate::{
     backend::MAX_NAME_LEN,
-    config::stored::ToolSwitch,
+    config::stored::{Overrides, ToolSwitch},
     mcp,
     store::now_secs,
 };
@@ -19,7 +19,11 @@ use crate::{
 pub(super) async fn list(admin: &Admin<'_>) -> Result<Response<Body>, AdminError> {
     let query = admin.query("query").unwrap_or_default().to_lowercase();
     let words: Vec<&str> = query.split_whitespace().collect();
-    let disabled = admin.app.disabled_tools.snapshot();
+    // What is stored, not what this instance has applied yet: the admin view is the truth others converge to.
+    let stored = admin.app.stored.store().load().await?;
+    let disabled = Overrides::parse(&stored.text)
+        .map_err(|e| AdminError::Unavailable(format!("the stored configuration is corrupt: {e}")))?
+        .disabled_tools();
     let (tools, unavailable) = mcp::tools::catalog(admin.app, &admin.principal).await;
     let mut listed = BTreeSet::new();
     let mut out: Vec<Value> = Vec::new();
@@ -71,8 +75,7 @@ pub(super) async fn switch(admin: &Admin<'_>, name: &str) -> Result<Response<Bod
             if enabled {
                 overrides.tools.remove(name);
             } else {
-                let switch =
-                    ToolSwitch { enabled, updated_at: now_secs(), updated_by: admin.principal.id.clone() };
+                let switch = ToolSwitch { enabled, updated_at: now_secs(), updated_by: admin.principal.id.clone() };
                 overrides.tools.insert(name.to_owned(), switch);
             }
             Ok(())

@@ -44,7 +44,9 @@ mod tests {
     fn the_page_has_no_inline_script_or_style_and_loads_nothing_foreign() {
         assert!(!INDEX.contains("<script>") && !INDEX.contains("style="), "inline code would need 'unsafe-inline'");
         assert!(!INDEX.contains("http://") && !INDEX.contains("https://"), "no CDN, nothing foreign");
-        assert!(!SCRIPT.contains("innerHTML") && !SCRIPT.contains("outerHTML") && !SCRIPT.contains("insertAdjacentHTML"));
+        assert!(
+            !SCRIPT.contains("innerHTML") && !SCRIPT.contains("outerHTML") && !SCRIPT.contains("insertAdjacentHTML")
+        );
         assert!(!SCRIPT.contains("eval(") && !SCRIPT.contains("localStorage") && !SCRIPT.contains("document.cookie"));
     }
 }

@@ -172,7 +172,8 @@ mod tests {
     use crate::{backend::NetworkPolicy, store::MemoryConfigStore};
 
     fn follower(store: &Arc<MemoryConfigStore>) -> ConfigFollower {
-        let defaults = Defaults { network: NetworkPolicy { allow_private: false, allow_loopback: true }, ..Defaults::default() };
+        let defaults =
+            Defaults { network: NetworkPolicy { allow_private: false, allow_loopback: true }, ..Defaults::default() };
         let document = serde_json::json!({"backends": [{"id": "a", "url": "http://127.0.0.1:1/mcp"}]});
         ConfigFollower::new(store.clone(), document, defaults, Duration::from_secs(2))
     }

@@ -184,7 +184,7 @@ impl ConfigStore for DynamoConfigStore {
                 }
             }
         }
-        events.sort_by(|a, b| b.0.cmp(&a.0));
+        events.sort_by_key(|e| std::cmp::Reverse(e.0));
         Ok(events)
     }
 }

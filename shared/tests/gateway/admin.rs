@@ -18,8 +18,10 @@ fn admin_key() -> TestKey {
 
 /// The deployment's keys plus an admin key and keys holding every grant that must not reach admin.
 fn with_admin_keys(d: &Deployment) -> Vec<TestKey> {
-    let mut keys = vec![d.keys.all.clone(), d.keys.adder.clone(), d.keys.raw.clone(), d.keys.coder.clone(), admin_key()];
-    for (id, scope) in [("k_gwcall", "gateway:call"), ("k_gwall", "gateway:*"), ("k_mcpall", "mcp:*"), ("k_toolall", "tool:*")]
+    let mut keys =
+        vec![d.keys.all.clone(), d.keys.adder.clone(), d.keys.raw.clone(), d.keys.coder.clone(), admin_key()];
+    for (id, scope) in
+        [("k_gwcall", "gateway:call"), ("k_gwall", "gateway:*"), ("k_mcpall", "mcp:*"), ("k_toolall", "tool:*")]
     {
         keys.push(TestKey::new(id, &[scope]));
     }
@@ -107,7 +109,8 @@ async fn a_backend_created_on_one_instance_is_listed_and_called_on_another_then_
     assert_eq!(admin.admin(Method::GET, "/backends/extra", None).await.status, 404);
 
     let audit = admin.admin(Method::GET, "/audit", None).await;
-    let actions: Vec<&str> = audit.json["events"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    let actions: Vec<&str> =
+        audit.json["events"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
     assert_eq!(actions, ["backend.delete", "backend.update", "backend.create"]);
     assert_eq!(audit.json["events"][0]["actor"], "k_admin");
 }
@@ -124,11 +127,18 @@ async fn every_change_is_validated_like_the_configuration_file() {
         (json!({"id": "bad id!", "url": "https://mcp.example.com/mcp"}), "id", "[A-Za-z0-9_-]"),
         (json!({"id": "t", "url": "https://mcp.example.com/mcp", "timeoutMs": 1}), "timeoutMs", "100"),
         (json!({"id": "t", "url": "https://mcp.example.com/mcp", "colour": "red"}), "colour", "unknown field"),
-        (json!({"id": "t", "url": "https://mcp.example.com/mcp", "prefix": "fake"}), "prefix", "another enabled backend"),
+        (
+            json!({"id": "t", "url": "https://mcp.example.com/mcp", "prefix": "fake"}),
+            "prefix",
+            "another enabled backend",
+        ),
         (json!({"url": "https://mcp.example.com/mcp"}), "id", "required"),
-        (json!({"id": "t", "url": "https://mcp.example.com/mcp",
+        (
+            json!({"id": "t", "url": "https://mcp.example.com/mcp",
             "auth": {"type": "oauth-client-credentials", "tokenUrl": "http://169.254.169.254/t", "clientId": "c", "secret": "s"}}),
-            "auth.tokenUrl", "never allowed"),
+            "auth.tokenUrl",
+            "never allowed",
+        ),
     ];
     for (entry, field, words) in cases {
         let reply = admin.admin(Method::POST, "/backends", Some(&entry)).await;
@@ -136,7 +146,8 @@ async fn every_change_is_validated_like_the_configuration_file() {
         assert_eq!(reply.json["field"], field, "{entry}: {}", reply.text);
         assert!(reply.json["error"].as_str().unwrap().contains(words), "{entry}: {}", reply.text);
     }
-    let duplicate = admin.admin(Method::POST, "/backends", Some(&json!({"id": "fake", "url": "https://x.example/mcp"}))).await;
+    let duplicate =
+        admin.admin(Method::POST, "/backends", Some(&json!({"id": "fake", "url": "https://x.example/mcp"}))).await;
     assert_eq!(duplicate.status, 409, "{}", duplicate.text);
     let from_document = admin.admin(Method::DELETE, "/backends/fake", None).await;
     assert_eq!(from_document.status, 409, "{}", from_document.text);
@@ -196,7 +207,8 @@ async fn a_disabled_tool_is_gone_for_everyone_on_every_instance() {
     let off = admin.admin(Method::PUT, "/tools/fake_echo", Some(&json!({"enabled": false}))).await;
     assert_eq!(off.status, 200, "{}", off.text);
     let listed = admin.admin(Method::GET, "/tools?query=echo", None).await;
-    let echo: Vec<&Value> = listed.json["tools"].as_array().unwrap().iter().filter(|t| t["name"] == "fake_echo").collect();
+    let echo: Vec<&Value> =
+        listed.json["tools"].as_array().unwrap().iter().filter(|t| t["name"] == "fake_echo").collect();
     assert_eq!((echo[0]["enabled"].as_bool(), echo[0]["backend"].as_str()), (Some(false), Some("fake")));
     wait_past_poll().await;
     assert!(!tool_names(user.rpc("tools/list", json!({})).await.result()).contains(&"fake_echo".to_owned()));
@@ -217,7 +229,9 @@ async fn a_key_created_on_one_instance_works_on_another_and_stops_when_revoked()
     // The second instance has loaded its keys already.
     let mut warm = TestClient::with_key(&two, &d.keys.all);
     assert_eq!(warm.initialize().await.status, 200);
-    let created = admin.admin(Method::POST, "/keys", Some(&json!({"name": "ci", "scopes": ["tool:fake_add"], "expires": "1d"}))).await;
+    let created = admin
+        .admin(Method::POST, "/keys", Some(&json!({"name": "ci", "scopes": ["tool:fake_add"], "expires": "1d"})))
+        .await;
     assert_eq!(created.status, 201, "{}", created.text);
     let key = created.json["key"].as_str().unwrap().to_owned();
     assert!(key.starts_with("mcpgw_") && created.json["status"] == "active");

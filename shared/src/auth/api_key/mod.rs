@@ -19,8 +19,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
-pub(crate) use cache::KeyCache;
 pub use admin::KeyAdmin;
+pub(crate) use cache::KeyCache;
 pub use memory::{MemoryKeySecret, MemoryKeySource};
 pub use secrets_manager::SecretsManagerKeySource;
 
