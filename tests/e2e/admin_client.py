@@ -77,6 +77,8 @@ def mcp_tools(http: httpx2.Client, base: str, key: str) -> set[str] | None:
     session = resp.headers["mcp-session-id"]
     listed = http.post(mcp_url(base), json=request("tools/list", {}, 2),
                        headers={**base_headers(session, "2025-11-25"), **auth})
+    if listed.status_code == 401:  # refused between the two requests (a revocation just applied)
+        return None
     assert listed.status_code == 200, listed.text
     http.delete(mcp_url(base), headers={**base_headers(session, "2025-11-25"), **auth})
     return {t["name"] for t in listed.json()["result"]["tools"]}

@@ -19,6 +19,8 @@ from admin_client import ADMIN_URL, ADMIN_URL_2, CONVERGENCE_S, Admin, client, m
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / ".run" / "admin-ui"
 CHROMIUM = "/usr/bin/chromium"
+# The emulator serves one request per function at a time, and the machine may be busy: generous waits.
+expect.set_options(timeout=30_000)
 # What works on this kind of machine (no network beyond loopback): no background connections at all.
 FLAGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
@@ -53,7 +55,9 @@ def page(browser, keys) -> Page:
     errors: list[str] = []  # uncaught exceptions and dialogs: a script that ran where it must not
     page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
     page.on("dialog", lambda d: (errors.append(f"dialog: {d.message}"), d.dismiss()))
-    page.goto(f"{ADMIN_URL}/admin/")
+    page.goto(f"{ADMIN_URL}/admin")
+    # The script has run (its handlers are attached) once it shows the sign-in page.
+    expect(page.locator("body")).to_have_attribute("data-loaded", "signin")
     yield page
     page.close()
     assert not errors, errors
@@ -94,7 +98,7 @@ def test_sign_in_keeps_the_key_in_session_storage_only(page, keys):
     assert page.evaluate("sessionStorage.getItem('mcpgw-admin-key')") == keys[0]
     assert page.evaluate("document.cookie") == ""
     assert keys[0] not in page.url and page.evaluate("localStorage.length") == 0
-    csp = page.evaluate("fetch('/admin/').then(r => r.headers.get('content-security-policy'))")
+    csp = page.evaluate("fetch('/admin').then(r => r.headers.get('content-security-policy'))")
     assert "default-src 'self'" in csp and "'unsafe-inline'" not in csp
     shot(page, "backends")
 
@@ -134,7 +138,8 @@ def test_add_a_backend_see_its_tools_and_disable_one(page, keys):
 def test_create_and_revoke_a_key(page, keys):
     sign_in(page, keys[0])
     go(page, "keys")
-    page.fill("#key-name", "browser-made")
+    name = f"browser-made-{secrets.token_hex(3)}"
+    page.fill("#key-name", name)
     page.fill("#key-scopes", "tool:demo_add")
     page.fill("#key-expires", "7d")
     page.click("#key-form button[type=submit]")
@@ -144,7 +149,7 @@ def test_create_and_revoke_a_key(page, keys):
     shot(page, "keys-created")
     with client() as http:
         wait_until(lambda: mcp_tools(http, ADMIN_URL_2, key) == {"demo_add"}, CONVERGENCE_S, "browser-made key works")
-        key_id = page.locator("tr", has_text="browser-made").first.get_attribute("data-key")
+        key_id = page.locator("tr", has_text=name).get_attribute("data-key")
         page.click(f"button[data-key={key_id}]")
         expect(page.locator(f"tr[data-key={key_id}]")).to_contain_text("revoked")
         wait_until(lambda: mcp_tools(http, ADMIN_URL_2, key) is None, CONVERGENCE_S, "revoked key refused")
