@@ -10,7 +10,7 @@ stamp=".venv/.requirements.sha"
 want="$(sha256sum requirements-dev.txt | cut -d' ' -f1)"
 if [[ ! -x .venv/bin/python || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   echo "setup: installing the Python venv (.venv)"
-  python3 -m venv .venv
+  [[ -x .venv/bin/python ]] || python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
   echo "$want" > "$stamp"
 fi
