@@ -61,6 +61,11 @@ pub(super) async fn switch(admin: &Admin<'_>, name: &str) -> Result<Response<Bod
     if !valid_name(name) {
         return Err(AdminError::invalid("name", "must be an exposed tool name: 1-128 characters of [A-Za-z0-9_.-]"));
     }
+    if admin.app.gateway_tools.is_gateway_tool(name) {
+        let message =
+            "is one of the gateway's own tools: who may use it is set by scopes (e.g. code:execute), not here";
+        return Err(AdminError::invalid("name", message));
+    }
     let body = admin.body()?;
     let enabled = match body.get("enabled") {
         Some(Value::Bool(enabled)) => *enabled,

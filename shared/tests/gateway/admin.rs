@@ -161,6 +161,9 @@ async fn every_change_is_validated_like_the_configuration_file() {
     }
     let bad_name = admin.admin(Method::PUT, "/tools/%3Cb%3E", Some(&json!({"enabled": false}))).await;
     assert_eq!(bad_name.json["field"], "name", "{}", bad_name.text);
+    // The gateway's own tools are governed by scopes; a switch here would be silently ignored.
+    let own = admin.admin(Method::PUT, "/tools/gateway_execute_code", Some(&json!({"enabled": false}))).await;
+    assert_eq!((own.status, own.json["field"].as_str()), (400, Some("name")), "{}", own.text);
     // Nothing invalid was stored.
     let listed = admin.admin(Method::GET, "/backends", None).await;
     assert_eq!(listed.json["backends"].as_array().unwrap().len(), 1, "{}", listed.text);
