@@ -10,6 +10,8 @@ trap 'infra/local-stack.sh down' EXIT
 infra/local-stack.sh up
 echo
 echo "Gateway: http://127.0.0.1:9000/mcp   health: http://127.0.0.1:9000/health   (Ctrl-C stops everything)"
+echo "Admin:   http://127.0.0.1:9000/admin   (needs AUTH_MODE=api-key and a key with scope gateway:admin:"
+echo "         infra/create-api-key.py --name me --scopes gateway:admin)"
 echo
 # Local development runs without credentials by explicit opt-in (loopback only). To try API keys:
 # AUTH_MODE=api-key make dev, then infra/create-api-key.py --name me --scopes '*'.

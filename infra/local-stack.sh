@@ -9,7 +9,8 @@
 #   infra/local-stack.sh down     stop what .run/*.pid names (whole process groups), remove the pid files
 #   infra/local-stack.sh status   show what runs
 # STACK_FAULTS=1 also starts the never-answering backend on 3003, the misbehaving fault backend
-# (tests/backends/fault_server.py) on 3011 and a legacy HTTP+SSE demo backend on 3012. Logs and pids: .run/.
+# (tests/backends/fault_server.py) on 3011, a legacy HTTP+SSE demo backend on 3012 and a backend whose tool
+# metadata carries HTML/script payloads (tests/backends/hostile_server.py) on 3015. Logs and pids: .run/.
 # Everything listens on 127.0.0.1 only.
 set -euo pipefail
 
@@ -20,10 +21,10 @@ export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${A
 export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
 
-SERVICES=(moto everything demo conformance jwks openapi lambda hang faults legacy)   # start order; `down` stops in reverse
+SERVICES=(moto everything demo conformance jwks openapi lambda hang faults legacy hostile)   # start order; `down` stops in reverse
 declare -A PORT=([moto]=4566 [everything]=3001 [demo]=3002 [hang]=3003 [conformance]=3004 [jwks]=3005 [faults]=3011
-  [legacy]=3012 [openapi]=3013 [lambda]=3014)
-OPTIONAL=" hang faults legacy "   # started only with STACK_FAULTS=1
+  [legacy]=3012 [openapi]=3013 [lambda]=3014 [hostile]=3015)
+OPTIONAL=" hang faults legacy hostile "   # started only with STACK_FAULTS=1
 INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"local-stack","version":"0"}}}'
 
 log() { echo "local-stack: $*" >&2; }
@@ -36,7 +37,7 @@ log_tail() { echo "----- last lines of $RUN/$1.log -----" >&2; tail -n 25 "$RUN/
 ready() {   # is service $1 answering?
   case "$1" in
     moto) curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:4566/moto-api/data.json" ;;
-    everything | demo | conformance | faults)
+    everything | demo | conformance | faults | hostile)
       curl -sf -o /dev/null --max-time 3 -X POST "http://127.0.0.1:${PORT[$1]}/mcp" \
         -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d "$INIT" ;;
     hang | legacy) port_open "${PORT[$1]}" ;;
@@ -65,6 +66,7 @@ set_cmd() {   # CMD = the command line that runs service $1
     # Only the test function; several instances, so a sleeping invoke does not hold up the next one.
     lambda) CMD=(env "DEMO_TOOLS_RECORD=$RUN/demo-tools-events.jsonl" cargo lambda watch --manifest-path "$ROOT/Cargo.toml"
       --ignore-changes -p demo-tools --concurrency 4 -A 127.0.0.1 -P 3014) ;;
+    hostile) CMD=(python "$ROOT/tests/backends/hostile_server.py" --port 3015) ;;
   esac
 }
 
@@ -122,7 +124,8 @@ up() {
   start lambda
   local extra=""
   if [[ "${STACK_FAULTS:-0}" == "1" ]]; then
-    start hang; start faults; start legacy; extra=", hang :3003, faults :3011/mcp, legacy SSE :3012/sse"
+    start hang; start faults; start legacy; start hostile
+    extra=", hang :3003, faults :3011/mcp, legacy SSE :3012/sse, hostile :3015/mcp"
   fi
   log "up: moto :4566, everything :3001/mcp, demo :3002/mcp, conformance :3004/mcp, jwks :3005, openapi :3013, lambda :3014$extra"
 }

@@ -3,7 +3,7 @@
 Creates, if absent:
   * DynamoDB table $TABLE_NAME (default mcp-gateway): PAY_PER_REQUEST, partition key `pk` (S) only,
     TTL on attribute `expires_at`;
-  * Secrets Manager secret `mcp-gateway/api-keys` with SecretString {"keys": []};
+  * Secrets Manager secret $API_KEYS_SECRET_ID (default `mcp-gateway/api-keys`) with SecretString {"keys": []};
   * the local fault backend's credentials (tests/backends/fault_server.py defaults), which the gateway
     reads as backend secrets: `mcp-gateway/backends/fault-static` and `mcp-gateway/backends/fault-oauth-client`;
   * Secrets Manager secret `mcp-gateway/pii-key` ($PII_KEY_SECRET_ID): 64 random characters the PII vault
@@ -61,18 +61,18 @@ def ensure_table(ddb, name: str) -> None:
         print(f"dynamodb table {name} ttl on expires_at: created")
 
 
-def ensure_secret(sm) -> None:
+def ensure_secret(sm, name: str) -> None:
     try:
         sm.create_secret(
-            Name=SECRET_NAME,
+            Name=name,
             Description="API keys accepted by the MCP gateway (local dev)",
             SecretString=json.dumps({"keys": []}),
         )
-        print(f"secret {SECRET_NAME}: created")
+        print(f"secret {name}: created")
     except ClientError as exc:
         if _error_code(exc) != "ResourceExistsException":
             raise
-        print(f"secret {SECRET_NAME}: already present")
+        print(f"secret {name}: already present")
 
 
 def ensure_pii_key(sm, name: str) -> None:
@@ -110,7 +110,7 @@ def main() -> int:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     session = boto3.session.Session(region_name=region)
     ensure_table(session.client("dynamodb", endpoint_url=endpoint), table)
-    ensure_secret(session.client("secretsmanager", endpoint_url=endpoint))
+    ensure_secret(session.client("secretsmanager", endpoint_url=endpoint), os.environ.get("API_KEYS_SECRET_ID", SECRET_NAME))
     ensure_backend_secrets(session.client("secretsmanager", endpoint_url=endpoint))
     ensure_pii_key(
         session.client("secretsmanager", endpoint_url=endpoint),

@@ -77,6 +77,13 @@ AUTH_MODE=api-key ALLOW_INSECURE=0 API_KEYS_REFRESH_SECS=2 RATE_LIMIT_PUBLIC=5 R
 # A small PII vault cap, so filling one scope to it fits in a test (tests/e2e/test_pii_vault.py).
 PII_VAULT_MAX_TOKENS=20 infra/gateway.sh start 9018 infra/backends.local.json
 
+# The admin API and dashboard (test_admin_api.py, test_admin_ui.py): two processes, one under the emulator and
+# one plain server, over a table and a key secret of their own, so what they store reaches no other instance.
+admin_env="AUTH_MODE=api-key ALLOW_INSECURE=0 TABLE_NAME=mcp-gateway-admin API_KEYS_SECRET_ID=mcp-gateway/admin-api-keys"
+env $admin_env python infra/seed.py >/dev/null
+env $admin_env infra/gateway.sh start 9021 infra/backends.local.json
+env $admin_env infra/gateway.sh plain 9022 infra/backends.local.json
+
 step "unit, in-process and adapter tests (adapters against moto)"
 # The moto-backed adapter tests skip without the emulator; here it runs, so a skip is a failure.
 MOTO_REQUIRED=1 cargo test --workspace --locked

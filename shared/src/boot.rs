@@ -7,17 +7,18 @@ use std::sync::Arc;
 
 use crate::{
     app::{App, GatewayToolSet},
-    auth::{AuthConfigError, Authenticator},
+    auth::{AuthConfigError, Authenticator, KeyAdmin, SecretsManagerKeySource},
     backend::{
         credentials::{BackendCredentials, SecretsManagerSource},
         LambdaInvoker, McpHttpClient, Prober, SdkLambdaInvoker,
     },
     code::CodeTool,
     config::ConfigError,
+    config::ConfigFollower,
     pii::{Pii, PiiConfig, PiiConfigError, PiiError},
     ratelimit::{DynamoRateLimitStore, PublicLimiter, RateLimitStore, RateLimiter},
-    routing::{ModernSessions, ResourceOwners, ToolCatalog},
-    store::{DynamoStore, SessionStore},
+    routing::{DisabledTools, ModernSessions, ResourceOwners, ToolCatalog},
+    store::{ConfigStore, DynamoConfigStore, DynamoStore, SessionStore},
     Config,
 };
 
@@ -53,6 +54,15 @@ pub struct Parts {
     pub credentials: Option<Arc<BackendCredentials>>,
     /// How Lambda backends are invoked; `None` leaves them unreachable.
     pub lambda: Option<Arc<dyn LambdaInvoker>>,
+    /// The configuration stored through the admin API.
+    pub config_store: Arc<dyn ConfigStore>,
+    /// Writes the key secret (the admin API only).
+    pub key_admin: Option<Arc<dyn KeyAdmin>>,
+}
+
+/// The follower of the stored configuration for `config`, over `store`.
+pub fn follower(config: &Config, store: Arc<dyn ConfigStore>) -> ConfigFollower {
+    ConfigFollower::new(store, config.backends_document.clone(), config.backend_defaults(), config.config_poll)
 }
 
 impl App {
@@ -83,6 +93,9 @@ impl App {
             probes: Prober::new(probes),
             pii: parts.pii,
             gateway_tools,
+            stored: follower(&config, parts.config_store),
+            disabled_tools: DisabledTools::default(),
+            key_admin: parts.key_admin,
             config,
         })
     }
@@ -90,6 +103,15 @@ impl App {
     /// Reads the environment, loads the AWS configuration (honouring `AWS_ENDPOINT_URL` for the local
     /// stack) and builds the DynamoDB stores and the Secrets Manager sources of keys and credentials.
     pub async fn from_env() -> Result<Self, StartupError> {
+        Self::from_env_with(false).await
+    }
+
+    /// [`App::from_env`] for the admin function: it may also write the key secret.
+    pub async fn from_env_for_admin() -> Result<Self, StartupError> {
+        Self::from_env_with(true).await
+    }
+
+    async fn from_env_with(key_admin: bool) -> Result<Self, StartupError> {
         let config = Config::from_env()?;
         let sdk = aws_config::load_from_env().await;
         let options = &config.backend_options;
@@ -101,6 +123,11 @@ impl App {
             pii: Pii::from_sdk(PiiConfig::from_env()?, &sdk).await?,
             credentials: Some(Arc::new(BackendCredentials::new(secrets, options.network, options.secrets_ttl)?)),
             lambda: Some(Arc::new(SdkLambdaInvoker::new(&sdk))),
+            config_store: Arc::new(DynamoConfigStore::new(&sdk, config.table_name.clone())),
+            key_admin: key_admin.then(|| {
+                Arc::new(SecretsManagerKeySource::new(&sdk, config.auth.api_keys_secret_id.clone()))
+                    as Arc<dyn KeyAdmin>
+            }),
         };
         let mut app = Self::assemble(config, parts)?;
         // gateway_execute_code runs where CODE_FUNCTION_NAME says: in AWS, the code function (invoked).

@@ -6,16 +6,17 @@
 //! | layer | modules | holds |
 //! |---|---|---|
 //! | 0 protocol | `protocol`, `env`, `cache`, `schema`, `aws` | wire types, settings, the bounded TTL cache; no I/O |
-//! | 1 ports | `store` | the session store port, its DynamoDB adapter and memory fake |
+//! | 1 ports | `store` | the session and stored-configuration ports, their DynamoDB adapters and memory fakes |
 //! | 2 services | `telemetry`, `backend`, `auth`, `ratelimit`, `pii` | each with its ports, adapters and fakes |
 //! | 3 policy | `config`, `error` | the deployment's settings; the one error type and its mapping |
 //! | 4 transport | `http`, `routing` | request checks and the one response finisher; per-instance routing caches |
 //! | 5 state | `app` | the state routes share, and the gateway-tool trait |
-//! | 6 routes | `gate`, `mcp`, `health`, `metrics`, `code` | what each route does |
+//! | 6 routes | `gate`, `mcp`, `health`, `metrics`, `code`, `admin` | what each route does |
 //! | 7 composition | `boot`, `selfhost`, `testing` | building the `App`; the plain server; in-process test kit |
 //!
 //! See `shared/ARCHITECTURE.md` for one request walked through these layers.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod aws;

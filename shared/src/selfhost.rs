@@ -22,6 +22,7 @@ pub enum Function {
     Health,
     Metrics,
     Code,
+    Admin,
 }
 
 pub fn function_for(path: &str) -> Option<Function> {
@@ -31,6 +32,8 @@ pub fn function_for(path: &str) -> Option<Function> {
         "/metrics" => Function::Metrics,
         p if p.starts_with("/mcp/") || p.starts_with("/.well-known/") => Function::Mcp,
         p if p.starts_with("/api/code/") => Function::Code,
+        "/admin" => Function::Admin,
+        p if p.starts_with("/admin/") => Function::Admin,
         _ => return None,
     })
 }
@@ -47,9 +50,10 @@ pub enum SelfHostError {
 }
 
 impl Gateway {
-    /// Reads the same environment as the Lambda functions (see the README's configuration table).
+    /// Reads the same environment as the Lambda functions (see the README's configuration table). One
+    /// process serves every route, the admin API's key management included.
     pub async fn from_env() -> Result<Self, SelfHostError> {
-        let app = App::from_env().await?;
+        let app = App::from_env_for_admin().await?;
         Self::new(Arc::new(app))
     }
 
@@ -64,13 +68,14 @@ impl Gateway {
     /// Serves one request as the function that owns its path would.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         match function_for(request.uri().path()) {
-            Some(Function::Mcp) => crate::mcp::handler::handle(&self.app, request).await,
+            Some(Function::Mcp) => Box::pin(crate::mcp::handler::handle(&self.app, request)).await,
             Some(Function::Code) => crate::code::http::handle(&self.app, request).await,
             Some(Function::Health) => {
                 crate::health::handle(&self.app.public, self.app.limiter.config().trusted_proxy_hops, &request)
             }
             // This process serves every route, so its counters include backend calls: their series need
             // `gateway:metrics`.
+            Some(Function::Admin) => Box::pin(crate::admin::handle(&self.app, request)).await,
             Some(Function::Metrics) => crate::metrics::handle_with_auth(&self.app, &request).await,
             None => crate::http::json(StatusCode::NOT_FOUND, &json!({ "error": "no such route" })),
         }
@@ -104,6 +109,9 @@ mod tests {
         assert_eq!(function_for("/metrics"), Some(Function::Metrics));
         assert_eq!(function_for("/mcpx"), None);
         assert_eq!(function_for("/api/codex"), None);
+        assert_eq!(function_for("/admin/api/backends"), Some(Function::Admin));
+        assert_eq!(function_for("/admin"), Some(Function::Admin));
+        assert_eq!(function_for("/administrator"), None);
     }
 
     #[test]

@@ -37,6 +37,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         # Lambda backends: exactly the functions the operator lists, only when some are listed;
         # gateway_execute_code: the code function (code never runs here).
         "lambda:InvokeFunction": {"LambdaBackendFunctionArns", "CodeFunction.Arn"},
+    },
     # Tool calls from code: counters and the PII vault (no DeleteItem), the keys, the backends' credentials.
     "CodeFunction": {
         "dynamodb:GetItem": {TABLE},
@@ -48,6 +49,22 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     # Basic execution role only (CloudWatch Logs): no table, no secret.
     "HealthFunction": {},
     "MetricsFunction": {},
+    # The stored configuration, the audit ring, its callers' rate limits (conditions checked below) and
+    # the API-key secret: no other secret, no sessions, no PII.
+    "AdminFunction": {
+        "dynamodb:GetItem": {TABLE},
+        "dynamodb:PutItem": {TABLE},
+        "dynamodb:UpdateItem": {TABLE},
+        "dynamodb:BatchGetItem": {TABLE},
+        "dynamodb:ConditionCheckItem": {TABLE},
+        "secretsmanager:GetSecretValue": {"ApiKeysSecret"},
+        "secretsmanager:PutSecretValue": {"ApiKeysSecret"},
+        "secretsmanager:UpdateSecretVersionStage": {"ApiKeysSecret"},
+    },
+}
+# Functions whose table grants must be limited to items whose key starts with one of these.
+LEADING_KEYS: dict[str, set[str]] = {
+    "AdminFunction": {"config#*", "audit#*", "rl#*"},
 }
 # Functions whose grants are theirs to declare (still inline, explicit and wildcard-free).
 DECLARED_BY_ITSELF: set[str] = set()
@@ -184,6 +201,18 @@ def test_functions_without_grants_are_not_told_about_the_table_or_secrets(templa
         assert not leaked, f"{name} references {sorted(leaked)}"
         env = (effective(template, template["Resources"][name], "Environment") or {}).get("Variables", {})
         assert not {"TABLE_NAME", "API_KEYS_SECRET_ID", "PII_KEY_SECRET_ID"} & set(env), f"{name}: {sorted(env)}"
+
+
+@pytest.mark.parametrize("name", sorted(LEADING_KEYS))
+def test_table_grants_are_limited_to_their_items(template: dict[str, Any], name: str) -> None:
+    seen: set[str] = set()
+    for statement in statements(name, template["Resources"][name]):
+        if not any(str(a).startswith("dynamodb:") for a in as_list(statement["Action"])):
+            continue
+        keys = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+        assert keys, f"{name}: {statement['Action']} on the whole table, without a dynamodb:LeadingKeys condition"
+        seen.update(as_list(keys))
+    assert seen == LEADING_KEYS[name], f"{name}: items {sorted(seen)}"
 
 
 def test_no_wildcards_anywhere(template: dict[str, Any]) -> None:

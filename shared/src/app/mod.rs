@@ -14,11 +14,12 @@ use std::sync::Arc;
 pub use tools::{GatewayTool, GatewayToolSet, ToolCall};
 
 use crate::{
-    auth::Authenticator,
+    auth::{Authenticator, KeyAdmin},
     backend::{BackendSet, McpHttpClient, Prober},
+    config::{Changes, ConfigFollower},
     pii::Pii,
     ratelimit::{PublicLimiter, RateLimiter},
-    routing::{ModernSessions, ResourceOwners, ToolCatalog},
+    routing::{DisabledTools, ModernSessions, ResourceOwners, ToolCatalog},
     store::SessionStore,
     Config,
 };
@@ -44,6 +45,12 @@ pub struct App {
     pub pii: Pii,
     /// The gateway's own tools, listed beside the backends' to callers allowed to use them.
     pub gateway_tools: GatewayToolSet,
+    /// Follows the configuration stored through the admin API (backends, tool switches, key changes).
+    pub stored: ConfigFollower,
+    /// Tools disabled gateway-wide.
+    pub disabled_tools: DisabledTools,
+    /// Writes the key secret (the admin API); `None` where the function may not.
+    pub key_admin: Option<Arc<dyn KeyAdmin>>,
 }
 
 impl App {
@@ -66,5 +73,35 @@ impl App {
             }
         }
         Ok(changed)
+    }
+
+    /// Applies stored changes if this instance has not checked within the poll interval (one small read;
+    /// see `config::ConfigFollower`). Every route calls it first; it never fails the request.
+    pub async fn sync(&self) {
+        if let Some(changes) = self.stored.poll().await {
+            self.apply(changes);
+        }
+    }
+
+    /// Applies stored changes now: after this instance changed the configuration itself.
+    pub async fn sync_now(&self) {
+        if let Some(changes) = self.stored.poll_now().await {
+            self.apply(changes);
+        }
+    }
+
+    fn apply(&self, changes: Changes) {
+        if changes.keys {
+            self.auth.keys_changed();
+        }
+        let Some(applied) = changes.config else { return };
+        match self.replace_backends(applied.backends) {
+            Ok(changed) if !changed.is_empty() => tracing::info!(changed = %changed.join(","), "backends replaced"),
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "could not build clients for the stored backends"),
+        }
+        if self.disabled_tools.replace(applied.disabled_tools) {
+            self.tools.clear();
+        }
     }
 }

@@ -55,6 +55,11 @@ impl Authenticator {
         &self.config
     }
 
+    /// The API keys changed elsewhere (through the admin API): reload them at the next request.
+    pub fn keys_changed(&self) {
+        self.keys.expire();
+    }
+
     /// Cold-start warm-up: loads the API keys or the JWKS, and says once if the mode refuses requests.
     /// Never fails: a store that is down now is retried by the first requests.
     pub async fn prime(&self) {
@@ -88,7 +93,14 @@ impl Authenticator {
                     return Err(AuthError::Invalid(InvalidReason::MalformedKey));
                 }
                 let keys = self.keys.get().await.map_err(|e| AuthError::Unavailable(Box::new(e)))?;
-                keys.authenticate(key, now_secs()).map_err(AuthError::Invalid)
+                match keys.authenticate(key, now_secs()) {
+                    // Perhaps created since the keys were loaded: look again (bounded per instance).
+                    Err(InvalidReason::UnknownKey) => match self.keys.recheck().await {
+                        Some(keys) => keys.authenticate(key, now_secs()).map_err(AuthError::Invalid),
+                        None => Err(AuthError::Invalid(InvalidReason::UnknownKey)),
+                    },
+                    outcome => outcome.map_err(AuthError::Invalid),
+                }
             }
             AuthMode::OAuth => {
                 let token = credential(headers, false)?.ok_or(AuthError::Missing)?;

@@ -6,7 +6,7 @@
 //! - `api_key`: hashed keys in Secrets Manager, refreshed on a TTL, compared in constant time.
 //! - `jwt`: OAuth 2.1 resource server (JWKS, pinned algorithms, `iss`/`aud`/`exp`/`nbf`).
 //! - `scopes`: backend items authorized by their backend (`tool:`, `prompt:`, `resource:`, `backend:`),
-//!   and the gateway's own scopes (`gateway:<name>`, `code:execute`, `pii:raw`).
+//!   and the gateway's own scopes (`gateway:<name>`, `code:execute`, `pii:raw`, `gateway:admin`).
 //! - `metadata`: RFC 9728 protected-resource metadata, pointed at by every 401.
 
 pub mod api_key;
@@ -20,10 +20,10 @@ mod scopes;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use api_key::{KeyError, KeyFile, KeySource, MemoryKeySource, SecretsManagerKeySource};
+pub use api_key::{KeyAdmin, KeyError, KeyFile, KeySource, MemoryKeySecret, MemoryKeySource, SecretsManagerKeySource};
 pub use authenticator::Authenticator;
 pub use config::{AuthConfig, AuthConfigError, AuthMode, OAuthConfig};
 pub use error::{AuthError, InvalidReason};
 pub use jwt::JwksClient;
 pub use principal::{Principal, PrincipalKind};
-pub use scopes::{gateway_scope, BackendItem, ItemKind, Scopes, CODE_EXECUTE};
+pub use scopes::{gateway_scope, BackendItem, ItemKind, Scopes, CODE_EXECUTE, GATEWAY_ADMIN};

@@ -18,7 +18,8 @@
 //! | `resource:*` | every resource |
 //! | `gateway:<name>`, `gateway:call` | the gateway's own tool `<name>` / every gateway tool |
 //! | `gateway:health`, `gateway:metrics` | the detailed health view (`/mcp/health`), the full metrics exposition |
-//! | `gateway:*` | every `gateway:` scope |
+//! | `gateway:*` | every `gateway:` scope except `gateway:admin` |
+//! | `gateway:admin` | the admin API (`/admin/api/*`): granted only by itself and `*` |
 //! | `code:execute` | code execution |
 //! | `pii:raw` | untokenized results on request |
 //!
@@ -28,6 +29,11 @@
 //! namespaces (`tool:demo*` without the separator, `tool:gh_issue*`) grant nothing.
 
 use std::collections::BTreeSet;
+
+/// Scope required by the admin API. Only `*` or `gateway:admin` itself grant it: not `gateway:call`,
+/// `gateway:*`, `gateway:a*` nor `mcp:*`. Operating the gateway (adding backends, minting keys) is a
+/// different power from using it, so no grant written for using it may reach it by accident.
+pub const GATEWAY_ADMIN: &str = "gateway:admin";
 
 /// Scope required to run code.
 pub const CODE_EXECUTE: &str = "code:execute";
@@ -112,6 +118,9 @@ impl Scopes {
         };
         if namespace.is_empty() || name.is_empty() || ITEM_NAMESPACES.contains(&namespace) {
             return false;
+        }
+        if required == GATEWAY_ADMIN {
+            return self.0.iter().any(|grant| grant == "*" || grant == GATEWAY_ADMIN);
         }
         self.0.iter().any(|grant| grant_covers(grant, required))
     }

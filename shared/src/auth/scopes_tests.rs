@@ -152,3 +152,18 @@ fn space_separated_scope_claim_is_split() {
     let s = Scopes::from_space_separated(" tool:a  code:execute\tgateway:call ");
     assert_eq!(s.iter().collect::<Vec<_>>(), ["code:execute", "gateway:call", "tool:a"]);
 }
+
+#[test]
+fn only_star_and_the_exact_scope_grant_admin() {
+    for grant in ["*", GATEWAY_ADMIN] {
+        assert!(Scopes::from_iter([grant]).allows(GATEWAY_ADMIN), "{grant}");
+    }
+    for grant in
+        ["mcp:*", "gateway:*", "gateway:call", "gateway:a*", "gateway:admin*", "tool:call", "backend:*", "admin"]
+    {
+        assert!(!Scopes::from_iter([grant]).allows(GATEWAY_ADMIN), "{grant}");
+    }
+    // And holding it grants nothing else.
+    let admin = Scopes::from_iter([GATEWAY_ADMIN]);
+    assert!(!admin.allows(CODE_EXECUTE) && !admin.may_call_gateway_tool("search_tools"));
+}

@@ -41,6 +41,6 @@ pub use kind::BackendKind;
 pub use lambda::{LambdaInvoker, SdkLambdaInvoker};
 pub use naming::{Collision, ExposedName, Exposure, Resolved, MAX_NAME_LEN};
 pub use options::BackendOptions;
-pub use probe::{Probe, Prober, PROBE_FRESH_FOR};
+pub use probe::{probe_now, Probe, Prober, PROBE_FRESH_FOR};
 pub use spec::{Backend, BackendSet, BackendSetError, Defaults, Transport};
 pub use wire::{BackendHandshake, Exchange, Reply, MODERN_VERSION};

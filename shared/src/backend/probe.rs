@@ -89,13 +89,14 @@ impl Prober {
         if let Some(fresh) = guard.as_ref().filter(|p| p.at.elapsed() < PROBE_FRESH_FOR) {
             return fresh.clone();
         }
-        let probe = probe(backend, &self.client).await;
+        let probe = probe_now(backend, &self.client).await;
         *guard = Some(probe.clone());
         probe
     }
 }
 
-async fn probe(backend: &Backend, client: &McpHttpClient) -> Probe {
+/// One backend probed now through `client`, sharing nothing (the admin API's connection test).
+pub async fn probe_now(backend: &Backend, client: &McpHttpClient) -> Probe {
     if let BackendKind::Lambda(_) = &backend.kind {
         return unprobed_lambda(backend, client).await;
     }

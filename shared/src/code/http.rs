@@ -82,6 +82,7 @@ async fn route(
     request: &Request,
     seen: &mut Seen,
 ) -> Result<Response<Body>, CodeError> {
+    app.sync().await;
     let headers = request.headers();
     http::check_origin(&app.config, headers)?;
     let (endpoint, method, allow, _) = endpoint(request.uri().path()).ok_or(CodeError::RouteNotFound)?;

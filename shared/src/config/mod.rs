@@ -4,8 +4,11 @@
 use std::time::Duration;
 
 pub mod code;
+mod follow;
+pub mod stored;
 
 pub use code::{CodeConfig, CodeConfigError, Limits};
+pub use follow::{Applied, Changes, ConfigFollower};
 
 use crate::{
     auth::{AuthConfig, AuthConfigError},
@@ -56,8 +59,14 @@ pub struct Config {
     pub gateway_name: String,
     /// DynamoDB table holding sessions and other state (`TABLE_NAME`).
     pub table_name: String,
-    /// The enabled backends and how their names are exposed.
+    /// The enabled backends of the deployment's document and how their names are exposed. Backends
+    /// stored through the admin API are merged in at run time: read `App::backends()`, not this.
     pub backends: BackendSet,
+    /// The deployment's backends document as written (the bootstrap default stored backends override).
+    pub backends_document: serde_json::Value,
+    /// How often an instance checks for stored configuration changes at most (`GATEWAY_CONFIG_POLL_SECS`,
+    /// default 2, 1-60): the bound on how long a change made through the admin API takes to apply.
+    pub config_poll: Duration,
     /// Idle lifetime of a client session (`GATEWAY_SESSION_TTL_SECS`, default 24 h).
     pub session_ttl: Duration,
     /// Largest accepted request body (`GATEWAY_MAX_BODY_BYTES`, default 1 MiB); larger bodies get 413.
@@ -96,10 +105,14 @@ impl Config {
         let max_backend_response_bytes = env.number("GATEWAY_MAX_BACKEND_RESPONSE_BYTES", 8 << 20, 1024..=64 << 20)?;
         let backend_options =
             BackendOptions::from_lookup(&get).map_err(|(var, value, reason)| EnvError::new(var, value, reason))?;
+        let (backends, backends_document) =
+            backends(&get, &backend_options.defaults(max_backend_response_bytes as usize))?;
         Ok(Self {
             gateway_name: get("GATEWAY_NAME").unwrap_or_else(|| "mcp-gateway".into()),
             table_name: get("TABLE_NAME").unwrap_or_else(|| "mcp-gateway".into()),
-            backends: backends(&get, &backend_options.defaults(max_backend_response_bytes as usize))?,
+            backends,
+            backends_document,
+            config_poll: env.secs("GATEWAY_CONFIG_POLL_SECS", 2, 1..=60)?,
             session_ttl: env.secs("GATEWAY_SESSION_TTL_SECS", 86_400, 60..=2_592_000)?,
             max_body_bytes: env.number("GATEWAY_MAX_BODY_BYTES", 1 << 20, 1024..=10 << 20)? as usize,
             max_batch: env.number("GATEWAY_MAX_BATCH", 20, 1..=100)? as usize,
@@ -132,7 +145,10 @@ impl<'a> From<&'a Config> for ClientSettings<'a> {
     }
 }
 
-fn backends(get: &impl Fn(&str) -> Option<String>, defaults: &Defaults) -> Result<BackendSet, ConfigError> {
+fn backends(
+    get: &impl Fn(&str) -> Option<String>,
+    defaults: &Defaults,
+) -> Result<(BackendSet, serde_json::Value), ConfigError> {
     let (var, text) = if let Some(path) = get("GATEWAY_BACKENDS_FILE") {
         let var = "GATEWAY_BACKENDS_FILE";
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Unreadable { var, path, source })?;
@@ -142,7 +158,9 @@ fn backends(get: &impl Fn(&str) -> Option<String>, defaults: &Defaults) -> Resul
     } else {
         ("built-in default backends", DEFAULT_BACKENDS_JSON.to_owned())
     };
-    BackendSet::parse(&text, defaults).map_err(|source| ConfigError::Backends { var, source })
+    let set = BackendSet::parse(&text, defaults).map_err(|source| ConfigError::Backends { var, source })?;
+    // It parsed as a backends document, so it is JSON.
+    Ok((set, serde_json::from_str(&text).unwrap_or_default()))
 }
 
 #[cfg(test)]

@@ -58,13 +58,15 @@ pub fn item_kind(kind: ListKind) -> ItemKind {
 pub async fn list(ctx: &Ctx<'_>, kind: ListKind, shield: &mut Shield<'_>) -> Value {
     let (_, items) = build(ctx, kind).await;
     let gateway_tools = &ctx.app.gateway_tools;
+    let disabled = ctx.app.disabled_tools.snapshot();
     let visible: Vec<(Arc<Backend>, Value)> = items
         .into_iter()
         .filter(|(backend, item)| {
             let Some(name) = item.get("name").and_then(Value::as_str) else { return false };
-            // A backend tool under a gateway tool's reserved name is never reachable, so never listed.
-            let reserved = kind == ListKind::Tools && gateway_tools.is_gateway_tool(name);
-            !reserved && access::may_reach(ctx, backend, item_kind(kind), name)
+            // A backend tool under a gateway tool's reserved name is never reachable, so never listed;
+            // a tool disabled gateway-wide is listed to nobody.
+            let hidden = kind == ListKind::Tools && (gateway_tools.is_gateway_tool(name) || disabled.contains(name));
+            !hidden && access::may_reach(ctx, backend, item_kind(kind), name)
         })
         .collect();
     let mut result = Map::new();
@@ -111,6 +113,10 @@ async fn protect_listed(shield: &mut Shield<'_>, items: Vec<(Arc<Backend>, Value
 /// Where a call to `exposed` goes. A miss in a cached index is checked once against a rebuilt one (the
 /// name may be new, or its backend back), unless the backend it names has its breaker open.
 pub async fn route(ctx: &Ctx<'_>, kind: ListKind, exposed: &str) -> Routed {
+    // Disabled gateway-wide: exactly what an unknown name gets.
+    if kind == ListKind::Tools && ctx.app.disabled_tools.contains(exposed) {
+        return Routed::Unknown;
+    }
     let mut cached = ctx.app.tools.fresh(family(kind), ctx.app.client.lists().ttl());
     loop {
         let from_cache = cached.is_some();
@@ -135,7 +141,7 @@ pub async fn route(ctx: &Ctx<'_>, kind: ListKind, exposed: &str) -> Routed {
 /// Lists every backend completely (in parallel, bounded by the client's in-flight limit), settles the
 /// names across backends, records the index, and returns it with the renamed items and their backends.
 /// Every backend is listed whoever asks: names are settled over all of them, the same for every caller.
-async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<(Arc<Backend>, Value)>) {
+pub(super) async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<(Arc<Backend>, Value)>) {
     let set = ctx.app.backends();
     let backends: Vec<&Arc<Backend>> = set.iter().collect();
     let listings = join_all(backends.iter().map(|b| listing(ctx, b, kind))).await;

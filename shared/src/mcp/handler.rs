@@ -55,6 +55,8 @@ struct Seen {
 }
 
 async fn route(app: &App, request: &Request, seen: &mut Seen) -> Result<Response<Body>, GatewayError> {
+    // Changes stored through the admin API (at most one small read per poll interval).
+    app.sync().await;
     let headers = request.headers();
     http::check_origin(&app.config, headers)?;
     if request.method() == Method::OPTIONS {

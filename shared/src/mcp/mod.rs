@@ -19,8 +19,21 @@ mod upstream;
 pub mod tools {
     use serde_json::{json, Value};
 
-    use super::{calls, lists, upstream::Ctx};
+    use super::{calls, catalog, lists, upstream::Ctx};
     use crate::{auth::Principal, protocol::VaultScope, App, GatewayError};
+
+    /// Every backend tool under its exposed name with the id of its backend, disabled ones included,
+    /// whatever the caller's tool scopes: the admin API's view. Backends that could not be listed are
+    /// returned apart.
+    pub async fn catalog(app: &App, principal: &Principal) -> (Vec<(Value, String)>, Vec<String>) {
+        let ctx = Ctx::stateless(app, principal);
+        let (index, items) = catalog::build(&ctx, lists::ListKind::Tools).await;
+        ctx.keep_stateless();
+        let tools = items.into_iter().map(|(backend, item)| (item, backend.id.clone())).collect();
+        let mut unavailable: Vec<String> = index.unavailable.iter().cloned().collect();
+        unavailable.sort();
+        (tools, unavailable)
+    }
 
     /// Every tool `principal` may call, with exposed names (all pages of every backend).
     pub async fn list(app: &App, principal: &Principal) -> Result<Vec<Value>, GatewayError> {

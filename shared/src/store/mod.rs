@@ -1,11 +1,18 @@
-//! Ports for the gateway's state, each a small trait with a DynamoDB adapter and an in-memory fake.
+//! Ports for the gateway's state, each a small trait with a DynamoDB adapter and an in-memory fake: client
+//! sessions, and the configuration operators change at run time (`config`).
 //! DynamoDB is the only state: any Lambda instance can serve any request.
 
+pub mod config;
+mod config_dynamodb;
+mod config_memory;
 mod dynamodb;
 mod memory;
 
 use async_trait::async_trait;
 
+pub use config::{ConfigStore, ConfigVersion, StoredDocument};
+pub use config_dynamodb::DynamoConfigStore;
+pub use config_memory::MemoryConfigStore;
 pub use dynamodb::DynamoStore;
 pub use memory::MemoryStore;
 

@@ -8,11 +8,11 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    auth::{Authenticator, KeyFile, MemoryKeySource},
+    auth::{Authenticator, MemoryKeySecret},
     boot::Parts,
     pii::{MemoryVaultStore, Pii, PiiConfig, VaultKey},
     ratelimit::MemoryRateLimitStore,
-    store::MemoryStore,
+    store::{MemoryConfigStore, MemoryStore},
     App, Config,
 };
 
@@ -43,7 +43,10 @@ pub struct Stores {
     pub sessions: Arc<MemoryStore>,
     pub limits: Arc<MemoryRateLimitStore>,
     pub vault: Arc<MemoryVaultStore>,
-    pub keys: Arc<MemoryKeySource>,
+    /// The key secret: read by every instance, written by the admin API.
+    pub keys: Arc<MemoryKeySecret>,
+    /// The configuration stored through the admin API.
+    pub config: Arc<MemoryConfigStore>,
 }
 
 impl Stores {
@@ -53,17 +56,18 @@ impl Stores {
             sessions: Arc::default(),
             limits: Arc::default(),
             vault: Arc::new(MemoryVaultStore::new()),
-            keys: Arc::new(MemoryKeySource::new(key_file(keys))),
+            keys: Arc::new(MemoryKeySecret::new(key_document(keys))),
+            config: Arc::default(),
         }
     }
 
     /// Replaces the key secret's content (a key created or revoked).
     pub fn set_keys(&self, keys: &[TestKey]) {
-        self.keys.set(key_file(keys));
+        self.keys.set_text(key_document(keys));
     }
 }
 
-fn key_file(keys: &[TestKey]) -> KeyFile {
+fn key_document(keys: &[TestKey]) -> String {
     let entries: Vec<_> = keys
         .iter()
         .map(|k| {
@@ -71,7 +75,7 @@ fn key_file(keys: &[TestKey]) -> KeyFile {
             json!({ "id": k.id, "name": k.id, "hash": format!("sha256:{hash}"), "scopes": k.scopes })
         })
         .collect();
-    KeyFile::parse(&json!({ "keys": entries }).to_string()).expect("test keys are valid")
+    json!({ "keys": entries }).to_string()
 }
 
 /// A configuration from `vars`, over the defaults a test deployment needs (loopback backends allowed).
@@ -111,6 +115,8 @@ pub fn app(vars: &[(&str, &str)], stores: &Stores) -> App {
         pii,
         credentials: None,
         lambda: None,
+        config_store: stores.config.clone(),
+        key_admin: Some(stores.keys.clone()),
     };
     if let Some(worker) = sandbox_worker() {
         crate::code::sandbox::use_worker(worker);

@@ -116,7 +116,8 @@ impl<'a> TestClient<'a> {
         let request = lambda_request(parts, bytes, self.ip);
         let response = match function_for(path) {
             Some(Function::Code) => crate::code::http::handle(self.app, request).await,
-            _ => crate::mcp::handler::handle(self.app, request).await,
+            Some(Function::Admin) => Box::pin(crate::admin::handle(self.app, request)).await,
+            _ => Box::pin(crate::mcp::handler::handle(self.app, request)).await,
         };
         let (parts, body) = response.into_parts();
         let text = match body {
@@ -127,6 +128,11 @@ impl<'a> TestClient<'a> {
         };
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
         Reply { status: parts.status.as_u16(), headers: parts.headers, text, json }
+    }
+
+    /// An admin API request (`path` below `/admin/api`).
+    pub async fn admin(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        self.send_with(method, &format!("/admin/api{path}"), body, &[]).await
     }
 
     /// POSTs `body` to `/mcp`.

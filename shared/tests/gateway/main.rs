@@ -7,6 +7,7 @@
 #![recursion_limit = "256"]
 
 mod access;
+mod admin;
 mod auth;
 mod backends;
 mod limits;

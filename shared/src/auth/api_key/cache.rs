@@ -4,6 +4,11 @@
 //! When a refresh fails, the previous keys stay in use for `STALE_GRACE` past their TTL (a short Secrets
 //! Manager outage must not lock every caller out), with one log line per failed attempt; after that,
 //! requests fail with "unavailable" rather than trusting a file that may list revoked keys as valid.
+//!
+//! Two things make a new or revoked key take effect sooner than the TTL: a well-formed key that is not in
+//! the file makes the instance look at the secret again (`recheck`, at most once per
+//! `UNKNOWN_KEY_RECHECK`, so guessing keys cannot become a Secrets Manager read storm), and a change made
+//! through the admin API marks the keys stale on every instance at its next configuration poll (`expire`).
 
 use std::{
     sync::{Arc, RwLock},
@@ -18,6 +23,8 @@ use super::{KeyError, KeyFile, KeySource};
 pub(crate) const STALE_GRACE: Duration = Duration::from_secs(600);
 /// Pause between failed refreshes, so an outage costs one slow call per interval, not one per request.
 pub(crate) const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
+/// An unknown key triggers at most one reload per this interval per instance.
+pub(crate) const UNKNOWN_KEY_RECHECK: Duration = Duration::from_secs(2);
 
 struct Loaded {
     keys: Arc<KeyFile>,
@@ -29,6 +36,10 @@ struct State {
     loaded: Option<Loaded>,
     /// No new attempt before this instant (set after a failure).
     retry_at: Option<Instant>,
+    /// The keys changed elsewhere: reload at the next `get`.
+    stale: bool,
+    /// When an unknown key last triggered a reload.
+    rechecked: Option<Instant>,
 }
 
 pub(crate) struct KeyCache {
@@ -69,8 +80,9 @@ impl KeyCache {
             Ok(file) => {
                 tracing::info!(keys = file.len(), "API keys loaded");
                 let keys = Arc::new(file);
-                *self.write() =
-                    State { loaded: Some(Loaded { keys: keys.clone(), at: Instant::now() }), retry_at: None };
+                let mut state = self.write();
+                state.loaded = Some(Loaded { keys: keys.clone(), at: Instant::now() });
+                (state.retry_at, state.stale) = (None, false);
                 Ok(keys)
             }
             Err(error) => {
@@ -91,6 +103,27 @@ impl KeyCache {
         }
     }
 
+    /// Marks the keys stale: the next `get` reloads them (they were changed through the admin API).
+    pub(crate) fn expire(&self) {
+        self.write().stale = true;
+    }
+
+    /// After a well-formed key that is not in the file: the keys reloaded now, in case it was created
+    /// since they were loaded. `None` (no reload) when they were loaded or rechecked within
+    /// `UNKNOWN_KEY_RECHECK`.
+    pub(crate) async fn recheck(&self) -> Option<Arc<KeyFile>> {
+        {
+            let mut state = self.write();
+            let recent = |at: Option<Instant>| at.is_some_and(|t| t.elapsed() < UNKNOWN_KEY_RECHECK);
+            if recent(state.loaded.as_ref().map(|l| l.at)) || recent(state.rechecked) {
+                return None;
+            }
+            state.rechecked = Some(Instant::now());
+            state.stale = true;
+        }
+        self.get().await.ok()
+    }
+
     /// (keys within the TTL, keys within TTL + grace).
     fn snapshot(&self) -> (Option<Arc<KeyFile>>, Option<Arc<KeyFile>>) {
         let state = self.read();
@@ -98,7 +131,7 @@ impl KeyCache {
             return (None, None);
         };
         let age = loaded.at.elapsed();
-        let fresh = (age < self.ttl).then(|| loaded.keys.clone());
+        let fresh = (age < self.ttl && !state.stale).then(|| loaded.keys.clone());
         let usable = (age < self.ttl + STALE_GRACE).then(|| loaded.keys.clone());
         (fresh, usable)
     }
@@ -183,6 +216,38 @@ mod tests {
         source.set(key_file());
         tokio::time::advance(RETRY_AFTER_FAILURE).await;
         assert!(cache.get().await.is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unknown_keys_reload_at_most_once_per_interval() {
+        let source = Arc::new(MemoryKeySource::new(key_file_with(|k| k["id"] != "k_a")));
+        let cache = cache(&source);
+        assert!(!knows(&cache.get().await.unwrap(), KEY_A));
+        // Just loaded: an unknown key does not reload.
+        assert!(cache.recheck().await.is_none());
+        source.set(key_file());
+        tokio::time::advance(UNKNOWN_KEY_RECHECK).await;
+        assert!(knows(&cache.recheck().await.unwrap(), KEY_A));
+        // A flood of unknown keys right after costs nothing more.
+        for _ in 0..100 {
+            assert!(cache.recheck().await.is_none());
+        }
+        assert_eq!(source.loads(), 2);
+        tokio::time::advance(UNKNOWN_KEY_RECHECK).await;
+        assert!(cache.recheck().await.is_some());
+        assert_eq!(source.loads(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_keys_are_reloaded_at_the_next_get() {
+        let source = Arc::new(MemoryKeySource::new(key_file()));
+        let cache = cache(&source);
+        assert!(knows(&cache.get().await.unwrap(), KEY_A));
+        source.set(key_file_with(|k| k["id"] != "k_a"));
+        cache.expire();
+        assert!(!knows(&cache.get().await.unwrap(), KEY_A));
+        assert!(!knows(&cache.get().await.unwrap(), KEY_A));
+        assert_eq!(source.loads(), 2);
     }
 
     #[tokio::test(start_paused = true)]

@@ -8,6 +8,7 @@
 //! or work factor to resist guessing (2^256 candidates); argon2/bcrypt defend low-entropy passwords and
 //! would cost tens of milliseconds on every request.
 
+pub mod admin;
 mod cache;
 mod memory;
 mod secrets_manager;
@@ -18,8 +19,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
+pub use admin::KeyAdmin;
 pub(crate) use cache::KeyCache;
-pub use memory::MemoryKeySource;
+pub use memory::{MemoryKeySecret, MemoryKeySource};
 pub use secrets_manager::SecretsManagerKeySource;
 
 use super::{InvalidReason, Principal, Scopes};

@@ -1,4 +1,6 @@
-//! Secrets Manager adapter: one `GetSecretValue` of the key secret per refresh.
+//! Secrets Manager adapter: one `GetSecretValue` of the key secret per refresh; for the admin API, the
+//! compare-and-swap described in `admin.rs` (`PutSecretValue` of a staged version, then
+//! `UpdateSecretVersionStage` moving `AWSCURRENT` from the version that was read).
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
@@ -27,11 +29,70 @@ impl KeySource for SecretsManagerKeySource {
             .client
             .get_secret_value()
             .secret_id(&self.secret_id)
+            // Named explicitly: the admin API moves this label between versions.
+            .version_stage("AWSCURRENT")
             .send()
             .await
             .map_err(|e| KeyError::Unavailable(Box::new(e)))?;
         let text = output.secret_string().ok_or_else(|| KeyError::Corrupt("the secret has no SecretString".into()))?;
         KeyFile::parse(text)
+    }
+}
+
+#[async_trait]
+impl super::KeyAdmin for SecretsManagerKeySource {
+    async fn read(&self) -> Result<(String, String), KeyError> {
+        let output = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            // Named explicitly: the admin API moves this label between versions.
+            .version_stage("AWSCURRENT")
+            .send()
+            .await
+            .map_err(|e| KeyError::Unavailable(Box::new(e)))?;
+        let text = output.secret_string().ok_or_else(|| KeyError::Corrupt("the secret has no SecretString".into()))?;
+        let version = output.version_id().ok_or_else(|| KeyError::Corrupt("the secret has no VersionId".into()))?;
+        Ok((text.to_owned(), version.to_owned()))
+    }
+
+    async fn replace(&self, version: &str, text: &str) -> Result<bool, KeyError> {
+        let mut token = [0u8; 16];
+        getrandom::fill(&mut token).map_err(|e| KeyError::Unavailable(e.to_string().into()))?;
+        let staged = self
+            .client
+            .put_secret_value()
+            .secret_id(&self.secret_id)
+            .client_request_token(hex::encode(token))
+            .secret_string(text)
+            // Not current yet: a staged version serves nobody until the label moves to it.
+            .version_stages("AWSPENDING")
+            .send()
+            .await
+            .map_err(|e| KeyError::Unavailable(Box::new(e)))?;
+        let new_version = staged.version_id().unwrap_or_default().to_owned();
+        let moved = self
+            .client
+            .update_secret_version_stage()
+            .secret_id(&self.secret_id)
+            .version_stage("AWSCURRENT")
+            .move_to_version_id(&new_version)
+            // The compare: this fails if AWSCURRENT is no longer on the version that was read.
+            .remove_from_version_id(version)
+            .send()
+            .await;
+        match moved {
+            Ok(_) => Ok(true),
+            Err(error) => {
+                // Lost the race, or a real failure? The current version tells.
+                let (_, current) = self.read().await?;
+                if current != version {
+                    Ok(false)
+                } else {
+                    Err(KeyError::Unavailable(Box::new(error)))
+                }
+            }
+        }
     }
 }
 
@@ -56,5 +117,37 @@ mod tests {
 
         let missing = SecretsManagerKeySource::new(&sdk, "mcp-gateway/no-such-secret").load().await;
         assert!(matches!(missing, Err(KeyError::Unavailable(_))));
+    }
+
+    /// Two admin writers racing on the real (emulated) secret: both keys end up in it.
+    #[tokio::test]
+    async fn concurrent_creates_through_secrets_manager_lose_no_key() {
+        let Some(sdk) = crate::testing::moto("concurrent_creates_through_secrets_manager_lose_no_key").await else {
+            return;
+        };
+        let secret_id = format!("mcp-gateway/api-keys-cas-{}", crate::protocol::mint_id().unwrap());
+        Client::new(&sdk).create_secret().name(&secret_id).secret_string(r#"{"keys":[]}"#).send().await.unwrap();
+        let source = std::sync::Arc::new(SecretsManagerKeySource::new(&sdk, secret_id));
+        let creates: Vec<_> = (0..4)
+            .map(|i| {
+                let source = source.clone();
+                tokio::spawn(async move {
+                    super::super::admin::create(source.as_ref(), &format!("k{i}"), &[], None, 0).await.unwrap().0
+                })
+            })
+            .collect();
+        let mut keys = Vec::new();
+        for create in creates {
+            keys.push(create.await.unwrap());
+        }
+        let file = source.load().await.unwrap();
+        assert_eq!(file.len(), 4);
+        assert!(keys.iter().all(|k| file.authenticate(k, 0).is_ok()));
+        // A stale version is refused without touching the current document.
+        use super::super::KeyAdmin;
+        let (text, version) = source.read().await.unwrap();
+        assert!(source.replace(&version, &text).await.unwrap());
+        assert!(!source.replace(&version, r#"{"keys":[]}"#).await.unwrap());
+        assert_eq!(source.load().await.unwrap().len(), 4);
     }
 }
