@@ -37,6 +37,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         # Lambda backends: exactly the functions the operator lists, only when some are listed;
         # gateway_execute_code: the code function (code never runs here).
         "lambda:InvokeFunction": {"LambdaBackendFunctionArns", "CodeFunction.Arn"},
+    },
     # Tool calls from code: counters and the PII vault (no DeleteItem), the keys, the backends' credentials.
     "CodeFunction": {
         "dynamodb:GetItem": {TABLE},
