@@ -25,7 +25,7 @@ start() {
   # The local stack's backends are on loopback, which the SSRF guard refuses without this opt-in.
   # Under the watcher the mcp function hands gateway_execute_code to the code function of the same
   # watcher through the Lambda Invoke API, as in AWS; the plain server runs code in its own sandboxes.
-  local run=(env CODE_FUNCTION_NAME=code AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$port"
+  local run=(env CODE_FUNCTION_NAME=code CODE_FUNCTION_ENDPOINT_URL="http://127.0.0.1:$port"
     cargo lambda watch --ignore-changes --disable-cors -A 127.0.0.1 -P "$port")
   if [[ "$mode" == plain ]]; then
     cargo build --quiet --bin mcp-gateway-server

@@ -47,7 +47,13 @@ impl CodeExecutor for LocalExecutor {
 /// The executor the configuration names: the code function when `CODE_FUNCTION_NAME` is set, else local.
 pub fn for_config(config: &CodeConfig, sdk: &SdkConfig) -> Arc<dyn CodeExecutor> {
     match &config.function_name {
-        Some(function) => Arc::new(LambdaExecutor::new(sdk, function.clone())),
+        Some(function) => {
+            let mut builder = aws_sdk_lambda::config::Builder::from(sdk);
+            if let Some(url) = &config.function_endpoint {
+                builder = builder.endpoint_url(url);
+            }
+            Arc::new(LambdaExecutor::from_builder(builder, function.clone()))
+        }
         None => Arc::new(LocalExecutor),
     }
 }

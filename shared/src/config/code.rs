@@ -74,6 +74,10 @@ pub struct CodeConfig {
     /// that Lambda function (the `code` function, under its own role); unset, this process runs the code
     /// in its own sandbox processes (the plain server), or refuses when it has none (the `mcp` binary).
     pub function_name: Option<String>,
+    /// `CODE_FUNCTION_ENDPOINT_URL`: where that function is invoked, when not where the SDK's Lambda
+    /// endpoint points (local development: the code function under the gateway's own `cargo lambda
+    /// watch`, while `AWS_ENDPOINT_URL_LAMBDA` points Lambda backends at another one). Unset in AWS.
+    pub function_endpoint: Option<String>,
 }
 
 impl Default for CodeConfig {
@@ -85,6 +89,7 @@ impl Default for CodeConfig {
             limits: Limits::default(),
             max_concurrent: default_concurrency(),
             function_name: None,
+            function_endpoint: None,
         }
     }
 }
@@ -131,6 +136,7 @@ impl CodeConfig {
             limits: Limits { memory_bytes: (memory_mb as usize) << 20, ..Limits::default() },
             max_concurrent: number("CODE_MAX_CONCURRENT", default_concurrency() as u64, 1..=1024)? as usize,
             function_name: get("CODE_FUNCTION_NAME"),
+            function_endpoint: get("CODE_FUNCTION_ENDPOINT_URL"),
         })
     }
 
