@@ -1,7 +1,8 @@
 //! The composition root: builds the [`App`] every function shares, in one step, from the environment
 //! (production and the local stack) or from given parts (tests, benchmarks). This is the only module
 //! that knows every concrete part: the DynamoDB and Secrets Manager adapters, and the gateway's own
-//! tools that the MCP layer reaches through [`GatewayTool`](crate::app::GatewayTool).
+//! tools (`gateway_execute_code`, the meta-tools) that the MCP layer reaches through
+//! [`GatewayTool`](crate::app::GatewayTool).
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use crate::{
     },
     code::CodeTool,
     config::ConfigError,
+    meta::{self, DynamoResultStore, ResultStore},
     pii::{Pii, PiiConfig, PiiConfigError, PiiError},
     ratelimit::{DynamoRateLimitStore, RateLimitStore, RateLimiter},
     routing::{ModernSessions, ResourceOwners, ToolCatalog},
@@ -51,6 +53,8 @@ pub struct Parts {
     pub pii: Pii,
     /// Where backend credentials come from; `None` reaches backends without their `auth` credential.
     pub credentials: Option<Arc<BackendCredentials>>,
+    /// Where the meta-tools' result cache lives (used only when `GATEWAY_RESULT_CACHE` is on).
+    pub results: Arc<dyn ResultStore>,
 }
 
 impl App {
@@ -62,6 +66,9 @@ impl App {
         }
         let mut gateway_tools = GatewayToolSet::default();
         gateway_tools.register(Arc::new(CodeTool));
+        for tool in meta::tools(&config, parts.results) {
+            gateway_tools.register(tool);
+        }
         Ok(Self {
             client,
             sessions: parts.sessions,
@@ -89,6 +96,7 @@ impl App {
             limits: Arc::new(DynamoRateLimitStore::new(&sdk, config.table_name.clone())),
             pii: Pii::from_sdk(PiiConfig::from_env()?, &sdk).await?,
             credentials: Some(Arc::new(BackendCredentials::new(secrets, options.network, options.secrets_ttl)?)),
+            results: Arc::new(DynamoResultStore::new(&sdk, config.table_name.clone())),
         };
         Self::assemble(config, parts)
     }

@@ -19,7 +19,7 @@ pub mod tools {
     use serde_json::{json, Value};
 
     use super::{calls, lists, upstream::Ctx};
-    use crate::{auth::Principal, protocol::VaultScope, App, GatewayError};
+    use crate::{auth::Principal, gate, protocol::VaultScope, ratelimit::Limit, App, GatewayError};
 
     /// Every tool `principal` may call, with exposed names (all pages of every backend).
     pub async fn list(app: &App, principal: &Principal) -> Result<Vec<Value>, GatewayError> {
@@ -49,10 +49,32 @@ pub mod tools {
         name: &str,
         arguments: Value,
     ) -> Result<Value, GatewayError> {
+        // A gateway tool's name is reserved (as in `tools/call` on /mcp): a backend tool exposed under it
+        // is never reached, and the gateway's own tools are not callable from here.
+        if app.gateway_tools.is_gateway_tool(name) {
+            return Err(GatewayError::InvalidParams(format!("unknown tool: {name}")));
+        }
         let mut ctx = Ctx::stateless(app, principal);
         ctx.vault = Some(vault.clone());
         let result = calls::call_tool(&ctx, &json!({ "name": name, "arguments": arguments })).await;
         ctx.keep_stateless();
         result
+    }
+
+    /// A call made for a caller by one of the gateway's own tools (code, meta-tools): charged like a
+    /// `tools/call` on /mcp — one charge of the caller's budget (`None`: an anonymous caller whose address
+    /// is unknown), the tool's own limit in [`call`] — then exactly [`call`].
+    pub async fn call_charged(
+        app: &App,
+        principal: &Principal,
+        vault: &VaultScope,
+        budget: Option<&Limit>,
+        name: &str,
+        arguments: Value,
+    ) -> Result<Value, GatewayError> {
+        if let Some(budget) = budget {
+            gate::charge(app, budget).await?;
+        }
+        call(app, principal, vault, name, arguments).await
     }
 }

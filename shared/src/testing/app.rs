@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     auth::{Authenticator, KeyFile, MemoryKeySource},
     boot::Parts,
+    meta::MemoryResultStore,
     pii::{MemoryVaultStore, Pii, PiiConfig, VaultKey},
     ratelimit::MemoryRateLimitStore,
     store::MemoryStore,
@@ -44,6 +45,8 @@ pub struct Stores {
     pub limits: Arc<MemoryRateLimitStore>,
     pub vault: Arc<MemoryVaultStore>,
     pub keys: Arc<MemoryKeySource>,
+    /// The meta-tools' result cache.
+    pub results: Arc<MemoryResultStore>,
 }
 
 impl Stores {
@@ -54,6 +57,7 @@ impl Stores {
             limits: Arc::default(),
             vault: Arc::new(MemoryVaultStore::new()),
             keys: Arc::new(MemoryKeySource::new(key_file(keys))),
+            results: Arc::default(),
         }
     }
 
@@ -102,8 +106,14 @@ pub fn app(vars: &[(&str, &str)], stores: &Stores) -> App {
         VaultKey::derive("test-only-vault-secret-0123456789abcdef").expect("test vault key"),
     )
     .expect("test PII");
-    let parts =
-        Parts { sessions: stores.sessions.clone(), auth, limits: stores.limits.clone(), pii, credentials: None };
+    let parts = Parts {
+        sessions: stores.sessions.clone(),
+        auth,
+        limits: stores.limits.clone(),
+        pii,
+        credentials: None,
+        results: stores.results.clone(),
+    };
     App::assemble(config, parts).expect("test app")
 }
 

@@ -2,8 +2,9 @@
 //! sessions, a few tools, a resource, a prompt and completions, that records every message it receives
 //! so tests can assert what reached it (and what never did).
 //!
-//! Tools: `echo {text}` (the text back, as text and `structuredContent`), `add {a, b}`, `fail` (an
-//! `isError` result), `boom {text}` (a JSON-RPC error whose message repeats the text), `slow {ms}` (sleeps).
+//! Tools: `echo {text}` (the text back, as text and `structuredContent`), `add {a, b}` (annotated read-only
+//! and idempotent), `fail` (an `isError` result), `boom {text}` (a JSON-RPC error whose message repeats the
+//! text), `slow {ms}` (sleeps).
 //! With `modern`, it also serves 2026-07-28 requests statelessly (`server/discover`).
 
 use std::{
@@ -175,6 +176,11 @@ fn tool(name: &str, properties: Value, required: &[&str]) -> Value {
         "inputSchema": { "type": "object", "properties": properties, "required": required } })
 }
 
+fn annotated(mut tool: Value, annotations: Value) -> Value {
+    tool["annotations"] = annotations;
+    tool
+}
+
 fn text_result(text: &str) -> Value {
     json!({ "content": [{ "type": "text", "text": text }], "structuredContent": { "text": text } })
 }
@@ -194,7 +200,10 @@ async fn answer(method: &str, params: &Value, modern: bool) -> Result<Value, Val
         "ping" | "logging/setLevel" => json!({}),
         "tools/list" => json!({ "tools": [
             tool("echo", json!({ "text": { "type": "string" } }), &["text"]),
-            tool("add", json!({ "a": { "type": "number" }, "b": { "type": "number" } }), &["a", "b"]),
+            annotated(
+                tool("add", json!({ "a": { "type": "number" }, "b": { "type": "number" } }), &["a", "b"]),
+                json!({ "readOnlyHint": true, "idempotentHint": true }),
+            ),
             tool("fail", json!({}), &[]),
             tool("boom", json!({ "text": { "type": "string" } }), &[]),
             tool("slow", json!({ "ms": { "type": "integer", "maximum": 60000 } }), &["ms"]),
