@@ -63,6 +63,10 @@ AWS_ENDPOINT_URL=http://127.0.0.1:4599 PII_ENABLED=0 RATE_LIMIT_FAILURE_MODE=ope
 # settings so opening and recovery fit in a test.
 GATEWAY_BREAKER_FAILURES=3 GATEWAY_BREAKER_OPEN_SECS=3 GATEWAY_BREAKER_HALF_OPEN_SUCCESSES=2 \
   infra/gateway.sh start 9010 infra/backends.faults.json
+# Progressive disclosure: lite listing with one pinned tool, the meta-tools and their result cache (in
+# DynamoDB on moto), per API key.
+AUTH_MODE=api-key ALLOW_INSECURE=0 API_KEYS_REFRESH_SECS=2 GATEWAY_TOOLS_MODE=lite GATEWAY_PINNED_TOOLS=demo_add \
+  GATEWAY_RESULT_CACHE=annotated infra/gateway.sh start 9013 infra/backends.local.json
 
 step "unit, in-process and adapter tests (adapters against moto)"
 # The moto-backed adapter tests skip without the emulator; here it runs, so a skip is a failure.

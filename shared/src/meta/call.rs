@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::{
     arguments,
-    cache::{is_cacheable, CacheKey},
+    cache::{is_cacheable, open, seal, CacheKey},
     refusal,
     shape::{shape, Shaping, MAX_FIELDS},
     Meta, CALL_TOOL,
@@ -176,7 +176,7 @@ pub async fn run(meta: &Meta, app: &App, caller: &Caller<'_>, spec: CallSpec) ->
             let result =
                 mcp::tools::call_charged(app, caller.principal, &caller.vault, budget, name, arguments).await?;
             if let Some(entry) = &cacheable {
-                keep(meta, app, entry, &result).await;
+                keep(meta, app, caller, entry, &result).await;
             }
             result
         }
@@ -221,7 +221,7 @@ async fn cacheable(meta: &Meta, app: &App, caller: &Caller<'_>, name: &str, argu
     }
     // A cached result's tokens must outlive it in the vault that minted them.
     let ttl_secs = config.ttl.min(app.pii.config().vault_ttl).as_secs();
-    let key = CacheKey::new(&principal.id, &caller.vault, name, &restored);
+    let key = CacheKey::new(&principal.id, name, &restored);
     Some(Cacheable { key, restored, schema: entry.tool.get("inputSchema").cloned(), ttl_secs })
 }
 
@@ -241,7 +241,8 @@ async fn hit(
             return Ok(None);
         }
     };
-    let Ok(result) = serde_json::from_str::<Value>(&data) else { return Ok(None) };
+    // An entry holding tokens of another vault (another session of this principal) is a miss.
+    let Some(result) = open(&data, &caller.vault) else { return Ok(None) };
     let valid = match &entry.schema {
         Some(schema) => crate::schema::validate_arguments(schema, &entry.restored).is_ok(),
         None => true,
@@ -258,9 +259,13 @@ async fn hit(
 }
 
 /// Stores a successful result (as the caller received it: tokenized) if it is small enough.
-async fn keep(meta: &Meta, app: &App, entry: &Cacheable, result: &Value) {
-    let data = result.to_string();
-    if !is_cacheable(result, &data) || data.len() > app.config.meta.cache.max_bytes {
+async fn keep(meta: &Meta, app: &App, caller: &Caller<'_>, entry: &Cacheable, result: &Value) {
+    let text = result.to_string();
+    if !is_cacheable(result, &text) {
+        return;
+    }
+    let data = seal(result, &text, &caller.vault);
+    if data.len() > app.config.meta.cache.max_bytes {
         return;
     }
     if let Err(error) = meta.results.put(&entry.key, &data, now_secs() + entry.ttl_secs).await {

@@ -294,3 +294,28 @@ async fn the_cache_is_off_by_default_and_for_anonymous_callers() {
     assert_eq!(d.backend.calls_of("add").len(), 4);
     assert_eq!((d.stores.results.operations(), d2.stores.results.operations()), ((0, 0), (0, 0)));
 }
+
+#[tokio::test]
+async fn sessions_of_one_principal_share_token_free_results_only() {
+    let d =
+        Deployment::new(&[("GATEWAY_RESULT_CACHE", "listed"), ("GATEWAY_RESULT_CACHE_TOOLS", "fake_add,fake_echo")])
+            .await;
+    let app = d.instance();
+    let (mut first, mut second) =
+        (TestClient::with_key(&app, &d.keys.browser), TestClient::with_key(&app, &d.keys.browser));
+    first.initialize().await;
+    second.initialize().await;
+    let add = json!({"name": "fake_add", "arguments": {"a": 1, "b": 2}});
+    first.call_tool("gateway_call_tool", add.clone()).await;
+    assert_eq!(second.call_tool("gateway_call_tool", add).await.result()["_meta"]["mcp-gateway/cache"], "hit");
+    assert_eq!(d.backend.calls_of("add").len(), 1);
+    // A result holding a token is bound to the vault that minted it: the other session calls the backend.
+    let echo = json!({"name": "fake_echo", "arguments": {"text": "alice@example.com"}});
+    first.call_tool("gateway_call_tool", echo.clone()).await;
+    let other = second.call_tool("gateway_call_tool", echo.clone()).await;
+    assert_eq!(other.result()["_meta"]["mcp-gateway/cache"], "miss");
+    assert_eq!(d.backend.calls_of("echo").len(), 2);
+    // Its own token, which resolves in its own vault.
+    second.call_tool("fake_echo", json!({"text": other.result()["content"][0]["text"].as_str().unwrap()})).await;
+    assert_eq!(d.backend.calls_of("echo")[2]["arguments"]["text"], "alice@example.com");
+}

@@ -67,7 +67,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::protocol::VaultScope;
 
     async fn store(test: &str) -> Option<DynamoResultStore> {
         let sdk = crate::testing::moto(test).await?;
@@ -75,8 +74,7 @@ mod tests {
     }
 
     fn fresh_key(arguments: serde_json::Value) -> CacheKey {
-        let principal = crate::protocol::mint_id().unwrap();
-        CacheKey::new(&principal, &VaultScope::Principal(principal.clone()), "demo_lookup", &arguments)
+        CacheKey::new(&crate::protocol::mint_id().unwrap(), "demo_lookup", &arguments)
     }
 
     #[tokio::test]
