@@ -94,7 +94,7 @@ impl Client {
         let vars = [
             ("GATEWAY_BACKENDS_JSON", backends_json.as_str()),
             ("AUTH_MODE", "api-key"),
-            ("RATE_LIMIT_PER_PRINCIPAL", "10000000"),
+            ("RATE_LIMIT_PER_PRINCIPAL", "1000000"),
             ("GATEWAY_TOOLS_MODE", mode),
             ("GATEWAY_BACKEND_CONCURRENCY", "64"),
         ];

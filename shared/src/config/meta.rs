@@ -45,6 +45,15 @@ pub struct ResultCacheConfig {
 }
 
 impl ResultCacheConfig {
+    /// Whether a result of `tool` may be cached, as far as can be told without its definition.
+    pub fn may_cover(&self, tool: &str) -> bool {
+        match self.policy {
+            CachePolicy::Off => false,
+            CachePolicy::Listed => matches_any(&self.tools, tool),
+            CachePolicy::Annotated => true,
+        }
+    }
+
     /// Whether a result of `tool` (exposed name, its listed definition) may be cached.
     pub fn covers(&self, tool: &str, definition: &Value) -> bool {
         let hinted = |hint: &str| definition.pointer(&format!("/annotations/{hint}")) == Some(&Value::Bool(true));
@@ -200,6 +209,8 @@ mod tests {
         );
         let c = config(&[("GATEWAY_RESULT_CACHE", "listed"), ("GATEWAY_RESULT_CACHE_TOOLS", "demo_*")]).unwrap();
         assert!(!c.cache.covers("x", &both) && c.cache.covers("demo_add", &json!({})));
+        assert!(c.cache.may_cover("demo_add") && !c.cache.may_cover("x"));
+        assert!(!MetaConfig::default().cache.may_cover("demo_add"));
     }
 
     #[test]

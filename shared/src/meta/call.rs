@@ -21,7 +21,6 @@ use super::{
 use crate::{
     app::{GatewayTool, ToolCall},
     auth::{Principal, PrincipalKind},
-    config::meta::CachePolicy,
     gate, mcp,
     protocol::{now_secs, VaultScope},
     ratelimit::Limit,
@@ -202,7 +201,7 @@ async fn cacheable(meta: &Meta, app: &App, caller: &Caller<'_>, name: &str, argu
     let config = &app.config.meta.cache;
     let principal = caller.principal;
     // Anonymous callers all share one principal id: they get no cache at all.
-    if config.policy == CachePolicy::Off || principal.kind == PrincipalKind::Anonymous {
+    if !config.may_cover(name) || principal.kind == PrincipalKind::Anonymous {
         return None;
     }
     if !principal.scopes.may_call_tool(name) || app.gateway_tools.is_gateway_tool(name) {
