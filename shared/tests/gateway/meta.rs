@@ -67,7 +67,7 @@ async fn meta_tools_need_their_gateway_scope() {
     assert_eq!(refused.json["error"]["message"], "invalid params: unknown tool: gateway_search_tools");
     // One meta-tool's own scope grants that one only.
     let one = TestKey::new("k_one", &["gateway:gateway_search_tools", "tool:fake_add"]);
-    d.stores.set_keys(&[one.clone()]);
+    d.stores.set_keys(std::slice::from_ref(&one));
     let app = d.instance();
     let mut client = TestClient::with_key(&app, &one);
     client.initialize().await;
@@ -236,7 +236,7 @@ async fn a_cached_result_is_not_served_once_the_scope_is_gone() {
     client.call_tool("gateway_call_tool", add.clone()).await;
     // The key loses tool:fake_add (same id): a new instance reads the new key file.
     let narrowed = TestKey { scopes: vec!["gateway:call", "tool:fake_echo"], ..d.keys.browser.clone() };
-    d.stores.set_keys(&[narrowed.clone()]);
+    d.stores.set_keys(std::slice::from_ref(&narrowed));
     let app = d.instance();
     let mut client = TestClient::with_key(&app, &narrowed);
     client.initialize().await;
