@@ -18,7 +18,7 @@ LAYERS = [
     ["config", "error"],
     ["http", "routing"],
     ["app"],
-    ["gate", "mcp", "health", "metrics", "code", "admin"],
+    ["gate", "mcp", "health", "metrics", "code", "admin", "meta"],
     ["boot", "selfhost", "testing"],
 ]
 ROOT_EXPORTS = {"App": "app", "Config": "config", "GatewayError": "error"}

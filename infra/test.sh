@@ -84,6 +84,11 @@ env $admin_env python infra/seed.py >/dev/null
 env $admin_env infra/gateway.sh start 9021 infra/backends.local.json
 env $admin_env infra/gateway.sh plain 9022 infra/backends.local.json
 
+# Progressive disclosure: lite listing with one pinned tool, the meta-tools and their result cache (in
+# DynamoDB on moto), per API key.
+AUTH_MODE=api-key ALLOW_INSECURE=0 API_KEYS_REFRESH_SECS=2 GATEWAY_TOOLS_MODE=lite GATEWAY_PINNED_TOOLS=demo_add \
+  GATEWAY_RESULT_CACHE=annotated infra/gateway.sh start 9013 infra/backends.local.json
+
 step "unit, in-process and adapter tests (adapters against moto)"
 # The moto-backed adapter tests skip without the emulator; here it runs, so a skip is a failure.
 MOTO_REQUIRED=1 cargo test --workspace --locked

@@ -1,7 +1,8 @@
 //! The composition root: builds the [`App`] every function shares, in one step, from the environment
 //! (production and the local stack) or from given parts (tests, benchmarks). This is the only module
 //! that knows every concrete part: the DynamoDB and Secrets Manager adapters, and the gateway's own
-//! tools that the MCP layer reaches through [`GatewayTool`](crate::app::GatewayTool).
+//! tools (`gateway_execute_code`, the meta-tools) that the MCP layer reaches through
+//! [`GatewayTool`](crate::app::GatewayTool).
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use crate::{
     code::CodeTool,
     config::ConfigError,
     config::ConfigFollower,
+    meta::{self, DynamoResultStore, ResultStore},
     pii::{Pii, PiiConfig, PiiConfigError, PiiError},
     ratelimit::{DynamoRateLimitStore, PublicLimiter, RateLimitStore, RateLimiter},
     routing::{DisabledTools, ModernSessions, ResourceOwners, ToolCatalog},
@@ -58,6 +60,8 @@ pub struct Parts {
     pub config_store: Arc<dyn ConfigStore>,
     /// Writes the key secret (the admin API only).
     pub key_admin: Option<Arc<dyn KeyAdmin>>,
+    /// Where the meta-tools' result cache lives (used only when `GATEWAY_RESULT_CACHE` is on).
+    pub results: Arc<dyn ResultStore>,
 }
 
 /// The follower of the stored configuration for `config`, over `store`.
@@ -81,6 +85,9 @@ impl App {
         }
         let mut gateway_tools = GatewayToolSet::default();
         gateway_tools.register(Arc::new(CodeTool::local()));
+        for tool in meta::tools(&config, parts.results) {
+            gateway_tools.register(tool);
+        }
         Ok(Self {
             client,
             sessions: parts.sessions,
@@ -128,6 +135,7 @@ impl App {
                 Arc::new(SecretsManagerKeySource::new(&sdk, config.auth.api_keys_secret_id.clone()))
                     as Arc<dyn KeyAdmin>
             }),
+            results: Arc::new(DynamoResultStore::new(&sdk, config.table_name.clone())),
         };
         let mut app = Self::assemble(config, parts)?;
         // gateway_execute_code runs where CODE_FUNCTION_NAME says: in AWS, the code function (invoked).

@@ -11,7 +11,7 @@
 //! | 3 policy | `config`, `error` | the deployment's settings; the one error type and its mapping |
 //! | 4 transport | `http`, `routing` | request checks and the one response finisher; per-instance routing caches |
 //! | 5 state | `app` | the state routes share, and the gateway-tool trait |
-//! | 6 routes | `gate`, `mcp`, `health`, `metrics`, `code`, `admin` | what each route does |
+//! | 6 routes | `gate`, `mcp`, `health`, `metrics`, `code`, `admin`, `meta` | what each route (and gateway tool) does |
 //! | 7 composition | `boot`, `selfhost`, `testing` | building the `App`; the plain server; in-process test kit |
 //!
 //! See `shared/ARCHITECTURE.md` for one request walked through these layers.
@@ -31,6 +31,7 @@ pub mod gate;
 pub mod health;
 pub mod http;
 pub mod mcp;
+pub mod meta;
 pub mod metrics;
 pub mod pii;
 pub mod protocol;

@@ -7,7 +7,10 @@ Built on the official Python SDK (mcp 2.3.0, MCPServer). Listens on 127.0.0.1 on
 
 Tools:     echo(text), length(text), echo_json(document), add(a, b), slow(seconds), whoami()
            (whoami = JSON of the request headers it received; echo_json = `document` parsed, as structured
-           content, so a value can come back as a key or a number)
+           content, so a value can come back as a key or a number),
+           records(count) (a JSON document of `count` rows, for result shaping),
+           lookup(key) (read-only and idempotent by its annotations; counts its calls per key, so a test can
+           tell a cached answer from a fresh one), calls(key) (that count, without counting)
 Resources: demo://greeting, demo://items/1..N (resources/list is paginated, --page-size per page),
            templates demo://users/{user_id}, demo://contacts/{email}
 Prompts:   summarize(topic) (+ completion for `topic`), contact(email) (+ completion for `email`: addresses,
@@ -31,6 +34,7 @@ from mcp_types import (
     ListResourcesResult,
     PaginatedRequestParams,
     PromptReference,
+    ToolAnnotations,
 )
 
 TOPICS = ["mcp", "lambda", "rust"]
@@ -70,6 +74,32 @@ def build_server(page_size: int) -> MCPServer:
     def whoami(ctx: Context) -> str:
         headers = ctx.headers or {}
         return json.dumps({k.lower(): v for k, v in headers.items()}, sort_keys=True)
+
+    @server.tool(
+        description="Return `count` records (id, name, tags, a long note) as one JSON document.",
+        structured_output=True,
+    )
+    def records(count: int = 10) -> dict[str, Any]:
+        rows = [
+            {"id": i, "name": f"record {i}", "tags": ["a", "b", "c"], "note": f"note {i} " + "lorem ipsum " * 20}
+            for i in range(max(0, min(count, 1000)))
+        ]
+        return {"items": rows, "count": len(rows)}
+
+    lookups: dict[str, int] = {}
+
+    @server.tool(
+        description="Look a key up (read-only, idempotent). Answers how many times this backend was asked for it.",
+        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True),
+        structured_output=True,
+    )
+    def lookup(key: str) -> dict[str, Any]:
+        lookups[key] = lookups.get(key, 0) + 1
+        return {"key": key, "calls": lookups[key]}
+
+    @server.tool(description="How many times lookup(key) reached this backend.")
+    def calls(key: str) -> int:
+        return lookups.get(key, 0)
 
     @server.resource("demo://greeting", name="greeting", description="A static greeting.", mime_type="text/plain")
     def greeting() -> str:

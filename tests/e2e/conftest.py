@@ -4,6 +4,7 @@ The gateway must already run (cargo lambda watch):
   GATEWAY_URL         primary instance               (default http://127.0.0.1:9000)
   GATEWAY_URL_2       second process, same config    (default http://127.0.0.1:9001)
   GATEWAY_URL_FAULTY  config with hang + dead backends (default http://127.0.0.1:9002)
+  GATEWAY_URL_LITE    lite listing, meta-tools, result cache, api-key auth (default http://127.0.0.1:9013)
   E2E_HTTP_TIMEOUT    seconds per HTTP request (default 120: the first request to a function under
                       `cargo lambda watch` may compile it)
 """

@@ -58,10 +58,10 @@ async def test_tools_from_both_backends_prefixed_once(mode: str):
         assert not dupes, f"duplicate tools: {dupes}"
         assert {"demo_echo", "demo_add", "demo_slow", "demo_whoami"} <= set(names)
         assert {"everything_echo", "everything_get-sum", "everything_get-tiny-image"} <= set(names)
-        # Backend tools carry their prefix; the one gateway tool is the code sandbox (this instance runs
-        # without auth, so the caller holds every scope, code:execute included).
-        assert all(n.startswith(("demo_", "everything_")) or n == "gateway_execute_code" for n in names), names
-        assert "gateway_execute_code" in names
+        # Backend tools carry their prefix; the gateway's own tools are the code sandbox and the meta-tools
+        # (this instance runs without auth, so the caller holds every scope, code:execute included).
+        assert all(n.startswith(("demo_", "everything_", "gateway_")) for n in names), names
+        assert {"gateway_execute_code", "gateway_search_tools", "gateway_call_tools"} <= set(names)
         assert "echo" not in names and "add" not in names
 
 

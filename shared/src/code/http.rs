@@ -128,14 +128,16 @@ async fn route(
         Endpoint::Search => {
             let query = SearchQuery::from_params(&query_params(request))?;
             let tools = callable(app, &principal, config).await?;
-            Ok(http::json(StatusCode::OK, &search(&tools, &query)))
+            let backends = app.backends();
+            let origin = |name: &str| backends.resolve(name).map(|r| (r.backend.id.clone(), r.name));
+            Ok(http::json(StatusCode::OK, &search(tools, &query, origin)))
         }
     }
 }
 
 fn query_params(request: &Request) -> HashMap<String, String> {
     let params = request.query_string_parameters();
-    ["query", "detailLevel", "limit", "offset"]
+    ["query", "backend", "detailLevel", "limit", "offset"]
         .into_iter()
         .filter_map(|name| params.first(name).map(|value| (name.to_owned(), value.to_owned())))
         .collect()

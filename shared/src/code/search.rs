@@ -1,11 +1,13 @@
-//! `GET /api/code/tools/search`: find tools by words in their name or description, at the detail the
-//! caller asks for, one page at a time.
+//! `GET /api/code/tools/search`: find tools by words in their name, title, description or argument names,
+//! at the detail the caller asks for, one page at a time. The ranking is the gateway's one tool search
+//! (`meta::search`, also behind `gateway_search_tools`).
 
 use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
 use super::{error::CodeError, tools::helper_name};
+use crate::meta::search::{render, Detail, Entry, Query, SearchIndex};
 
 /// How much of each tool a search returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +21,8 @@ pub enum DetailLevel {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchQuery {
     pub query: String,
+    /// Only tools of this backend (by id).
+    pub backend: Option<String>,
     pub detail: DetailLevel,
     pub limit: usize,
     pub offset: usize,
@@ -49,7 +53,8 @@ impl SearchQuery {
                 .ok_or(CodeError::BadQuery { name, reason: format!("must be an integer from 0 to {max}") }),
         };
         Ok(Self {
-            query: params.get("query").map(|q| q.trim().to_lowercase()).unwrap_or_default(),
+            query: params.get("query").map(|q| q.trim().to_owned()).unwrap_or_default(),
+            backend: params.get("backend").map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()),
             detail,
             limit: number("limit", DEFAULT_LIMIT, MAX_LIMIT)?,
             offset: number("offset", 0, 1_000_000)?,
@@ -57,57 +62,44 @@ impl SearchQuery {
     }
 }
 
-/// The page of `tools` matching `query`: every query word must occur in the name or description;
-/// matches in the name rank first. An empty query lists everything (by name).
-pub fn search(tools: &[Value], query: &SearchQuery) -> Value {
-    let words: Vec<&str> = query.query.split_whitespace().collect();
-    let mut hits: Vec<(usize, &str, &Value)> = tools
-        .iter()
-        .filter_map(|tool| {
-            let name = tool.get("name").and_then(Value::as_str)?;
-            let lower_name = name.to_lowercase();
-            let description = tool.get("description").and_then(Value::as_str).unwrap_or_default().to_lowercase();
-            let mut score = 0;
-            for word in &words {
-                if lower_name.contains(word) {
-                    score += 2;
-                } else if description.contains(word) {
-                    score += 1;
-                } else {
-                    return None;
-                }
-            }
-            Some((score, name, tool))
+/// The page of `tools` matching `query`, ranked (see `meta::search`); `origin` gives an exposed name's
+/// backend id and that backend's own name for the tool.
+pub fn search(tools: Vec<Value>, query: &SearchQuery, origin: impl Fn(&str) -> Option<(String, String)>) -> Value {
+    let entries = tools
+        .into_iter()
+        .map(|tool| {
+            let name = tool.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let (backend, original) = origin(&name).unwrap_or_else(|| (String::new(), name.clone()));
+            Entry { tool, backend, original }
         })
         .collect();
-    hits.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    let total = hits.len();
-    let page: Vec<Value> = hits
-        .into_iter()
-        .skip(query.offset)
-        .take(query.limit)
-        .map(|(_, name, tool)| entry(name, tool, query.detail))
-        .collect();
-    let has_more = query.offset + page.len() < total;
-    json!({ "tools": page, "total": total, "offset": query.offset, "limit": query.limit, "hasMore": has_more })
+    let index = SearchIndex::build(entries);
+    let wanted =
+        Query { text: &query.query, backend: query.backend.as_deref(), offset: query.offset, limit: query.limit };
+    let page = index.search(&wanted, |_| true);
+    let tools: Vec<Value> = page.hits.iter().map(|entry| entry_of(entry, query.detail)).collect();
+    let has_more = query.offset + tools.len() < page.total;
+    json!({ "tools": tools, "total": page.total, "offset": query.offset, "limit": query.limit, "hasMore": has_more })
 }
 
-fn entry(name: &str, tool: &Value, detail: DetailLevel) -> Value {
-    let mut entry = json!({ "name": name });
+/// The REST shape of one hit: as before the shared search, with the JS helper name for code authors.
+fn entry_of(entry: &Entry, detail: DetailLevel) -> Value {
+    let name = entry.name();
     if detail == DetailLevel::NameOnly {
-        return entry;
+        return render(entry, Detail::Name);
     }
-    entry["description"] = tool.get("description").cloned().unwrap_or(Value::String(String::new()));
+    let mut out = json!({ "name": name });
+    out["description"] = entry.tool.get("description").cloned().unwrap_or(Value::String(String::new()));
     if let Some(helper) = helper_name(name) {
-        entry["helper"] = Value::String(helper);
+        out["helper"] = Value::String(helper);
     }
     if detail == DetailLevel::FullSchema {
-        entry["inputSchema"] = tool.get("inputSchema").cloned().unwrap_or(json!({"type": "object"}));
-        if let Some(output) = tool.get("outputSchema") {
-            entry["outputSchema"] = output.clone();
+        out["inputSchema"] = entry.tool.get("inputSchema").cloned().unwrap_or(json!({"type": "object"}));
+        if let Some(output) = entry.tool.get("outputSchema") {
+            out["outputSchema"] = output.clone();
         }
     }
-    entry
+    out
 }
 
 #[cfg(test)]
@@ -116,6 +108,10 @@ mod tests {
 
     fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn origin(name: &str) -> Option<(String, String)> {
+        name.split_once('_').map(|(backend, own)| (backend.to_owned(), own.to_owned()))
     }
 
     fn tools() -> Vec<Value> {
@@ -129,7 +125,7 @@ mod tests {
     #[test]
     fn words_match_names_before_descriptions() {
         let q = SearchQuery::from_params(&params(&[("query", "ADD")])).unwrap();
-        let found = search(&tools(), &q);
+        let found = search(tools(), &q, origin);
         let names: Vec<&str> = found["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["demo_add", "everything_sum"]);
         assert_eq!(found["tools"][0]["helper"], "demo_add");
@@ -139,11 +135,16 @@ mod tests {
     fn detail_levels_and_pages() {
         let q = SearchQuery::from_params(&params(&[("detailLevel", "name_only"), ("limit", "1"), ("offset", "1")]))
             .unwrap();
-        let found = search(&tools(), &q);
+        let found = search(tools(), &q, origin);
         assert_eq!(found["tools"], json!([{"name": "demo_echo"}]));
         assert_eq!((found["total"].as_u64(), found["hasMore"].as_bool()), (Some(3), Some(true)));
         let q = SearchQuery::from_params(&params(&[("query", "add"), ("detailLevel", "full_schema")])).unwrap();
-        assert_eq!(search(&tools(), &q)["tools"][0]["inputSchema"], json!({"type": "object"}));
+        assert_eq!(search(tools(), &q, origin)["tools"][0]["inputSchema"], json!({"type": "object"}));
+        let q = SearchQuery::from_params(&params(&[("query", "add"), ("backend", "everything")])).unwrap();
+        assert_eq!(
+            search(tools(), &q, origin)["tools"],
+            json!([{"name": "everything_sum", "description": "Adds numbers", "helper": "everything_sum"}])
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::{
     sandbox::ToolHost,
     sanitize::sanitize,
 };
-use crate::{auth::Principal, gate, mcp, App, GatewayError};
+use crate::{auth::Principal, mcp, App, GatewayError};
 
 /// Tool access of one caller from code.
 pub struct GatewayTools<'a> {
@@ -39,15 +39,8 @@ impl ToolHost for GatewayTools<'_> {
         }
         let caller = self.caller;
         // Each call costs what a `tools/call` on /mcp costs: code is no way around the caller's limit.
-        let charged = match &caller.budget {
-            Some(budget) => gate::charge(self.app, budget).await.map(drop),
-            None => Ok(()),
-        };
-        let called = match charged {
-            Ok(()) => mcp::tools::call(self.app, caller.principal, &caller.vault, name, arguments).await,
-            Err(refused) => Err(refused),
-        };
-        match called {
+        let budget = caller.budget.as_ref();
+        match mcp::tools::call_charged(self.app, caller.principal, &caller.vault, budget, name, arguments).await {
             Ok(result) => Ok(result),
             Err(GatewayError::InvalidParams(message)) if message.starts_with("unknown tool") => Err(not_found(name)),
             Err(error) => {

@@ -5,10 +5,12 @@ use std::time::Duration;
 
 pub mod code;
 mod follow;
+pub mod meta;
 pub mod stored;
 
 pub use code::{CodeConfig, CodeConfigError, Limits};
 pub use follow::{Applied, Changes, ConfigFollower};
+pub use meta::MetaConfig;
 
 use crate::{
     auth::{AuthConfig, AuthConfigError},
@@ -90,6 +92,9 @@ pub struct Config {
     pub ratelimit: RateLimitConfig,
     /// Limits of sandboxed code, on `/api/code` and `gateway_execute_code` alike (`CODE_*`).
     pub code: CodeConfig,
+    /// What `tools/list` shows, the meta-tools' limits and their result cache (`GATEWAY_TOOLS_MODE`,
+    /// `GATEWAY_PINNED_TOOLS`, `GATEWAY_CALL_TOOLS_MAX`, `GATEWAY_RESULT_CACHE*`).
+    pub meta: MetaConfig,
 }
 
 impl Config {
@@ -123,6 +128,7 @@ impl Config {
             auth: AuthConfig::from_lookup(&lookup)?,
             ratelimit: RateLimitConfig::from_lookup(&lookup)?,
             code: CodeConfig::from_lookup(&lookup)?,
+            meta: MetaConfig::from_lookup(&lookup)?,
         })
     }
 }

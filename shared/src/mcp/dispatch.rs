@@ -17,6 +17,12 @@ pub async fn request(ctx: &Ctx<'_>, method: &str, params: &Value) -> Result<Valu
         // lists, so code that lists its callable tools never sees (and recurses into) them.
         if kind == ListKind::Tools {
             if let Some(Value::Array(tools)) = result.get_mut("tools") {
+                // Lite listing (`GATEWAY_TOOLS_MODE`): backend tools other than the pinned ones are found
+                // through the meta-tools; every one stays callable by name, with the same checks.
+                let listing = &ctx.app.config.meta;
+                if listing.is_lite(tools.len()) {
+                    tools.retain(|t| t.get("name").and_then(Value::as_str).is_some_and(|n| listing.is_pinned(n)));
+                }
                 tools.extend(ctx.app.gateway_tools.definitions(ctx.principal));
             }
         }

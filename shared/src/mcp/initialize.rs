@@ -96,8 +96,15 @@ pub fn instructions(app: &App, principal: &Principal) -> String {
     if names.is_empty() {
         return "This gateway aggregates several MCP servers; this credential may use none of them.".to_owned();
     }
-    format!(
+    let mut text = format!(
         "This gateway aggregates several MCP servers. Tool and prompt names are prefixed with their server: {}.",
         names.join(", ")
-    )
+    );
+    if app.config.meta.mode != crate::config::meta::ToolsMode::Full {
+        text.push_str(
+            " Not every tool may be listed: find tools with gateway_search_tools, read their schemas with \
+             gateway_describe_tools and call them with gateway_call_tool (or by name).",
+        );
+    }
+    text
 }

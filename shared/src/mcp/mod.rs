@@ -20,7 +20,7 @@ pub mod tools {
     use serde_json::{json, Value};
 
     use super::{calls, catalog, lists, upstream::Ctx};
-    use crate::{auth::Principal, protocol::VaultScope, App, GatewayError};
+    use crate::{auth::Principal, gate, protocol::VaultScope, ratelimit::Limit, App, GatewayError};
 
     /// Every backend tool under its exposed name with the id of its backend, disabled ones included,
     /// whatever the caller's tool scopes: the admin API's view. Backends that could not be listed are
@@ -33,6 +33,16 @@ pub mod tools {
         let mut unavailable: Vec<String> = index.unavailable.iter().cloned().collect();
         unavailable.sort();
         (tools, unavailable)
+    }
+
+    /// Whether `principal` may call the backend tool exposed as `name`, decided by the backend the
+    /// instance's routing index says it belongs to (as `tools/call` decides); false when no backend
+    /// listed it.
+    pub fn may_call(app: &App, principal: &Principal, name: &str) -> bool {
+        let Some(index) = app.tools.fresh("tools", std::time::Duration::MAX) else { return false };
+        index.routes.get(name).is_some_and(|route| {
+            super::access::reaches(principal, &app.backends(), &route.backend, crate::auth::ItemKind::Tool, name)
+        })
     }
 
     /// Every tool `principal` may call, with exposed names (all pages of every backend).
@@ -63,10 +73,32 @@ pub mod tools {
         name: &str,
         arguments: Value,
     ) -> Result<Value, GatewayError> {
+        // A gateway tool's name is reserved (as in `tools/call` on /mcp): a backend tool exposed under it
+        // is never reached, and the gateway's own tools are not callable from here.
+        if app.gateway_tools.is_gateway_tool(name) {
+            return Err(GatewayError::InvalidParams(format!("unknown tool: {name}")));
+        }
         let mut ctx = Ctx::stateless(app, principal);
         ctx.vault = Some(vault.clone());
         let result = calls::call_tool(&ctx, &json!({ "name": name, "arguments": arguments })).await;
         ctx.keep_stateless();
         result
+    }
+
+    /// A call made for a caller by one of the gateway's own tools (code, meta-tools): charged like a
+    /// `tools/call` on /mcp — one charge of the caller's budget (`None`: an anonymous caller whose address
+    /// is unknown), the tool's own limit in [`call`] — then exactly [`call`].
+    pub async fn call_charged(
+        app: &App,
+        principal: &Principal,
+        vault: &VaultScope,
+        budget: Option<&Limit>,
+        name: &str,
+        arguments: Value,
+    ) -> Result<Value, GatewayError> {
+        if let Some(budget) = budget {
+            gate::charge(app, budget).await?;
+        }
+        call(app, principal, vault, name, arguments).await
     }
 }

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     auth::{Authenticator, MemoryKeySecret},
     boot::Parts,
+    meta::MemoryResultStore,
     pii::{MemoryVaultStore, Pii, PiiConfig, VaultKey},
     ratelimit::MemoryRateLimitStore,
     store::{MemoryConfigStore, MemoryStore},
@@ -47,6 +48,8 @@ pub struct Stores {
     pub keys: Arc<MemoryKeySecret>,
     /// The configuration stored through the admin API.
     pub config: Arc<MemoryConfigStore>,
+    /// The meta-tools' result cache.
+    pub results: Arc<MemoryResultStore>,
 }
 
 impl Stores {
@@ -58,6 +61,7 @@ impl Stores {
             vault: Arc::new(MemoryVaultStore::new()),
             keys: Arc::new(MemoryKeySecret::new(key_document(keys))),
             config: Arc::default(),
+            results: Arc::default(),
         }
     }
 
@@ -117,6 +121,7 @@ pub fn app(vars: &[(&str, &str)], stores: &Stores) -> App {
         lambda: None,
         config_store: stores.config.clone(),
         key_admin: Some(stores.keys.clone()),
+        results: stores.results.clone(),
     };
     if let Some(worker) = sandbox_worker() {
         crate::code::sandbox::use_worker(worker);

@@ -2,7 +2,8 @@
 //! sessions, a few tools, a resource, a prompt and completions, that records every message it receives
 //! so tests can assert what reached it (and what never did).
 //!
-//! Tools: `echo {text}` (the text back, as text and `structuredContent`), `add {a, b}`, `fail` (an
+//! Tools: `echo {text}` (the text back, as text and `structuredContent`), `add {a, b}` (annotated read-only
+//! and idempotent, refusing undeclared properties), `fail` (an
 //! `isError` result), `boom {text}` (a JSON-RPC error whose message repeats the text), `slow {ms}` (sleeps).
 //! With `modern`, it also serves 2026-07-28 requests statelessly (`server/discover`). Extra tools (named
 //! freely, e.g. to collide with another backend's exposed names) answer with their own name.
@@ -191,6 +192,11 @@ fn closed(mut tool: Value) -> Value {
     tool
 }
 
+fn annotated(mut tool: Value, annotations: Value) -> Value {
+    tool["annotations"] = annotations;
+    tool
+}
+
 fn text_result(text: &str) -> Value {
     json!({ "content": [{ "type": "text", "text": text }], "structuredContent": { "text": text } })
 }
@@ -215,7 +221,10 @@ async fn answer(method: &str, params: &Value, modern: bool, extra: &[String]) ->
         "tools/list" => {
             let mut tools = vec![
                 tool("echo", json!({ "text": { "type": "string" } }), &["text"]),
-                closed(tool("add", json!({ "a": { "type": "number" }, "b": { "type": "number" } }), &["a", "b"])),
+                annotated(
+                    closed(tool("add", json!({ "a": { "type": "number" }, "b": { "type": "number" } }), &["a", "b"])),
+                    json!({ "readOnlyHint": true, "idempotentHint": true }),
+                ),
                 tool("fail", json!({}), &[]),
                 tool("boom", json!({ "text": { "type": "string" } }), &[]),
                 tool("slow", json!({ "ms": { "type": "integer", "maximum": 60000 } }), &["ms"]),

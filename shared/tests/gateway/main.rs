@@ -11,6 +11,7 @@ mod admin;
 mod auth;
 mod backends;
 mod limits;
+mod meta;
 mod pii;
 mod pii_paths;
 mod protocol;
@@ -34,6 +35,10 @@ pub struct Keys {
     pub raw: TestKey,
     /// `code:execute` and `tool:fake_*`.
     pub coder: TestKey,
+    /// `gateway:call` (the meta-tools) and `tool:fake_echo` only.
+    pub narrow: TestKey,
+    /// `gateway:call` and `tool:fake_*`.
+    pub browser: TestKey,
 }
 
 pub fn keys() -> Keys {
@@ -42,6 +47,8 @@ pub fn keys() -> Keys {
         adder: TestKey::new("k_adder", &["tool:fake_add"]),
         raw: TestKey::new("k_raw", &["tool:call", "pii:raw"]),
         coder: TestKey::new("k_coder", &["code:execute", "tool:fake_*"]),
+        narrow: TestKey::new("k_narrow", &["gateway:call", "tool:fake_echo"]),
+        browser: TestKey::new("k_browser", &["gateway:call", "tool:fake_*"]),
     }
 }
 
@@ -61,7 +68,14 @@ impl Deployment {
 
     pub fn with_backend(backend: FakeBackend, extra: &[(&str, &str)]) -> Self {
         let keys = keys();
-        let stores = Stores::with_keys(&[keys.all.clone(), keys.adder.clone(), keys.raw.clone(), keys.coder.clone()]);
+        let stores = Stores::with_keys(&[
+            keys.all.clone(),
+            keys.adder.clone(),
+            keys.raw.clone(),
+            keys.coder.clone(),
+            keys.narrow.clone(),
+            keys.browser.clone(),
+        ]);
         let mut vars = vec![
             ("GATEWAY_BACKENDS_JSON".to_owned(), backends_json(&[("fake", &backend.url())])),
             ("AUTH_MODE".to_owned(), "api-key".to_owned()),
