@@ -5,6 +5,8 @@
 #                                               target/debug/mcp-gateway-server, functions/server)
 #   infra/gateway.sh stop [PORT]                stop one, or every one this script started
 # Logs and pids: .run/gateway-PORT.{log,pid}. Listens on 127.0.0.1 only.
+# GATEWAY_WATCH_CONCURRENCY (default 1) is how many instances of a function `cargo lambda watch` may run at
+# once: a streaming gateway needs several (an open stream holds its instance, as on Lambda).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 RUN="$ROOT/.run"
@@ -22,7 +24,8 @@ start() {
   cd "$ROOT"
   # setsid: the watcher and the functions it spawns form one process group, stopped together.
   # The local stack's backends are on loopback, which the SSRF guard refuses without this opt-in.
-  local run=(cargo lambda watch --ignore-changes --disable-cors -A 127.0.0.1 -P "$port")
+  local run=(cargo lambda watch --ignore-changes --disable-cors -A 127.0.0.1 -P "$port"
+    --concurrency "${GATEWAY_WATCH_CONCURRENCY:-1}")
   if [[ "$mode" == plain ]]; then
     cargo build --quiet --bin mcp-gateway-server
     run=(env GATEWAY_LISTEN="127.0.0.1:$port" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/mcp-gateway-server")

@@ -23,14 +23,18 @@ BACKEND_SECRETS = (
     "{'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${BackendSecretsPrefix}*'}"
 )
 # Per function: action -> resources it may be granted on (after !Ref / !GetAtt are read as names).
+MCP_GRANTS: dict[str, set[str]] = {
+    "dynamodb:GetItem": {TABLE},
+    "dynamodb:PutItem": {TABLE},
+    "dynamodb:UpdateItem": {TABLE},
+    "dynamodb:DeleteItem": {TABLE},
+    "secretsmanager:GetSecretValue": KEY_SECRETS | {BACKEND_SECRETS},
+}
 EXPECTED: dict[str, dict[str, set[str]]] = {
-    "McpFunction": {
-        "dynamodb:GetItem": {TABLE},
-        "dynamodb:PutItem": {TABLE},
-        "dynamodb:UpdateItem": {TABLE},
-        "dynamodb:DeleteItem": {TABLE},
-        "secretsmanager:GetSecretValue": KEY_SECRETS | {BACKEND_SECRETS},
-    },
+    # The /mcp function in its two forms (McpFrontDoor): buffered behind the HTTP API, streaming behind the
+    # REST API. The same grants: pending requests and stream events are items of the same table.
+    "McpFunction": MCP_GRANTS,
+    "McpStreamingFunction": MCP_GRANTS,
     # Basic execution role only (CloudWatch Logs): no table, no secret.
     "HealthFunction": {},
     "MetricsFunction": {},
@@ -184,3 +188,24 @@ def test_every_function_logs_to_a_group_with_retention(template: dict[str, Any])
         group = name_of(resource["Properties"].get("LoggingConfig", {}).get("LogGroup"))
         assert group in template["Resources"], f"{name}: LoggingConfig.LogGroup is not a template log group"
         assert "RetentionInDays" in template["Resources"][group]["Properties"], f"{group}: logs kept forever"
+
+
+def test_mcp_is_one_function_behind_one_front_door(template: dict[str, Any]) -> None:
+    """Exactly one /mcp function exists per deployment; the streaming one is reached only through response
+    streaming (every method, or a buffered invoke would get a streamed body it cannot read) and streams."""
+    resources = template["Resources"]
+    buffered, streaming = resources["McpFunction"], resources["McpStreamingFunction"]
+    assert (buffered["Condition"], streaming["Condition"]) == ("BufferedMcp", "StreamingMcp")
+    assert resources["McpRestApi"]["Condition"] == "StreamingMcp"
+    assert resources["McpRestApi"]["Properties"]["EndpointConfiguration"]["Type"] == "REGIONAL"
+    events = streaming["Properties"]["Events"]
+    assert events and all(e["Type"] == "Api" for e in events.values()), events
+    assert all(e["Properties"]["ResponseTransferMode"] == "RESPONSE_STREAM" for e in events.values()), events
+    assert all(e["Properties"]["RestApiId"] == {"Ref": "McpRestApi"} for e in events.values()), events
+    long_lived = [e for e in events.values() if e["Properties"]["Path"] == "/mcp" and e["Properties"]["Method"] in ("POST", "GET")]
+    assert len(long_lived) == 2 and all(e["Properties"]["TimeoutInMillis"] == 900000 for e in long_lived)
+    assert streaming["Properties"]["Timeout"] == {"Ref": "McpTimeoutSeconds"}
+    assert streaming["Properties"]["Environment"]["Variables"]["GATEWAY_STREAMING"] == {"Ref": "McpStreaming"}
+    assert buffered["Properties"]["Environment"]["Variables"]["GATEWAY_STREAMING"] == "off"
+    assert all(e["Type"] == "HttpApi" for e in buffered["Properties"]["Events"].values())
+    assert buffered["Properties"]["Timeout"] == 29

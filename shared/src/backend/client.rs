@@ -7,6 +7,7 @@
 
 use std::{
     collections::HashMap,
+    future::Future,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc, RwLock,
@@ -30,7 +31,7 @@ use super::{
 /// What a transport needs for one exchange.
 pub(super) struct Call<'a> {
     pub client: &'a McpHttpClient,
-    pub http: &'a reqwest::Client,
+    pub http: reqwest::Client,
     pub backend: &'a Backend,
     /// The backend's configured headers plus its credential.
     pub headers: HeaderMap,
@@ -48,12 +49,14 @@ pub struct ClientSettings<'a> {
 /// The client to all backends, built once per cold start.
 pub struct McpHttpClient {
     /// The backends now, with their HTTP clients and breakers.
-    fleet: Fleet,
+    pub(super) fleet: Fleet,
     client_info: Value,
     next_id: AtomicU64,
     id_prefix: String,
     credentials: Option<Arc<BackendCredentials>>,
     in_flight: tokio::sync::Semaphore,
+    /// `GATEWAY_MAX_BACKEND_STREAM_BYTES`: everything one streamed exchange may read.
+    max_stream_bytes: usize,
     lists: ListCache,
     /// What `auto` backends turned out to speak, learned on first contact.
     detected: RwLock<HashMap<String, Transport>>,
@@ -84,6 +87,7 @@ impl McpHttpClient {
             id_prefix: format!("gw-{:08x}", u32::from_be_bytes(seed)),
             credentials: None,
             in_flight: tokio::sync::Semaphore::new(options.concurrency.max(1)),
+            max_stream_bytes: options.max_stream_bytes,
             lists: ListCache::new(Duration::ZERO),
             detected: RwLock::new(HashMap::new()),
         })
@@ -117,6 +121,10 @@ impl McpHttpClient {
         &self.lists
     }
 
+    pub(super) fn max_stream_bytes(&self) -> usize {
+        self.max_stream_bytes
+    }
+
     /// The state of `backend`'s breaker in this instance (`None` without breakers).
     pub fn breaker(&self, backend: &str) -> Option<BreakerSnapshot> {
         Some(self.fleet.breaker(backend)?.snapshot())
@@ -147,11 +155,23 @@ impl McpHttpClient {
         json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })
     }
 
-    /// Opens a session on `backend`: `initialize` at `version`, then `notifications/initialized`.
-    /// The gateway declares no client capabilities: it cannot relay sampling, elicitation or roots
-    /// requests over a buffered response, so it does not invite them.
+    /// Opens a session on `backend`: `initialize` at `version`, then `notifications/initialized`,
+    /// declaring no client capabilities: a buffered response cannot relay sampling, elicitation or roots
+    /// requests, so they are not invited.
     pub async fn initialize(&self, backend: &Backend, version: &str) -> Result<BackendHandshake, BackendError> {
-        let params = json!({ "protocolVersion": version, "capabilities": {}, "clientInfo": self.client_info });
+        self.initialize_as(backend, version, json!({})).await
+    }
+
+    /// [`initialize`](Self::initialize) declaring `capabilities` (the client capabilities the gateway can
+    /// relay for its client: sampling, elicitation, roots on a streamed session).
+    pub async fn initialize_as(
+        &self,
+        backend: &Backend,
+        version: &str,
+        capabilities: Value,
+    ) -> Result<BackendHandshake, BackendError> {
+        let params =
+            json!({ "protocolVersion": version, "capabilities": capabilities, "clientInfo": self.client_info });
         let exchange = self.exchange(backend, None, None, &self.message("initialize", params)).await?;
         let result = match exchange.reply {
             Some(Reply::Result(result)) => result,
@@ -224,7 +244,7 @@ impl McpHttpClient {
         }
         let Ok(headers) = self.headers(backend).await else { return };
         let Ok(http) = self.fleet.http(backend) else { return };
-        let call = Call { client: self, http: &http, backend, headers };
+        let call = Call { client: self, http, backend, headers };
         streamable::end_session(&call, session_id, version).await;
     }
 
@@ -239,6 +259,17 @@ impl McpHttpClient {
         version: Option<&str>,
         message: &Value,
     ) -> Result<Exchange, BackendError> {
+        self.guarded(backend, self.dispatch(backend, session_id, version, message)).await
+    }
+
+    /// Runs `work`, one exchange with `backend`, within its bounds: refused at once while the breaker is
+    /// open, then a slot of the instance's in-flight bound and the backend's timeout around the whole.
+    /// Outages count against the breaker; answers (even error answers) count as successes.
+    pub(super) async fn guarded<T>(
+        &self,
+        backend: &Backend,
+        work: impl Future<Output = Result<T, BackendError>>,
+    ) -> Result<T, BackendError> {
         let breaker = self.fleet.breaker(&backend.id);
         let breaker = breaker.as_deref();
         if let Some(breaker) = breaker {
@@ -250,9 +281,8 @@ impl McpHttpClient {
             Ok(Err(_)) | Err(_) => return Err(BackendError::Saturated),
         };
         let started = std::time::Instant::now();
-        let bounded = self.dispatch(backend, session_id, version, message);
         let outcome =
-            tokio::time::timeout(backend.timeout, bounded).await.unwrap_or(Err(BackendError::Timeout(backend.timeout)));
+            tokio::time::timeout(backend.timeout, work).await.unwrap_or(Err(BackendError::Timeout(backend.timeout)));
         let reached = !matches!(&outcome, Err(error) if error.is_outage());
         crate::telemetry::note_backend(&backend.id, started.elapsed(), reached);
         match (&outcome, breaker) {
@@ -277,7 +307,7 @@ impl McpHttpClient {
     ) -> Result<Exchange, BackendError> {
         let headers = self.headers(backend).await?;
         let http = self.fleet.http(backend).map_err(BackendError::Connect)?;
-        let call = Call { client: self, http: &http, backend, headers };
+        let call = Call { client: self, http, backend, headers };
         // The legacy transport handshakes on every stream; a version is needed even for `initialize`.
         let legacy_version = version.unwrap_or(BACKEND_VERSIONS[0]);
         let outcome = match self.transport(backend) {
@@ -318,7 +348,8 @@ impl McpHttpClient {
         }
     }
 
-    async fn headers(&self, backend: &Backend) -> Result<HeaderMap, BackendError> {
+    /// The backend's configured headers plus its credential.
+    pub(super) async fn headers(&self, backend: &Backend) -> Result<HeaderMap, BackendError> {
         let mut headers = backend.headers.clone();
         if let (Some(credential), Some(credentials)) = (&backend.credential, &self.credentials) {
             let (name, value) = credentials.header(&backend.id, credential).await.map_err(BackendError::Credential)?;

@@ -24,6 +24,9 @@ pub struct BackendOptions {
     /// `GATEWAY_BACKEND_SECRETS_REFRESH_SECS` (default 300): how long a backend secret is trusted before
     /// it is read again (the bound on how long a rotated secret takes to be picked up).
     pub secrets_ttl: Duration,
+    /// `GATEWAY_MAX_BACKEND_STREAM_BYTES` (default 64 MiB): everything one streamed exchange or event
+    /// stream may read from a backend (each event is still bounded by its `maxResponseBytes`).
+    pub max_stream_bytes: usize,
 }
 
 impl BackendOptions {
@@ -49,6 +52,7 @@ impl BackendOptions {
             concurrency: number(get, "GATEWAY_BACKEND_CONCURRENCY", 16, 1..=256)? as usize,
             list_cache_ttl: secs(get, "GATEWAY_LIST_CACHE_SECS", Duration::from_secs(30), 0..=3600)?,
             secrets_ttl: secs(get, "GATEWAY_BACKEND_SECRETS_REFRESH_SECS", Duration::from_secs(300), 1..=86_400)?,
+            max_stream_bytes: number(get, "GATEWAY_MAX_BACKEND_STREAM_BYTES", 64 << 20, 1024..=1 << 30)? as usize,
         })
     }
 

@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 pub mod code;
+pub mod streaming;
 
 pub use code::{CodeConfig, CodeConfigError, Limits};
+pub use streaming::{StreamingConfig, StreamingMode};
 
 use crate::{
     auth::{AuthConfig, AuthConfigError},
@@ -81,6 +83,8 @@ pub struct Config {
     pub ratelimit: RateLimitConfig,
     /// Limits of sandboxed code, on `/api/code` and `gateway_execute_code` alike (`CODE_*`).
     pub code: CodeConfig,
+    /// Whether `/mcp` streams replies and standalone streams (`GATEWAY_STREAMING`, `GATEWAY_STREAM_*`).
+    pub streaming: StreamingConfig,
 }
 
 impl Config {
@@ -110,6 +114,7 @@ impl Config {
             auth: AuthConfig::from_lookup(&lookup)?,
             ratelimit: RateLimitConfig::from_lookup(&lookup)?,
             code: CodeConfig::from_lookup(&lookup)?,
+            streaming: StreamingConfig::from_lookup(&lookup)?,
         })
     }
 }

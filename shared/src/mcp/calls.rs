@@ -127,7 +127,7 @@ pub async fn read_resource(ctx: &Ctx<'_>, params: &Value) -> Result<Value, Gatew
 
 /// Routes a URI-addressed request to its owner, or asks every backend that declares `capability` and
 /// takes the first success in configuration order (learning the owner for next time).
-async fn by_uri_from(
+pub(super) async fn by_uri_from(
     ctx: &Ctx<'_>,
     uri: &str,
     method: &str,

@@ -1,6 +1,11 @@
 //! Tools and prompts of every backend under settled names: the merged list, and the route of a call by
 //! exact lookup of its exposed name in the instance's index (`routing::ToolCatalog`). An unknown name
-//! is a protocol error (-32602) from the gateway, whatever the backend would have done with it.
+//! is a protocol error (-32602) from the gateway, whatever the backend would have done with it, unless
+//! the backend whose prefix it carries asked for its unlisted tools to be forwarded.
+//!
+//! Each protocol era has its own catalog: a 2026-07-28 client is listed what the backends list to
+//! 2026-07-28 requests (when they speak that era), a session-era client what they list to sessions, and
+//! a name is callable only in the era that lists it.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -62,7 +67,7 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind) -> Value {
 /// Where a call to `exposed` goes. A miss in a cached index is checked once against a rebuilt one (the
 /// name may be new, or its backend back), unless the backend it names has its breaker open.
 pub async fn route(ctx: &Ctx<'_>, kind: ListKind, exposed: &str) -> Routed {
-    let mut cached = ctx.app.tools.fresh(family(kind), ctx.app.client.lists().ttl());
+    let mut cached = ctx.app.tools.fresh(family(kind), ctx.era(), ctx.app.client.lists().ttl());
     loop {
         let from_cache = cached.is_some();
         let index = match cached.take() {
@@ -72,14 +77,25 @@ pub async fn route(ctx: &Ctx<'_>, kind: ListKind, exposed: &str) -> Routed {
         if let Some(route) = index.routes.get(exposed) {
             return Routed::To(route.clone());
         }
-        let blamed = ctx.app.backends().resolve(exposed).map(|r| r.backend);
-        let blamed = blamed.filter(|b| index.unavailable.contains(&b.id));
+        let resolved = ctx.app.backends().resolve(exposed);
+        let blamed = resolved.as_ref().map(|r| r.backend.clone()).filter(|b| index.unavailable.contains(&b.id));
         match blamed {
             Some(backend) if ctx.app.client.is_open(&backend.id) => return Routed::Unavailable(backend),
             _ if from_cache => continue,
             Some(backend) => return Routed::Unavailable(backend),
-            None => return Routed::Unknown,
+            None => return unlisted(kind, resolved),
         }
+    }
+}
+
+/// A name no listing holds: routed to the backend whose prefix it carries only if that backend asked
+/// for its unlisted tools to be forwarded (with no schema to check the arguments against).
+fn unlisted(kind: ListKind, resolved: Option<crate::backend::Resolved>) -> Routed {
+    match resolved {
+        Some(r) if kind == ListKind::Tools && r.backend.forward_unlisted_tools => {
+            Routed::To(Route { backend: r.backend, original: r.name, schema: None })
+        }
+        _ => Routed::Unknown,
     }
 }
 
@@ -119,7 +135,7 @@ async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<Value>) {
         ListKind::Tools => renamed.iter().filter_map(tool_schema).collect(),
         _ => HashMap::new(),
     };
-    (ctx.app.tools.record(family(kind), &exposure, unavailable, schemas), renamed)
+    (ctx.app.tools.record(family(kind), ctx.era(), &exposure, unavailable, schemas), renamed)
 }
 
 /// A listed tool's exposed name and `inputSchema` (compiled when a call first needs it).

@@ -11,6 +11,7 @@ mod lists;
 pub mod modern;
 pub mod privacy;
 mod session;
+mod stream;
 mod upstream;
 
 /// Tool access for other entry points (the code-execution function): the same routing, scope checks and

@@ -3,11 +3,14 @@
 
 mod dynamodb;
 mod memory;
+mod streams;
+mod streams_dynamodb;
 
 use async_trait::async_trait;
 
 pub use dynamodb::DynamoStore;
 pub use memory::MemoryStore;
+pub use streams::{MemoryStreamStore, PendingRequest, StoredEvent, StreamStore};
 
 pub use crate::protocol::now_secs;
 use crate::protocol::Session;

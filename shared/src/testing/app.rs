@@ -12,7 +12,7 @@ use crate::{
     boot::Parts,
     pii::{MemoryVaultStore, Pii, PiiConfig, VaultKey},
     ratelimit::MemoryRateLimitStore,
-    store::MemoryStore,
+    store::{MemoryStore, MemoryStreamStore},
     App, Config,
 };
 
@@ -41,6 +41,7 @@ impl TestKey {
 #[derive(Clone)]
 pub struct Stores {
     pub sessions: Arc<MemoryStore>,
+    pub streams: Arc<MemoryStreamStore>,
     pub limits: Arc<MemoryRateLimitStore>,
     pub vault: Arc<MemoryVaultStore>,
     pub keys: Arc<MemoryKeySource>,
@@ -51,6 +52,7 @@ impl Stores {
     pub fn with_keys(keys: &[TestKey]) -> Self {
         Self {
             sessions: Arc::default(),
+            streams: Arc::default(),
             limits: Arc::default(),
             vault: Arc::new(MemoryVaultStore::new()),
             keys: Arc::new(MemoryKeySource::new(key_file(keys))),
@@ -102,8 +104,14 @@ pub fn app(vars: &[(&str, &str)], stores: &Stores) -> App {
         VaultKey::derive("test-only-vault-secret-0123456789abcdef").expect("test vault key"),
     )
     .expect("test PII");
-    let parts =
-        Parts { sessions: stores.sessions.clone(), auth, limits: stores.limits.clone(), pii, credentials: None };
+    let parts = Parts {
+        sessions: stores.sessions.clone(),
+        streams: stores.streams.clone(),
+        auth,
+        limits: stores.limits.clone(),
+        pii,
+        credentials: None,
+    };
     App::assemble(config, parts).expect("test app")
 }
 

@@ -2,13 +2,19 @@
 //! function runs them, over memory stores, with a real MCP backend on a loopback port of this process.
 //! No local stack, no AWS endpoint. Two apps over the same stores stand for two instances.
 
+#![recursion_limit = "256"] // the handler futures the tests await nest deeply
+
 mod auth;
 mod backends;
 mod limits;
 mod pii;
 mod protocol;
 mod sessions;
+mod standalone;
+mod streaming;
 mod tools;
+
+use std::sync::Arc;
 
 use serde_json::Value;
 use shared::{
@@ -63,9 +69,9 @@ impl Deployment {
     }
 
     /// A new instance of the deployment (an app over the same stores).
-    pub fn instance(&self) -> App {
+    pub fn instance(&self) -> Arc<App> {
         let vars: Vec<(&str, &str)> = self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        testing::app(&vars, &self.stores)
+        Arc::new(testing::app(&vars, &self.stores))
     }
 }
 
