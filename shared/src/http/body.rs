@@ -103,6 +103,11 @@ impl SseSender {
         self.tx.is_closed()
     }
 
+    /// Resolves when the reader is gone (the client disconnected, where the runtime tells).
+    pub async fn closed(&self) {
+        self.tx.closed().await
+    }
+
     /// Ends the stream; what the writer noted on its way is added to the request's telemetry.
     pub fn close(self, notes: Notes) {
         self.end.ended(notes);

@@ -35,7 +35,9 @@ pub async fn handle(app: &Arc<App>, request: Request) -> Response<ResponseBody> 
     let started = std::time::Instant::now();
     let headers = request.headers();
     let mut seen = Seen::default();
-    let (routed, notes) = telemetry::scoped(route(app, &request, &mut seen)).await;
+    // Boxed: the route's future type nests deep (streams, relays, backend exchanges), and callers (the
+    // runtimes, tests) need not carry its layout in theirs.
+    let (routed, notes) = telemetry::scoped(Box::pin(route(app, &request, &mut seen))).await;
     let (response, error) = match routed {
         Ok(response) => (response, None),
         Err(error) => (http::error(&error, &Value::Null, Era::Legacy).map(ResponseBody::from), Some(error)),

@@ -2,8 +2,6 @@
 //! function runs them, over memory stores, with a real MCP backend on a loopback port of this process.
 //! No local stack, no AWS endpoint. Two apps over the same stores stand for two instances.
 
-#![recursion_limit = "256"] // the handler futures the tests await nest deeply
-
 mod auth;
 mod backends;
 mod limits;

@@ -131,6 +131,7 @@ async fn pump(app: Arc<App>, id: Value, honoured: Map<String, Value>, streams: V
                 },
                 () = tokio::time::sleep(streaming.keepalive) => open = sender.send(http::sse_comment()).await,
                 () = &mut deadline => break,
+                () = sender.closed() => break,
             }
         }
         if open {

@@ -95,6 +95,7 @@ pub(super) async fn respond(
                     }
                     result = &mut work => break result,
                     () = tokio::time::sleep(keepalive) => open = open && sender.send(http::sse_comment()).await,
+                    () = sender.closed(), if open => open = false,
                 }
             };
             // What the work relayed before it returned is already queued: it goes out before the result.

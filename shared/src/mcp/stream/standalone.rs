@@ -173,6 +173,8 @@ async fn pump(app: Arc<App>, principal: Principal, session: Session, start: Pump
                 }
                 () = tokio::time::sleep(config.keepalive) => open = sender.send(http::sse_comment()).await,
                 () = &mut deadline => break,
+                // The client left: stop holding the backends' streams (and this instance) at once.
+                () = sender.closed() => break,
             }
         }
     })
