@@ -112,6 +112,12 @@ impl McpHttpClient {
             .await
             .map_err(|_| BackendError::Timeout(backend.timeout))?
             .map_err(BackendError::Connect)?;
+        // Some servers stream a listen as newline-delimited JSON under `application/json`.
+        let json = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        if response.status() == 200 && json.is_some_and(|v| v.starts_with("application/json")) {
+            let stream = Stream::lines(response, self.stream_bounds(backend));
+            return Ok(Some(EventStream { backend: backend.id.clone(), stream }));
+        }
         self.event_stream(backend, response)
     }
 
@@ -174,3 +180,6 @@ impl EventStream {
         self.stream.last_event_id()
     }
 }
+
+#[cfg(test)]
+mod tests;
