@@ -5,7 +5,7 @@
 //! plus one progress under a token that is not the call's, then the result), `ask {method, count}`
 //! (`count` requests of `method` to the client on the call's stream, answered by POSTs of responses;
 //! the result lists the answers), `chatter {}` (notifications every few milliseconds, never a result),
-//! `huge {bytes}` (one log notification that large, then the result).
+//! `huge {bytes}` (one log notification that large and the result, written at once).
 
 use std::{
     collections::HashMap,
@@ -160,10 +160,15 @@ pub(super) fn call(state: &Shared, id: Value, params: &Value) -> Response {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             },
             _ => {
+                // The log line and the result in one write: a reader gets both from one read.
                 let bytes = arguments["bytes"].as_u64().unwrap_or(1024) as usize;
-                send(json!({ "jsonrpc": "2.0", "method": "notifications/message",
-                    "params": { "level": "info", "data": "x".repeat(bytes) } }));
-                text("sent a huge event")
+                let log = json!({ "jsonrpc": "2.0", "method": "notifications/message",
+                    "params": { "level": "info", "data": "x".repeat(bytes) } });
+                let result = json!({ "jsonrpc": "2.0", "id": id, "result": text("sent a huge event") });
+                let mut both = event(&log).to_vec();
+                both.extend_from_slice(&event(&result));
+                let _ = tx.send(Bytes::from(both));
+                return;
             }
         };
         send(json!({ "jsonrpc": "2.0", "id": id, "result": result }));

@@ -231,3 +231,17 @@ async fn a_modern_call_streams_its_progress_but_never_a_request_to_the_client() 
     let ask = client.modern("tools/call", json!({ "name": "fake_ask", "arguments": {} })).await;
     assert!(ask.tool_text().contains("2026-07-28 has no requests"), "{:?}", ask.json);
 }
+
+#[tokio::test]
+async fn a_notification_that_arrives_with_the_result_is_never_lost() {
+    let d = Deployment::new(&[REPLIES]).await;
+    let app = d.instance();
+    let mut client = TestClient::with_key(&app, &d.keys.all);
+    initialized(&mut client, "{}").await;
+    // The backend writes the log line and the result back to back: often one read holds both.
+    for i in 0..20 {
+        let reply = client.post(&tool_call(i, "fake_huge", json!({ "bytes": 10 }), None)).await;
+        assert_eq!(reply.header("content-type"), Some("text/event-stream"), "call {i}: {}", reply.text);
+        assert!(reply.text.contains("notifications/message") && reply.tool_text() == "sent a huge event");
+    }
+}

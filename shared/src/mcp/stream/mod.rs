@@ -70,10 +70,18 @@ pub(super) async fn respond(
     let Streamed { relay, mut messages } = streamed;
     drop(relay); // the work holds its own; the channel closes when the work is done with it
     let mut work = Box::pin(work);
+    // The result, when the work finished in the same poll that relayed its first message.
+    let mut done = None;
     let first = tokio::select! {
         biased;
         Some(message) = messages.recv() => Some(message),
-        result = &mut work => return buffered(&id, era, result),
+        result = &mut work => match messages.try_recv() {
+            Err(_) => return buffered(&id, era, result),
+            Ok(message) => {
+                done = Some(result);
+                Some(message)
+            }
+        },
         () = tokio::time::sleep(app.config.streaming.after) => None,
     };
     let (sender, body) = http::stream();
@@ -84,19 +92,22 @@ pub(super) async fn respond(
             if let Some(message) = first {
                 open = sender.send(http::sse_event(&message.to_string(), None)).await;
             }
-            let result = loop {
-                if !open && era == Era::Modern {
-                    return; // closing a 2026-07-28 stream cancels the request: `work` is dropped here
-                }
-                tokio::select! {
-                    biased;
-                    Some(message) = messages.recv() => {
-                        open = open && sender.send(http::sse_event(&message.to_string(), None)).await;
+            let result = match done {
+                Some(result) => result,
+                None => loop {
+                    if !open && era == Era::Modern {
+                        return; // closing a 2026-07-28 stream cancels the request: `work` is dropped here
                     }
-                    result = &mut work => break result,
-                    () = tokio::time::sleep(keepalive) => open = open && sender.send(http::sse_comment()).await,
-                    () = sender.closed(), if open => open = false,
-                }
+                    tokio::select! {
+                        biased;
+                        Some(message) = messages.recv() => {
+                            open = open && sender.send(http::sse_event(&message.to_string(), None)).await;
+                        }
+                        result = &mut work => break result,
+                        () = tokio::time::sleep(keepalive) => open = open && sender.send(http::sse_comment()).await,
+                        () = sender.closed(), if open => open = false,
+                    }
+                },
             };
             // What the work relayed before it returned is already queued: it goes out before the result.
             while let Ok(message) = messages.try_recv() {
