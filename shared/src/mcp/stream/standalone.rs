@@ -165,7 +165,10 @@ async fn pump(app: Arc<App>, principal: Principal, session: Session, start: Pump
                     keep(&app, &session, &stream_id, seq, data.clone(), &positions).await;
                     open = sender.send(http::sse_event(&data, Some(&format!("{stream_id}.{seq}")))).await;
                 }
-                Some(Read { backend, message, event_id }) = read.recv() => {
+                read = read.recv() => {
+                    // Every backend ended its stream (the session ended, a backend restarted): end this one
+                    // too; the client reconnects, and resumes each backend from where it was.
+                    let Some(Read { backend, message, event_id }) = read else { break };
                     if let Some(id) = event_id {
                         positions.insert(backend.clone(), id);
                     }
