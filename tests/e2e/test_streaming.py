@@ -30,6 +30,7 @@ NODE = ROOT / ".venv" / "bin" / "node"
 TS_CLIENT = ROOT / "tests" / "clients" / "ts_stream_client.mjs"
 STREAM = os.environ.get("GATEWAY_URL_STREAM", "http://127.0.0.1:9014").rstrip("/")
 STREAM_2 = os.environ.get("GATEWAY_URL_STREAM_2", "http://127.0.0.1:9015").rstrip("/")
+PLAIN_STREAM = os.environ.get("GATEWAY_URL_PLAIN_STREAM", "http://127.0.0.1:9021").rstrip("/")
 NOTIFY = os.environ.get("CONFORMANCE_FIXTURE_URL", "http://127.0.0.1:3004").rstrip("/") + "/fixture/notify"
 WATCHED = "test://watched-resource"
 PII_EMAIL = "grace.pii-stream@example.com"
@@ -175,13 +176,13 @@ async def test_a_backend_that_never_stops_talking_or_sends_a_huge_event_is_cut_o
         assert huge.is_error and "larger than 65536 bytes" in texts(huge), texts(huge)
 
 
-async def open_raw(http: httpx2.AsyncClient, capabilities: dict[str, Any]) -> dict[str, str]:
-    """A raw session on STREAM declaring `capabilities`; returns its headers."""
+async def open_raw(http: httpx2.AsyncClient, capabilities: dict[str, Any], base: str = STREAM) -> dict[str, str]:
+    """A raw session on `base` declaring `capabilities`; returns its headers."""
     params = {**initialize_params(), "capabilities": capabilities}
-    resp = await http.post(f"{STREAM}/mcp", json=request("initialize", params), headers={"Accept": ACCEPT_BOTH})
+    resp = await http.post(f"{base}/mcp", json=request("initialize", params), headers={"Accept": ACCEPT_BOTH})
     assert resp.status_code == 200, resp.text
     headers = {"Accept": ACCEPT_BOTH, "Mcp-Session-Id": resp.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-11-25"}
-    await http.post(f"{STREAM}/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers)
+    await http.post(f"{base}/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers)
     return headers
 
 
@@ -237,3 +238,26 @@ async def test_a_call_with_nothing_but_its_result_stays_one_json_body():
         resp = await http.post(f"{STREAM}/mcp", json=call, headers=session)
         assert resp.headers["content-type"] == "application/json", resp.headers
         assert resp.json()["result"]["content"][0]["text"] == "This is a simple text response for testing."
+
+
+async def test_the_plain_server_sends_each_event_at_once():
+    """A streamed reply is several small writes. Were Nagle's algorithm on for the client's connection, the result
+    written right after a log event would wait for the client's delayed ACK (~40 ms on Linux) on every such call.
+    Fastest of 20 calls on one keep-alive connection: a streamed reply (log event, result) against a one-JSON-body
+    reply of the same server; both are one backend exchange, so only that wait could tell them apart."""
+    async with httpx2.AsyncClient(timeout=30) as http:
+        session = await open_raw(http, {}, PLAIN_STREAM)
+
+        async def fastest(name: str, arguments: dict[str, Any], content_type: str) -> float:
+            times = []
+            for n in range(23):
+                started = time.perf_counter()
+                call = request("tools/call", {"name": name, "arguments": arguments}, n)
+                resp = await http.post(f"{PLAIN_STREAM}/mcp", json=call, headers=session)
+                times.append(time.perf_counter() - started)
+                assert resp.headers["content-type"] == content_type and '"result"' in resp.text, resp.text
+            return min(times[3:]) * 1000  # the first ones warm the connection up
+
+        streamed = await fastest("stream_huge_event", {"size": 100}, "text/event-stream")
+        buffered = await fastest("cf_test_simple_text", {}, "application/json")
+    assert streamed < buffered + 25, f"streamed {streamed:.1f} ms, one JSON body {buffered:.1f} ms"

@@ -41,6 +41,11 @@ async fn main() -> Result<(), Error> {
                 continue;
             }
         };
+        // An event stream is many small writes: with Nagle's algorithm on, an event written while the
+        // previous one is unacknowledged waits for the client's delayed ACK (~40 ms on Linux).
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
         let gateway = Arc::clone(&gateway);
         tokio::spawn(async move {
             let service = service_fn(move |request| serve(Arc::clone(&gateway), request, peer));
