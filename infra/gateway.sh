@@ -6,6 +6,8 @@
 #                                               target/debug/mcp-gateway-server, functions/server)
 #   infra/gateway.sh stop [PORT]                stop one, or every one this script started
 # Logs and pids: .run/gateway-PORT.{log,pid}. Listens on 127.0.0.1 only.
+# GATEWAY_WATCH_CONCURRENCY (default 1) is how many instances of a function `cargo lambda watch` may run at
+# once: a streaming gateway needs several (an open stream holds its instance, as on Lambda).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 RUN="$ROOT/.run"
@@ -26,7 +28,8 @@ start() {
   # Under the watcher the mcp function hands gateway_execute_code to the code function of the same
   # watcher through the Lambda Invoke API, as in AWS; the plain server runs code in its own sandboxes.
   local run=(env CODE_FUNCTION_NAME=code CODE_FUNCTION_ENDPOINT_URL="http://127.0.0.1:$port"
-    cargo lambda watch --ignore-changes --disable-cors -A 127.0.0.1 -P "$port")
+    cargo lambda watch --ignore-changes --disable-cors -A 127.0.0.1 -P "$port"
+    --concurrency "${GATEWAY_WATCH_CONCURRENCY:-1}")
   if [[ "$mode" == plain ]]; then
     cargo build --quiet --bin mcp-gateway-server
     run=(env -u CODE_FUNCTION_NAME GATEWAY_LISTEN="127.0.0.1:$port" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/mcp-gateway-server")

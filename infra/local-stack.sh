@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local stack for the MCP gateway: moto (DynamoDB + Secrets Manager), the demo MCP backends, the
-# conformance-suite fixture backend (tests/backends/conformance_server.py on 3004), and the non-MCP
+# conformance-suite fixture backend (tests/backends/conformance_server.py on 3004), the streaming backend
+# (tests/backends/stream_server.py on 3016), and the non-MCP
 # backends: an HTTP API with an OpenAPI document (tests/backends/openapi_service.py on 3013) and a Lambda
 # function (tests/lambda/tool-fn, package demo-tools) served by `cargo lambda watch` on 3014, which
 # answers the real Lambda Invoke API (env.sh points AWS_ENDPOINT_URL_LAMBDA there). The function appends
@@ -21,9 +22,9 @@ export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${A
 export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
 
-SERVICES=(moto everything demo conformance jwks openapi lambda hang faults legacy hostile)   # start order; `down` stops in reverse
+SERVICES=(moto everything demo conformance stream jwks openapi lambda hang faults legacy hostile)   # start order; `down` stops in reverse
 declare -A PORT=([moto]=4566 [everything]=3001 [demo]=3002 [hang]=3003 [conformance]=3004 [jwks]=3005 [faults]=3011
-  [legacy]=3012 [openapi]=3013 [lambda]=3014 [hostile]=3015)
+  [legacy]=3012 [openapi]=3013 [lambda]=3014 [hostile]=3015 [stream]=3016)
 OPTIONAL=" hang faults legacy hostile "   # started only with STACK_FAULTS=1
 INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"local-stack","version":"0"}}}'
 
@@ -37,7 +38,7 @@ log_tail() { echo "----- last lines of $RUN/$1.log -----" >&2; tail -n 25 "$RUN/
 ready() {   # is service $1 answering?
   case "$1" in
     moto) curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:4566/moto-api/data.json" ;;
-    everything | demo | conformance | faults | hostile)
+    everything | demo | conformance | faults | hostile | stream)
       curl -sf -o /dev/null --max-time 3 -X POST "http://127.0.0.1:${PORT[$1]}/mcp" \
         -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d "$INIT" ;;
     hang | legacy) port_open "${PORT[$1]}" ;;
@@ -59,6 +60,7 @@ set_cmd() {   # CMD = the command line that runs service $1
     demo) CMD=(python "$ROOT/tests/backends/demo_server.py" --port 3002) ;;
     hang) CMD=(python "$ROOT/tests/backends/hang_server.py" --port 3003 --max-seconds 7200) ;;
     conformance) CMD=(python "$ROOT/tests/backends/conformance_server.py" --port 3004) ;;
+    stream) CMD=(python "$ROOT/tests/backends/stream_server.py" --port 3016) ;;
     jwks) CMD=(python "$ROOT/tests/backends/jwks_server.py" --port 3005) ;;
     faults) CMD=(python "$ROOT/tests/backends/fault_server.py" --port 3011 --max-seconds 7200) ;;
     legacy) CMD=(python "$ROOT/tests/backends/demo_server.py" --port 3012 --transport sse) ;;
@@ -118,6 +120,7 @@ up() {
   start everything
   start demo
   start conformance
+  start stream
   start jwks
   start openapi
   rm -f "$RUN/demo-tools-events.jsonl"
@@ -127,7 +130,7 @@ up() {
     start hang; start faults; start legacy; start hostile
     extra=", hang :3003, faults :3011/mcp, legacy SSE :3012/sse, hostile :3015/mcp"
   fi
-  log "up: moto :4566, everything :3001/mcp, demo :3002/mcp, conformance :3004/mcp, jwks :3005, openapi :3013, lambda :3014$extra"
+  log "up: moto :4566, everything :3001/mcp, demo :3002/mcp, conformance :3004/mcp, stream :3016/mcp, jwks :3005, openapi :3013, lambda :3014$extra"
 }
 
 down() {

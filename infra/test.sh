@@ -44,7 +44,16 @@ export RATE_LIMIT_ANONYMOUS=100000 RATE_LIMIT_PER_PRINCIPAL=100000 RATE_LIMIT_AU
 infra/gateway.sh start 9000 infra/backends.local.json
 infra/gateway.sh start 9001 infra/backends.local.json
 infra/gateway.sh start 9002 infra/backends.faulty.json
-infra/gateway.sh start 9003 infra/backends.conformance.json
+# Streaming (GATEWAY_STREAMING=on: SSE replies, requests to the client, standalone streams). A stream holds
+# its function instance, as on Lambda, so the watcher may run several. 9014 and 9015 are two processes of one
+# deployment (a client's answer may reach either); 9023 is the plain server.
+streaming="GATEWAY_STREAMING=on GATEWAY_WATCH_CONCURRENCY=8"
+env $streaming infra/gateway.sh start 9003 infra/backends.conformance.json
+for port in 9014 9015; do
+  env $streaming GATEWAY_MAX_PENDING_REQUESTS=4 GATEWAY_PENDING_REQUEST_SECS=8 GATEWAY_STREAM_MAX_SECS=30 \
+    infra/gateway.sh start "$port" infra/backends.streaming.json
+done
+GATEWAY_STREAMING=on infra/gateway.sh plain 9023 infra/backends.streaming.json
 # The plain server (no Lambda emulator), as self-hosters run it.
 infra/gateway.sh plain 9020 infra/backends.local.json
 # ...and one per authentication mode. Short key refresh so revocation is observable in the tests.

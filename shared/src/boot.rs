@@ -20,7 +20,7 @@ use crate::{
     pii::{Pii, PiiConfig, PiiConfigError, PiiError},
     ratelimit::{DynamoRateLimitStore, PublicLimiter, RateLimitStore, RateLimiter},
     routing::{DisabledTools, ModernSessions, ResourceOwners, ToolCatalog},
-    store::{ConfigStore, DynamoConfigStore, DynamoStore, SessionStore},
+    store::{ConfigStore, DynamoConfigStore, DynamoStore, SessionStore, StreamStore},
     Config,
 };
 
@@ -49,6 +49,7 @@ impl std::fmt::Debug for StartupError {
 /// What an [`App`] is made of, beside its configuration: the adapters behind its ports.
 pub struct Parts {
     pub sessions: Arc<dyn SessionStore>,
+    pub streams: Arc<dyn StreamStore>,
     pub auth: Authenticator,
     pub limits: Arc<dyn RateLimitStore>,
     pub pii: Pii,
@@ -91,6 +92,7 @@ impl App {
         Ok(Self {
             client,
             sessions: parts.sessions,
+            streams: parts.streams,
             owners: ResourceOwners::default(),
             tools: ToolCatalog::default(),
             modern: ModernSessions::default(),
@@ -123,8 +125,10 @@ impl App {
         let sdk = aws_config::load_from_env().await;
         let options = &config.backend_options;
         let secrets = Arc::new(SecretsManagerSource::new(&sdk));
+        let store = Arc::new(DynamoStore::new(&sdk, config.table_name.clone()));
         let parts = Parts {
-            sessions: Arc::new(DynamoStore::new(&sdk, config.table_name.clone())),
+            sessions: store.clone(),
+            streams: store,
             auth: Authenticator::from_sdk(config.auth.clone(), &sdk)?,
             limits: Arc::new(DynamoRateLimitStore::new(&sdk, config.table_name.clone())),
             pii: Pii::from_sdk(PiiConfig::from_env()?, &sdk).await?,

@@ -13,7 +13,7 @@ use lambda_http::{
 };
 use serde_json::json;
 
-use crate::{boot::StartupError, App};
+use crate::{boot::StartupError, http::ResponseBody, App};
 
 /// Which function serves a path (the table in `template.yaml` and the workspace's watch router).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,10 +65,10 @@ impl Gateway {
         &self.app
     }
 
-    /// Serves one request as the function that owns its path would.
-    pub async fn handle(&self, request: Request) -> Response<Body> {
-        match function_for(request.uri().path()) {
-            Some(Function::Mcp) => Box::pin(crate::mcp::handler::handle(&self.app, request)).await,
+    /// Serves one request as the function that owns its path would (`/mcp` may stream its answer).
+    pub async fn handle(&self, request: Request) -> Response<ResponseBody> {
+        let buffered = match function_for(request.uri().path()) {
+            Some(Function::Mcp) => return Box::pin(crate::mcp::handler::handle(&self.app, request)).await,
             Some(Function::Code) => crate::code::http::handle(&self.app, request).await,
             Some(Function::Health) => {
                 crate::health::handle(&self.app.public, self.app.limiter.config().trusted_proxy_hops, &request)
@@ -78,7 +78,8 @@ impl Gateway {
             Some(Function::Admin) => Box::pin(crate::admin::handle(&self.app, request)).await,
             Some(Function::Metrics) => crate::metrics::handle_with_auth(&self.app, &request).await,
             None => crate::http::json(StatusCode::NOT_FOUND, &json!({ "error": "no such route" })),
-        }
+        };
+        buffered.map(ResponseBody::from)
     }
 }
 

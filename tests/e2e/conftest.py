@@ -5,6 +5,8 @@ The gateway must already run (cargo lambda watch):
   GATEWAY_URL_2       second process, same config    (default http://127.0.0.1:9001)
   GATEWAY_URL_FAULTY  config with hang + dead backends (default http://127.0.0.1:9002)
   GATEWAY_URL_LITE    lite listing, meta-tools, result cache, api-key auth (default http://127.0.0.1:9013)
+  GATEWAY_URL_STREAM, GATEWAY_URL_STREAM_2  two processes of a streaming deployment (9014, 9015)
+  GATEWAY_URL_PLAIN_STREAM  the plain server, streaming (9023)
   E2E_HTTP_TIMEOUT    seconds per HTTP request (default 120: the first request to a function under
                       `cargo lambda watch` may compile it)
 """
@@ -21,6 +23,7 @@ import httpx2
 import pytest
 
 import emulator
+import long_calls
 from emulator import EmulatorRetry
 
 GATEWAY_URL = os.environ.get("GATEWAY_URL", "http://127.0.0.1:9000").rstrip("/")
@@ -179,6 +182,16 @@ async def initialized_session(http: httpx2.AsyncClient) -> AsyncIterator[Session
         await session.delete()  # best effort: the test may have deleted it already
     except httpx2.HTTPError:
         pass
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """The long calls run beside the whole session when their check (the last test) is part of it."""
+    if any(getattr(item.module, "__name__", "") == "test_zz_long_calls" for item in items):
+        long_calls.CALLS.start()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    long_calls.CALLS.stop()
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -26,18 +26,22 @@ BACKEND_SECRETS = (
     + "*'}"
 )
 # Per function: action -> resources it may be granted on (after !Ref / !GetAtt are read as names).
+MCP_GRANTS: dict[str, set[str]] = {
+    "dynamodb:GetItem": {TABLE},
+    "dynamodb:BatchGetItem": {TABLE},
+    "dynamodb:PutItem": {TABLE},
+    "dynamodb:UpdateItem": {TABLE},
+    "dynamodb:DeleteItem": {TABLE},
+    "secretsmanager:GetSecretValue": KEY_SECRETS | {BACKEND_SECRETS},
+    # Lambda backends: exactly the functions the operator lists, only when some are listed;
+    # gateway_execute_code: the code function (code never runs here).
+    "lambda:InvokeFunction": {"LambdaBackendFunctionArns", "CodeFunction.Arn"},
+}
 EXPECTED: dict[str, dict[str, set[str]]] = {
-    "McpFunction": {
-        "dynamodb:GetItem": {TABLE},
-        "dynamodb:BatchGetItem": {TABLE},
-        "dynamodb:PutItem": {TABLE},
-        "dynamodb:UpdateItem": {TABLE},
-        "dynamodb:DeleteItem": {TABLE},
-        "secretsmanager:GetSecretValue": KEY_SECRETS | {BACKEND_SECRETS},
-        # Lambda backends: exactly the functions the operator lists, only when some are listed;
-        # gateway_execute_code: the code function (code never runs here).
-        "lambda:InvokeFunction": {"LambdaBackendFunctionArns", "CodeFunction.Arn"},
-    },
+    # The /mcp function in its two forms (McpFrontDoor): buffered behind the HTTP API, streaming behind the
+    # REST API. The same grants: pending requests and stream events are items of the same table.
+    "McpFunction": MCP_GRANTS,
+    "McpStreamingFunction": MCP_GRANTS,
     # Tool calls from code: counters and the PII vault (no DeleteItem), the keys, the backends' credentials.
     "CodeFunction": {
         "dynamodb:GetItem": {TABLE},
@@ -262,7 +266,7 @@ def test_lambda_invoke_covers_only_the_listed_functions(template: dict[str, Any]
                 "demo-tools", "arn:aws:lambda:us-east-1:123456789012:layer:x", "arn:aws:s3:::bucket"]:
         assert not pattern.fullmatch(bad), bad
     for name, resource in functions(template).items():
-        if name != "McpFunction":
+        if name not in ("McpFunction", "McpStreamingFunction"):
             assert "lambda:InvokeFunction" not in grants(name, resource), f"{name} may invoke functions"
 
 
@@ -280,7 +284,7 @@ def test_backend_secrets_prefix_is_the_stack_s_and_the_code_checks_the_same_one(
 
 def test_mcp_and_code_have_reserved_concurrency_with_safe_defaults(template: dict[str, Any]) -> None:
     """A few keys running 25-second loops must not take the account's whole Lambda concurrency."""
-    for name in ("McpFunction", "CodeFunction"):
+    for name in ("McpFunction", "McpStreamingFunction", "CodeFunction"):
         reserved = template["Resources"][name]["Properties"].get("ReservedConcurrentExecutions")
         assert isinstance(reserved, dict) and "Ref" in reserved, f"{name}: ReservedConcurrentExecutions {reserved!r}"
         parameter = template["Parameters"][reserved["Ref"]]
@@ -295,7 +299,7 @@ def test_mcp_and_code_have_reserved_concurrency_with_safe_defaults(template: dic
 def test_only_mcp_may_invoke_and_only_the_code_function_and_listed_backends(template: dict[str, Any]) -> None:
     for name, resource in functions(template).items():
         invoke = {a: t for a, t in grants(name, resource).items() if a.startswith("lambda:")}
-        if name == "McpFunction":
+        if name in ("McpFunction", "McpStreamingFunction"):
             assert invoke == {"lambda:InvokeFunction": {"LambdaBackendFunctionArns", "CodeFunction.Arn"}}, invoke
         else:
             assert not invoke, f"{name} may call Lambda: {invoke}"
@@ -307,9 +311,10 @@ def test_mcp_runs_no_sandboxed_code(template: dict[str, Any]) -> None:
     """gateway_execute_code is an invoke of the code function: the mcp function is told where it is and
     has none of the sandbox's settings, and its binary cannot serve as a sandbox process (only binaries that
     call serve_if_child first thing in main can)."""
-    env = template["Resources"]["McpFunction"]["Properties"]["Environment"]["Variables"]
-    assert env.get("CODE_FUNCTION_NAME") == {"Ref": "CodeFunction"}, env
-    assert not [k for k in env if k.startswith("CODE_") and k != "CODE_FUNCTION_NAME"], env
+    for function in ("McpFunction", "McpStreamingFunction"):
+        env = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+        assert env.get("CODE_FUNCTION_NAME") == {"Ref": "CodeFunction"}, env
+        assert not [k for k in env if k.startswith("CODE_") and k != "CODE_FUNCTION_NAME"], env
     code_env = template["Resources"]["CodeFunction"]["Properties"]["Environment"]["Variables"]
     assert "CODE_FUNCTION_NAME" not in code_env, "the code function runs code itself"
     first_call = re.compile(r"fn main\(\)[^{]*\{\s*(?://[^\n]*\n\s*)*shared::code::serve_if_child\(\);")
@@ -318,3 +323,24 @@ def test_mcp_runs_no_sandboxed_code(template: dict[str, Any]) -> None:
         assert bool(first_call.search(main)) is serves, f"functions/{binary}: serve_if_child first in main: {not serves}"
         if not serves:
             assert "serve_if_child" not in main and "Sandbox" not in main, f"functions/{binary} can run code"
+
+
+def test_mcp_is_one_function_behind_one_front_door(template: dict[str, Any]) -> None:
+    """Exactly one /mcp function exists per deployment; the streaming one is reached only through response
+    streaming (every method, or a buffered invoke would get a streamed body it cannot read) and streams."""
+    resources = template["Resources"]
+    buffered, streaming = resources["McpFunction"], resources["McpStreamingFunction"]
+    assert (buffered["Condition"], streaming["Condition"]) == ("BufferedMcp", "StreamingMcp")
+    assert resources["McpRestApi"]["Condition"] == "StreamingMcp"
+    assert resources["McpRestApi"]["Properties"]["EndpointConfiguration"]["Type"] == "REGIONAL"
+    events = streaming["Properties"]["Events"]
+    assert events and all(e["Type"] == "Api" for e in events.values()), events
+    assert all(e["Properties"]["ResponseTransferMode"] == "RESPONSE_STREAM" for e in events.values()), events
+    assert all(e["Properties"]["RestApiId"] == {"Ref": "McpRestApi"} for e in events.values()), events
+    long_lived = [e for e in events.values() if e["Properties"]["Path"] == "/mcp" and e["Properties"]["Method"] in ("POST", "GET")]
+    assert len(long_lived) == 2 and all(e["Properties"]["TimeoutInMillis"] == 900000 for e in long_lived)
+    assert streaming["Properties"]["Timeout"] == {"Ref": "McpTimeoutSeconds"}
+    assert streaming["Properties"]["Environment"]["Variables"]["GATEWAY_STREAMING"] == {"Ref": "McpStreaming"}
+    assert buffered["Properties"]["Environment"]["Variables"]["GATEWAY_STREAMING"] == "off"
+    assert all(e["Type"] == "HttpApi" for e in buffered["Properties"]["Events"].values())
+    assert buffered["Properties"]["Timeout"] == 29

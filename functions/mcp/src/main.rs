@@ -1,9 +1,14 @@
 //! Lambda for `/mcp`: wiring only. All behaviour lives in the `shared` crate.
+//!
+//! With `GATEWAY_STREAMING` on (the template sets it behind the REST API's response streaming), the
+//! function answers through Lambda response streaming, so an event stream reaches the client as it is
+//! written; otherwise (behind the HTTP API, which buffers) every answer is one buffered body.
 
 use std::sync::Arc;
 
-use lambda_http::{run, service_fn, Request};
+use lambda_http::{run, run_with_streaming_response, service_fn, Request};
 use lambda_runtime::Error;
+use shared::http::ResponseBody;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -13,9 +18,16 @@ async fn main() -> Result<(), Error> {
     let app = Arc::new(shared::App::from_env().await?);
     // Loads the API keys (or the JWKS) now, so the first request does not wait for them.
     app.auth.prime().await;
+    if app.config.streaming.replies() {
+        return run_with_streaming_response(service_fn(move |request: Request| {
+            let app = Arc::clone(&app);
+            async move { Ok::<_, Error>(shared::mcp::handler::handle(&app, request).await) }
+        }))
+        .await;
+    }
     run(service_fn(move |request: Request| {
         let app = Arc::clone(&app);
-        async move { Ok::<_, Error>(shared::mcp::handler::handle(&app, request).await) }
+        async move { Ok::<_, Error>(ResponseBody::buffered(shared::mcp::handler::handle(&app, request).await).await) }
     }))
     .await
 }

@@ -4,20 +4,18 @@
 //! without the Lambda emulator. No TLS: run it behind a TLS-terminating proxy or on loopback.
 //!
 //! `GATEWAY_LISTEN` (default `127.0.0.1:8080`) is the address; everything else is the Lambda functions'
-//! configuration (README, "Configuration").
+//! configuration (README, "Configuration"). `/mcp` answers may be event streams (`GATEWAY_STREAMING`):
+//! they go out chunk by chunk as they are written.
 
 use std::{convert::Infallible, net::SocketAddr, sync::Arc};
 
-use http_body_util::{BodyExt, Full};
-use hyper::{
-    body::{Bytes, Incoming},
-    server::conn::http1,
-    service::service_fn,
-    Request, Response,
-};
+use http_body_util::BodyExt;
+use hyper::{body::Incoming, server::conn::http1, service::service_fn, Request, Response};
 use hyper_util::rt::TokioIo;
-use lambda_http::Body;
-use shared::selfhost::{lambda_request, Gateway};
+use shared::{
+    http::ResponseBody,
+    selfhost::{lambda_request, Gateway},
+};
 use tokio::net::TcpListener;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -49,6 +47,11 @@ async fn listen() -> Result<(), Error> {
                 continue;
             }
         };
+        // An event stream is many small writes: with Nagle's algorithm on, an event written while the
+        // previous one is unacknowledged waits for the client's delayed ACK (~40 ms on Linux).
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
         let gateway = Arc::clone(&gateway);
         tokio::spawn(async move {
             let service = service_fn(move |request| serve(Arc::clone(&gateway), request, peer));
@@ -63,7 +66,7 @@ async fn serve(
     gateway: Arc<Gateway>,
     request: Request<Incoming>,
     peer: SocketAddr,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<ResponseBody>, Infallible> {
     let limit = gateway.app().config.max_body_bytes;
     let (parts, mut incoming) = request.into_parts();
     // Read at most one byte past the limit: the handler then refuses the body (413) exactly as in Lambda.
@@ -78,13 +81,5 @@ async fn serve(
             None => break,
         }
     }
-    let response = gateway.handle(lambda_request(parts, body, peer.ip())).await;
-    Ok(response.map(|body| {
-        Full::new(match body {
-            Body::Empty => Bytes::new(),
-            Body::Text(text) => Bytes::from(text),
-            Body::Binary(bytes) => Bytes::from(bytes),
-            _ => Bytes::new(),
-        })
-    }))
+    Ok(gateway.handle(lambda_request(parts, body, peer.ip())).await)
 }

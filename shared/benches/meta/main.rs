@@ -78,7 +78,7 @@ async fn start_backends() -> SocketAddr {
 
 /// A client of one gateway app with its own session.
 struct Client {
-    app: App,
+    app: std::sync::Arc<App>,
     key: TestKey,
     session: String,
     next: u64,
@@ -100,7 +100,7 @@ impl Client {
         ];
         let app = testing::app(&vars, &Stores::with_keys(std::slice::from_ref(&key)));
         app.auth.prime().await;
-        let mut client = Self { app, key, session: String::new(), next: 1 };
+        let mut client = Self { app: std::sync::Arc::new(app), key, session: String::new(), next: 1 };
         let init = json!({ "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": { "name": "bench", "version": "1" } });
         let response = client.send("initialize", init).await;
         client.session = response.0.expect("a session id");
@@ -121,7 +121,7 @@ impl Client {
         let request: Request = builder.body(Body::Text(body.to_string())).expect("request");
         let response = shared::mcp::handler::handle(&self.app, request).await;
         let session = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let text = match response.body() {
+        let text = match &response.into_body().collect().await {
             Body::Text(text) => text.clone(),
             Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
             _ => String::new(),

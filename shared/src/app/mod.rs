@@ -20,7 +20,7 @@ use crate::{
     pii::Pii,
     ratelimit::{PublicLimiter, RateLimiter},
     routing::{DisabledTools, ModernSessions, ResourceOwners, ToolCatalog},
-    store::SessionStore,
+    store::{SessionStore, StreamStore},
     Config,
 };
 
@@ -30,6 +30,9 @@ pub struct App {
     pub client: McpHttpClient,
     /// Legacy-era client sessions (DynamoDB).
     pub sessions: Arc<dyn SessionStore>,
+    /// What streamed MCP keeps between instances: requests to clients awaiting their answer, standalone
+    /// stream events for resumption (DynamoDB).
+    pub streams: Arc<dyn StreamStore>,
     /// Which backend owns which resource URI (learned, per instance).
     pub owners: ResourceOwners,
     /// The exact-lookup index of exposed tool and prompt names (per instance).

@@ -1,10 +1,12 @@
 //! Backend list pages cached per instance for a short TTL, so a warm `tools/list` (and the catalog
 //! lookup behind every `tools/call`) costs no backend round-trip.
 //!
-//! A page is cached per (backend, list method, backend cursor): list results are the backend's, not
-//! the caller's, because the gateway reaches every backend with its own credential; per-caller
-//! filtering (scopes) happens after the cache. A `notifications/*/list_changed` seen on any stream from
-//! a backend bumps that backend's generation for the list, which makes its cached pages stale at once.
+//! A page is cached per (backend, protocol era, list method, backend cursor): list results are the
+//! backend's, not the caller's, because the gateway reaches every backend with its own credential;
+//! per-caller filtering (scopes) happens after the cache. A backend may list differently to 2026-07-28
+//! requests than to its sessions, so each era has its own pages. A `notifications/*/list_changed` seen on
+//! any stream from a backend bumps that backend's generation for the list (both eras), which makes its
+//! cached pages stale at once.
 //!
 //! Only pages the gateway reached by itself are kept: a first page, or the page of a cursor a cached
 //! page handed out as `nextCursor`. A client can put any cursor in a gateway cursor it forges; the page
@@ -15,7 +17,7 @@ use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use serde_json::Value;
 
-use crate::cache::TtlCache;
+use crate::{cache::TtlCache, protocol::Era};
 
 /// Bound on cached pages.
 const MAX_PAGES: usize = 10_000;
@@ -32,8 +34,19 @@ fn family(method: &str) -> &'static str {
 #[derive(Clone, Hash, PartialEq, Eq)]
 struct Key {
     backend: String,
+    /// Modern: the page a 2026-07-28 request got; legacy: a session's.
+    modern: bool,
     method: String,
     cursor: Option<String>,
+}
+
+fn key(backend: &str, era: Era, method: &str, cursor: Option<&str>) -> Key {
+    Key {
+        backend: backend.to_owned(),
+        modern: era == Era::Modern,
+        method: method.to_owned(),
+        cursor: cursor.map(str::to_owned),
+    }
 }
 
 #[derive(Clone)]
@@ -72,35 +85,31 @@ impl ListCache {
         generations.get(&(backend.to_owned(), family(method))).copied().unwrap_or(0)
     }
 
-    /// A fresh cached page: `Some(None)` means "the backend has no such list".
-    pub fn get(&self, backend: &str, method: &str, cursor: Option<&str>) -> Option<Option<Value>> {
+    /// A fresh cached page of `era`: `Some(None)` means "the backend has no such list".
+    pub fn get(&self, backend: &str, era: Era, method: &str, cursor: Option<&str>) -> Option<Option<Value>> {
         if self.pages.ttl().is_zero() {
             return None;
         }
         let generation = self.generation(backend, method);
-        let key = Key { backend: backend.to_owned(), method: method.to_owned(), cursor: cursor.map(str::to_owned) };
+        let key = key(backend, era, method, cursor);
         let cached = self.pages.get(&key)?;
         (cached.generation == generation).then_some(cached.page)
     }
 
-    /// Remembers a page fetched now, if it was fetched without a cursor or with one a cached page issued.
-    pub fn put(&self, backend: &str, method: &str, cursor: Option<&str>, page: Option<Value>) {
+    /// Remembers a page of `era` fetched now, if it was fetched without a cursor or with one a cached
+    /// page issued.
+    pub fn put(&self, backend: &str, era: Era, method: &str, cursor: Option<&str>, page: Option<Value>) {
         if self.pages.ttl().is_zero() {
             return;
         }
-        let key = |cursor: Option<&str>| Key {
-            backend: backend.to_owned(),
-            method: method.to_owned(),
-            cursor: cursor.map(str::to_owned),
-        };
-        if cursor.is_some() && self.issued.get(&key(cursor)).is_none() {
+        if cursor.is_some() && self.issued.get(&key(backend, era, method, cursor)).is_none() {
             return;
         }
         if let Some(Value::String(next)) = page.as_ref().and_then(|p| p.get("nextCursor")) {
-            self.issued.insert(key(Some(next)), ());
+            self.issued.insert(key(backend, era, method, Some(next)), ());
         }
         let generation = self.generation(backend, method);
-        self.pages.insert(key(cursor), Cached { page, generation });
+        self.pages.insert(key(backend, era, method, cursor), Cached { page, generation });
     }
 
     /// Records a notification from `backend`; `list_changed` ones invalidate that list.
@@ -131,61 +140,64 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const L: Era = Era::Legacy;
+
     #[tokio::test(start_paused = true)]
     async fn pages_are_fresh_for_the_ttl_only() {
         let cache = ListCache::new(Duration::from_secs(30));
-        assert_eq!(cache.get("a", "tools/list", None), None);
-        cache.put("a", "tools/list", None, Some(json!({"tools": []})));
-        cache.put("a", "prompts/list", None, None);
-        assert_eq!(cache.get("a", "tools/list", None), Some(Some(json!({"tools": []}))));
-        assert_eq!(cache.get("a", "prompts/list", None), Some(None));
-        assert_eq!(cache.get("a", "tools/list", Some("c2")), None);
-        cache.put("a", "tools/list", Some("c2"), Some(json!({"tools": []})));
-        assert_eq!(cache.get("a", "tools/list", Some("c2")), None, "c2 was never handed out");
-        assert_eq!(cache.get("b", "tools/list", None), None);
+        assert_eq!(cache.get("a", L, "tools/list", None), None);
+        cache.put("a", L, "tools/list", None, Some(json!({"tools": []})));
+        cache.put("a", L, "prompts/list", None, None);
+        assert_eq!(cache.get("a", L, "tools/list", None), Some(Some(json!({"tools": []}))));
+        assert_eq!(cache.get("a", L, "prompts/list", None), Some(None));
+        assert_eq!(cache.get("a", L, "tools/list", Some("c2")), None);
+        cache.put("a", L, "tools/list", Some("c2"), Some(json!({"tools": []})));
+        assert_eq!(cache.get("a", L, "tools/list", Some("c2")), None, "c2 was never handed out");
+        assert_eq!(cache.get("b", L, "tools/list", None), None);
+        assert_eq!(cache.get("a", Era::Modern, "tools/list", None), None, "each era has its own pages");
         tokio::time::advance(Duration::from_secs(30)).await;
-        assert_eq!(cache.get("a", "tools/list", None), None);
+        assert_eq!(cache.get("a", L, "tools/list", None), None);
     }
 
     #[test]
     fn list_changed_invalidates_only_that_backend_and_family() {
         let cache = ListCache::new(Duration::from_secs(30));
         for method in ["tools/list", "resources/list", "resources/templates/list"] {
-            cache.put("a", method, None, Some(json!({})));
+            cache.put("a", L, method, None, Some(json!({})));
         }
-        cache.put("b", "tools/list", None, Some(json!({})));
+        cache.put("b", L, "tools/list", None, Some(json!({})));
         cache.observe("a", "notifications/progress");
         cache.observe("a", "notifications/resources/list_changed");
-        assert!(cache.get("a", "tools/list", None).is_some());
-        assert!(cache.get("a", "resources/list", None).is_none());
-        assert!(cache.get("a", "resources/templates/list", None).is_none());
+        assert!(cache.get("a", L, "tools/list", None).is_some());
+        assert!(cache.get("a", L, "resources/list", None).is_none());
+        assert!(cache.get("a", L, "resources/templates/list", None).is_none());
         cache.observe("a", "notifications/tools/list_changed");
-        assert!(cache.get("a", "tools/list", None).is_none());
-        assert!(cache.get("b", "tools/list", None).is_some());
+        assert!(cache.get("a", L, "tools/list", None).is_none());
+        assert!(cache.get("b", L, "tools/list", None).is_some());
         // A page fetched after the notification is fresh again.
-        cache.put("a", "tools/list", None, Some(json!({})));
-        assert!(cache.get("a", "tools/list", None).is_some());
+        cache.put("a", L, "tools/list", None, Some(json!({})));
+        assert!(cache.get("a", L, "tools/list", None).is_some());
     }
 
     #[test]
     fn pages_of_cursors_no_cached_page_issued_are_not_kept() {
         let cache = ListCache::new(Duration::from_secs(30));
-        cache.put("a", "resources/list", Some("forged"), Some(json!({"resources": []})));
-        assert_eq!(cache.get("a", "resources/list", Some("forged")), None);
-        cache.put("a", "resources/list", None, Some(json!({"resources": [], "nextCursor": "p2"})));
-        cache.put("a", "resources/list", Some("p2"), Some(json!({"resources": []})));
-        assert!(cache.get("a", "resources/list", Some("p2")).is_some());
+        cache.put("a", L, "resources/list", Some("forged"), Some(json!({"resources": []})));
+        assert_eq!(cache.get("a", L, "resources/list", Some("forged")), None);
+        cache.put("a", L, "resources/list", None, Some(json!({"resources": [], "nextCursor": "p2"})));
+        cache.put("a", L, "resources/list", Some("p2"), Some(json!({"resources": []})));
+        assert!(cache.get("a", L, "resources/list", Some("p2")).is_some());
         // Issued by backend a's resources list: not a cursor of another list or backend.
-        cache.put("b", "resources/list", Some("p2"), Some(json!({})));
-        cache.put("a", "tools/list", Some("p2"), Some(json!({})));
-        assert_eq!(cache.get("b", "resources/list", Some("p2")), None);
-        assert_eq!(cache.get("a", "tools/list", Some("p2")), None);
+        cache.put("b", L, "resources/list", Some("p2"), Some(json!({})));
+        cache.put("a", L, "tools/list", Some("p2"), Some(json!({})));
+        assert_eq!(cache.get("b", L, "resources/list", Some("p2")), None);
+        assert_eq!(cache.get("a", L, "tools/list", Some("p2")), None);
     }
 
     #[test]
     fn zero_ttl_disables_the_cache() {
         let cache = ListCache::new(Duration::ZERO);
-        cache.put("a", "tools/list", None, Some(json!({})));
-        assert_eq!(cache.get("a", "tools/list", None), None);
+        cache.put("a", L, "tools/list", None, Some(json!({})));
+        assert_eq!(cache.get("a", L, "tools/list", None), None);
     }
 }

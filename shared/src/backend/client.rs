@@ -37,7 +37,7 @@ use super::{
 /// What a transport needs for one exchange.
 pub(super) struct Call<'a> {
     pub client: &'a McpHttpClient,
-    pub http: &'a reqwest::Client,
+    pub http: reqwest::Client,
     pub backend: &'a Backend,
     /// Where the MCP server is (the SSE stream's URL for the legacy transport).
     pub url: &'a reqwest::Url,
@@ -57,7 +57,7 @@ pub struct ClientSettings<'a> {
 /// The client to all backends, built once per cold start.
 pub struct McpHttpClient {
     /// The backends now, with their HTTP clients and breakers.
-    fleet: Fleet,
+    pub(super) fleet: Fleet,
     client_info: Value,
     next_id: AtomicU64,
     id_prefix: String,
@@ -65,6 +65,8 @@ pub struct McpHttpClient {
     /// How Lambda backends are invoked (the AWS SDK); `None` where no function may be invoked.
     lambda: Option<Arc<dyn LambdaInvoker>>,
     in_flight: tokio::sync::Semaphore,
+    /// `GATEWAY_MAX_BACKEND_STREAM_BYTES`: everything one streamed exchange may read.
+    max_stream_bytes: usize,
     lists: ListCache,
     /// What `auto` backends turned out to speak, learned on first contact.
     detected: RwLock<HashMap<String, Transport>>,
@@ -96,6 +98,7 @@ impl McpHttpClient {
             credentials: None,
             lambda: None,
             in_flight: tokio::sync::Semaphore::new(options.concurrency.max(1)),
+            max_stream_bytes: options.max_stream_bytes,
             lists: ListCache::new(Duration::ZERO),
             detected: RwLock::new(HashMap::new()),
         })
@@ -143,6 +146,10 @@ impl McpHttpClient {
         &self.lists
     }
 
+    pub(super) fn max_stream_bytes(&self) -> usize {
+        self.max_stream_bytes
+    }
+
     /// The state of `backend`'s breaker in this instance (`None` without breakers).
     pub fn breaker(&self, backend: &str) -> Option<BreakerSnapshot> {
         Some(self.fleet.breaker(backend)?.snapshot())
@@ -175,11 +182,23 @@ impl McpHttpClient {
         json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })
     }
 
-    /// Opens a session on `backend`: `initialize` at `version`, then `notifications/initialized`.
-    /// The gateway declares no client capabilities: it cannot relay sampling, elicitation or roots
-    /// requests over a buffered response, so it does not invite them.
+    /// Opens a session on `backend`: `initialize` at `version`, then `notifications/initialized`,
+    /// declaring no client capabilities: a buffered response cannot relay sampling, elicitation or roots
+    /// requests, so they are not invited.
     pub async fn initialize(&self, backend: &Backend, version: &str) -> Result<BackendHandshake, BackendError> {
-        let params = json!({ "protocolVersion": version, "capabilities": {}, "clientInfo": self.client_info });
+        self.initialize_as(backend, version, json!({})).await
+    }
+
+    /// [`initialize`](Self::initialize) declaring `capabilities` (the client capabilities the gateway can
+    /// relay for its client: sampling, elicitation, roots on a streamed session).
+    pub async fn initialize_as(
+        &self,
+        backend: &Backend,
+        version: &str,
+        capabilities: Value,
+    ) -> Result<BackendHandshake, BackendError> {
+        let params =
+            json!({ "protocolVersion": version, "capabilities": capabilities, "clientInfo": self.client_info });
         let exchange = self.exchange(backend, None, None, &self.message("initialize", params)).await?;
         let result = match exchange.reply {
             Some(Reply::Result(result)) => result,
@@ -245,7 +264,7 @@ impl McpHttpClient {
         }
         let Ok(headers) = self.headers(backend).await else { return };
         let Ok(http) = self.http(backend) else { return };
-        let call = Call { client: self, http: &http, backend, url, headers };
+        let call = Call { client: self, http, backend, url, headers };
         streamable::end_session(&call, session_id, version).await;
     }
 
@@ -317,7 +336,7 @@ impl McpHttpClient {
     ) -> Result<Exchange, BackendError> {
         let headers = self.headers(backend).await?;
         let http = self.http(backend)?;
-        let call = Call { client: self, http: &http, backend, url, headers };
+        let call = Call { client: self, http, backend, url, headers };
         // The legacy transport handshakes on every stream; a version is needed even for `initialize`.
         let legacy_version = version.unwrap_or(BACKEND_VERSIONS[0]);
         let outcome = match self.transport(backend) {

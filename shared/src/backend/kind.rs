@@ -68,6 +68,11 @@ impl PartialEq for BackendKind {
 }
 
 impl BackendKind {
+    /// Whether this is an MCP server (the only kind that streams).
+    pub fn is_mcp(&self) -> bool {
+        matches!(self, BackendKind::Mcp { .. })
+    }
+
     /// The `type` as written in the configuration.
     pub fn name(&self) -> &'static str {
         match self {

@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 
 use super::{
     client::Call,
+    events::{Listener, Refuse},
     sse,
-    streamable::refusal,
     wire::{match_reply, notification_method},
     BackendError, Exchange, Reply,
 };
@@ -152,9 +152,10 @@ impl<'a> Stream<'a> {
             }
             if let Some(method) = notification_method(&message) {
                 self.call.client.lists().observe(&self.call.backend.id, method);
-            } else if let (Some(request_id), Some(method)) = (message.get("id"), message.get("method")) {
+            } else if let Some(method) = message.get("method").filter(|_| message.get("id").is_some()) {
                 tracing::info!(backend = %self.call.backend.id, %method, "refusing a server-to-client request");
-                if let Err(error) = self.post(&refusal(request_id)).await {
+                let Some(refusal) = Refuse.request(message.clone()).await else { continue };
+                if let Err(error) = self.post(&refusal).await {
                     tracing::debug!(backend = %self.call.backend.id, %error, "could not refuse a server-to-client request");
                 }
             }

@@ -30,6 +30,9 @@ pub struct BackendOptions {
     /// `GATEWAY_BACKEND_SECRETS_PREFIX` (default `mcp-gateway/backends/`): the only secrets a backend's
     /// `auth` may name; never the gateway's own (`API_KEYS_SECRET_ID`, `PII_KEY_SECRET_ID`).
     pub secrets: SecretScope,
+    /// `GATEWAY_MAX_BACKEND_STREAM_BYTES` (default 64 MiB): everything one streamed exchange or event
+    /// stream may read from a backend (each event is still bounded by its `maxResponseBytes`).
+    pub max_stream_bytes: usize,
 }
 
 impl BackendOptions {
@@ -64,6 +67,7 @@ impl BackendOptions {
             concurrency: number(get, "GATEWAY_BACKEND_CONCURRENCY", 16, 1..=256)? as usize,
             list_cache_ttl: secs(get, "GATEWAY_LIST_CACHE_SECS", Duration::from_secs(30), 0..=3600)?,
             secrets_ttl: secs(get, "GATEWAY_BACKEND_SECRETS_REFRESH_SECS", Duration::from_secs(300), 1..=86_400)?,
+            max_stream_bytes: number(get, "GATEWAY_MAX_BACKEND_STREAM_BYTES", 64 << 20, 1024..=1 << 30)? as usize,
         })
     }
 

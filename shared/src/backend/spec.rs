@@ -62,6 +62,8 @@ struct BackendSpec {
     spec: Option<serde_json::Value>,
     base_url: Option<String>,
     include: Option<serde_json::Value>,
+    #[serde(default)]
+    forward_unlisted_tools: bool,
 }
 
 /// How the gateway speaks to a backend.
@@ -144,6 +146,10 @@ pub struct Backend {
     pub breaker: BreakerSettings,
     /// Extra headers sent on every request (marked sensitive: they often carry the backend's credential).
     pub headers: HeaderMap,
+    /// `forwardUnlistedTools`: a call to a name under this backend's prefix that no listing holds goes to
+    /// it anyway (some servers accept tools they do not list, such as test hooks). Off by default: then
+    /// only listed names are routed.
+    pub forward_unlisted_tools: bool,
 }
 
 impl std::fmt::Debug for Backend {
@@ -264,6 +270,7 @@ impl BackendSet {
                 credential,
                 breaker,
                 headers,
+                forward_unlisted_tools: b.forward_unlisted_tools,
             }));
         }
         Ok(Self { separator: spec.separator, network: defaults.network, backends })

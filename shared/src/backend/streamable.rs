@@ -1,24 +1,38 @@
 //! The Streamable HTTP transport (2025-03-26 and later): a POST per JSON-RPC message, the reply read as
-//! JSON or as an SSE stream up to the matching response.
+//! JSON or as an SSE stream up to the matching response (`events`).
 
 use http::header;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{
     client::Call,
-    sse,
-    wire::{encode_header, match_reply, notification_method, read_body},
-    BackendError, Exchange, Reply, MODERN_VERSION,
+    events::{self, Bounds, Listener, Refuse},
+    wire::{encode_header, match_reply, read_body},
+    BackendError, Exchange, MODERN_VERSION,
 };
 
-/// One POST of `message`. Bounding it in time is the caller's job.
+/// One POST of `message`, buffered: what the backend sends before its response is dropped (requests
+/// refused). Bounding it in time is the caller's job.
 pub(super) async fn exchange(
     call: &Call<'_>,
     session_id: Option<&str>,
     version: Option<&str>,
     message: &Value,
 ) -> Result<Exchange, BackendError> {
-    let limit = call.backend.max_response_bytes;
+    let bounds = Bounds::buffered(call.backend.max_response_bytes);
+    exchange_with(call, session_id, version, message, &Refuse, bounds).await
+}
+
+/// One POST of `message`, with `listener` hearing what the backend sends before its response.
+pub(super) async fn exchange_with(
+    call: &Call<'_>,
+    session_id: Option<&str>,
+    version: Option<&str>,
+    message: &Value,
+    listener: &dyn Listener,
+    bounds: Bounds,
+) -> Result<Exchange, BackendError> {
+    let limit = bounds.event;
     let mut response = post(call, session_id, version, message).send().await.map_err(BackendError::Connect)?;
     let status = response.status();
     if !status.is_success() {
@@ -46,26 +60,26 @@ pub(super) async fn exchange(
     if status == http::StatusCode::ACCEPTED {
         return Err(BackendError::InvalidResponse("request was answered with 202".into()));
     }
-    let is_sse = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    let reply = if is_sse {
-        read_sse(call, &mut response, id, session, version).await?
+    let reply = if events::is_event_stream(&response) {
+        events::read_reply(call, response, id, session, version, listener, bounds).await?
     } else {
         let body = read_body(&mut response, limit).await?;
         let value: Value =
             serde_json::from_slice(&body).map_err(|_| BackendError::InvalidResponse("body is not JSON".into()))?;
         match_reply(&value, id)
+            .ok_or_else(|| BackendError::InvalidResponse("no response with the request id".into()))?
     };
-    let reply = reply.ok_or_else(|| BackendError::InvalidResponse("no response with the request id".into()))?;
     Ok(Exchange { reply: Some(reply), session_id: new_session })
 }
 
 /// A POST of one JSON-RPC message with the transport headers the spec requires. Only the backend's own
 /// configured headers and credential go out: never anything of the client's.
-fn post(call: &Call<'_>, session_id: Option<&str>, version: Option<&str>, message: &Value) -> reqwest::RequestBuilder {
+pub(super) fn post(
+    call: &Call<'_>,
+    session_id: Option<&str>,
+    version: Option<&str>,
+    message: &Value,
+) -> reqwest::RequestBuilder {
     let mut request = call
         .http
         .post(call.url.clone())
@@ -93,61 +107,6 @@ fn post(call: &Call<'_>, session_id: Option<&str>, version: Option<&str>, messag
         }
     }
     request
-}
-
-/// Reads events until the response to `id`. Notifications (progress, log messages) cannot be relayed
-/// on a buffered response and are dropped, except `list_changed`, which invalidates cached lists;
-/// server→client requests are refused at once so the backend does not wait for an answer that cannot
-/// come. A stream that ends (or breaks) before the response is an invalid response.
-async fn read_sse(
-    call: &Call<'_>,
-    response: &mut reqwest::Response,
-    id: &Value,
-    session_id: Option<&str>,
-    version: Option<&str>,
-) -> Result<Option<Reply>, BackendError> {
-    let limit = call.backend.max_response_bytes;
-    let mut parser = sse::Parser::default();
-    let mut read = 0usize;
-    loop {
-        let chunk = match response.chunk().await {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => return Ok(None),
-            Err(_) => return Err(BackendError::InvalidResponse("event stream broke off before the response".into())),
-        };
-        read += chunk.len();
-        if read > limit {
-            return Err(BackendError::TooLarge(limit));
-        }
-        for event in parser.feed(&chunk) {
-            let Ok(message) = serde_json::from_str::<Value>(&event.data) else {
-                continue;
-            };
-            if let Some(reply) = match_reply(&message, id) {
-                return Ok(Some(reply));
-            }
-            if let Some(method) = notification_method(&message) {
-                call.client.lists().observe(&call.backend.id, method);
-            } else if let (Some(request_id), Some(method)) = (message.get("id"), message.get("method")) {
-                tracing::info!(backend = %call.backend.id, %method, "refusing a server-to-client request");
-                refuse(call, request_id, session_id, version).await;
-            }
-        }
-    }
-}
-
-async fn refuse(call: &Call<'_>, request_id: &Value, session_id: Option<&str>, version: Option<&str>) {
-    if let Err(e) = post(call, session_id, version, &refusal(request_id)).send().await {
-        tracing::debug!(backend = %call.backend.id, error = %e, "could not refuse a server-to-client request");
-    }
-}
-
-/// The answer to a server→client request (sampling, elicitation, roots) the gateway cannot relay.
-pub(super) fn refusal(request_id: &Value) -> Value {
-    json!({ "jsonrpc": "2.0", "id": request_id, "error": {
-        "code": -32601,
-        "message": "the gateway cannot relay server-to-client requests over a buffered response",
-    }})
 }
 
 /// Ends a backend session (DELETE), best effort.

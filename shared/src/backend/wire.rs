@@ -46,10 +46,13 @@ const MAX_CAPABILITY_NAME: usize = 64;
 /// The server capabilities the gateway reads.
 const KNOWN_CAPABILITIES: [&str; 5] = ["tools", "prompts", "resources", "completions", "logging"];
 
+/// The flags of a declared capability the gateway keeps (all others are dropped).
+const KEPT_FLAGS: [&str; 2] = ["listChanged", "subscribe"];
+
 impl BackendHandshake {
     /// The handshake as the gateway keeps it: the session id bounded (a longer one fails the handshake)
-    /// and the capabilities reduced to the names the backend declared (`{"tools": {}}`), which is all the
-    /// gateway reads. What a backend says is stored per client session, so its size is the gateway's call.
+    /// and the capabilities reduced to the names the backend declared and their `listChanged` and
+    /// `subscribe` flags (`{"tools": {"listChanged": true}}`), which is all the gateway reads. What a backend says is stored per client session, so its size is the gateway's call.
     pub fn new(
         session_id: Option<String>,
         protocol_version: &str,
@@ -65,8 +68,13 @@ impl BackendHandshake {
         let (known, others): (Vec<_>, Vec<_>) =
             names.partition(|(name, _)| KNOWN_CAPABILITIES.contains(&name.as_str()));
         let kept = known.into_iter().chain(others).take(MAX_CAPABILITIES);
+        // Of what a capability says, only the flags the gateway relays on (`listChanged`, `subscribe`).
+        let flags = |value: &Value| -> Value {
+            let set = KEPT_FLAGS.iter().filter(|flag| value.get(**flag) == Some(&Value::Bool(true)));
+            Value::Object(set.map(|flag| (flag.to_string(), Value::Bool(true))).collect())
+        };
         let capabilities: serde_json::Map<String, Value> =
-            kept.map(|(name, _)| (name.clone(), Value::Object(Default::default()))).collect();
+            kept.map(|(name, value)| (name.clone(), flags(value))).collect();
         Ok(Self {
             session_id,
             protocol_version: protocol_version.to_owned(),
@@ -153,17 +161,20 @@ mod tests {
     }
 
     #[test]
-    fn a_handshake_keeps_a_bounded_session_id_and_capability_names_only() {
+    fn a_handshake_keeps_a_bounded_session_id_capability_names_and_the_relayed_flags_only() {
         let huge: serde_json::Map<String, Value> =
             (0..100).map(|i| (format!("cap{i}"), json!({ "blob": "x".repeat(10_000) }))).collect();
         let mut capabilities = Value::Object(huge);
-        capabilities["tools"] = json!({ "listChanged": true });
+        capabilities["tools"] = json!({ "listChanged": true, "blob": "x".repeat(10_000) });
+        capabilities["resources"] = json!({ "subscribe": true, "listChanged": "yes" });
         capabilities["off"] = Value::Null;
         let kept = BackendHandshake::new(Some("s".repeat(64)), "2025-11-25", Some(&capabilities)).unwrap();
         let names = kept.capabilities.as_object().unwrap();
         assert!(names.len() <= MAX_CAPABILITIES && !names.contains_key("off"), "{}", names.len());
         assert!(names.contains_key("tools"), "a flood of names never pushes out the ones the gateway reads");
-        assert!(names.values().all(|v| *v == json!({})));
+        assert_eq!(names["tools"], json!({ "listChanged": true }), "the flags the gateway relays on are kept");
+        assert_eq!(names["resources"], json!({ "subscribe": true }), "only flags that are true");
+        assert!(names.iter().filter(|(n, _)| n.starts_with("cap")).all(|(_, v)| *v == json!({})));
         assert!(kept.capabilities.to_string().len() < 2048);
         let refused = BackendHandshake::new(Some("s".repeat(MAX_BACKEND_SESSION_ID + 1)), "2025-11-25", None);
         assert!(matches!(refused, Err(BackendError::InvalidResponse(_))));

@@ -7,10 +7,12 @@ pub mod code;
 mod follow;
 pub mod meta;
 pub mod stored;
+pub mod streaming;
 
 pub use code::{CodeConfig, CodeConfigError, Limits};
 pub use follow::{Applied, Changes, ConfigFollower};
 pub use meta::MetaConfig;
+pub use streaming::{StreamingConfig, StreamingMode};
 
 use crate::{
     auth::{AuthConfig, AuthConfigError},
@@ -95,6 +97,8 @@ pub struct Config {
     /// What `tools/list` shows, the meta-tools' limits and their result cache (`GATEWAY_TOOLS_MODE`,
     /// `GATEWAY_PINNED_TOOLS`, `GATEWAY_CALL_TOOLS_MAX`, `GATEWAY_RESULT_CACHE*`).
     pub meta: MetaConfig,
+    /// Whether `/mcp` streams replies and standalone streams (`GATEWAY_STREAMING`, `GATEWAY_STREAM_*`).
+    pub streaming: StreamingConfig,
 }
 
 impl Config {
@@ -129,6 +133,7 @@ impl Config {
             ratelimit: RateLimitConfig::from_lookup(&lookup)?,
             code: CodeConfig::from_lookup(&lookup)?,
             meta: MetaConfig::from_lookup(&lookup)?,
+            streaming: StreamingConfig::from_lookup(&lookup)?,
         })
     }
 }

@@ -42,7 +42,7 @@ fn origin_allowed(config: &Config, origin: &str, host: &str) -> bool {
 }
 
 /// CORS headers for a response to an allowed browser origin.
-pub fn cors_headers(headers: &HeaderMap, response: &mut Response<Body>) {
+pub fn cors_headers<B>(headers: &HeaderMap, response: &mut Response<B>) {
     let Some(origin) = headers.get(header::ORIGIN).cloned() else {
         return;
     };

@@ -150,7 +150,7 @@ pub async fn read_resource(ctx: &Ctx<'_>, params: &Value) -> Result<Value, Gatew
 /// takes the first success in configuration order (learning the owner for next time). Only backends whose
 /// resources the caller may reach are asked: an owner it may not reach is treated as unknown, so a denied
 /// resource is answered exactly like a missing one.
-async fn by_uri_from(
+pub(super) async fn by_uri_from(
     ctx: &Ctx<'_>,
     shield: &mut Shield<'_>,
     uri: &str,

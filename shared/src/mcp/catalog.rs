@@ -1,6 +1,11 @@
 //! Tools and prompts of every backend under settled names: the merged list, and the route of a call by
 //! exact lookup of its exposed name in the instance's index (`routing::ToolCatalog`). An unknown name
-//! is a protocol error (-32602) from the gateway, whatever the backend would have done with it.
+//! is a protocol error (-32602) from the gateway, whatever the backend would have done with it, unless
+//! the backend whose prefix it carries asked for its unlisted tools to be forwarded.
+//!
+//! Each protocol era has its own catalog: a 2026-07-28 client is listed what the backends list to
+//! 2026-07-28 requests (when they speak that era), a session-era client what they list to sessions, and
+//! a name is callable only in the era that lists it.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -117,7 +122,7 @@ pub async fn route(ctx: &Ctx<'_>, kind: ListKind, exposed: &str) -> Routed {
     if kind == ListKind::Tools && ctx.app.disabled_tools.contains(exposed) {
         return Routed::Unknown;
     }
-    let mut cached = ctx.app.tools.fresh(family(kind), ctx.app.client.lists().ttl());
+    let mut cached = ctx.app.tools.fresh(family(kind), ctx.era(), ctx.app.client.lists().ttl());
     loop {
         let from_cache = cached.is_some();
         let index = match cached.take() {
@@ -127,14 +132,25 @@ pub async fn route(ctx: &Ctx<'_>, kind: ListKind, exposed: &str) -> Routed {
         if let Some(route) = index.routes.get(exposed) {
             return Routed::To(route.clone());
         }
-        let blamed = ctx.app.backends().resolve(exposed).map(|r| r.backend);
-        let blamed = blamed.filter(|b| index.unavailable.contains(&b.id));
+        let resolved = ctx.app.backends().resolve(exposed);
+        let blamed = resolved.as_ref().map(|r| r.backend.clone()).filter(|b| index.unavailable.contains(&b.id));
         match blamed {
             Some(backend) if ctx.app.client.is_open(&backend.id) => return Routed::Unavailable(backend),
             _ if from_cache => continue,
             Some(backend) => return Routed::Unavailable(backend),
-            None => return Routed::Unknown,
+            None => return unlisted(kind, resolved),
         }
+    }
+}
+
+/// A name no listing holds: routed to the backend whose prefix it carries only if that backend asked
+/// for its unlisted tools to be forwarded (with no schema to check the arguments against).
+fn unlisted(kind: ListKind, resolved: Option<crate::backend::Resolved>) -> Routed {
+    match resolved {
+        Some(r) if kind == ListKind::Tools && r.backend.forward_unlisted_tools => {
+            Routed::To(Route { backend: r.backend, original: r.name, schema: None })
+        }
+        _ => Routed::Unknown,
     }
 }
 
@@ -175,7 +191,7 @@ pub(super) async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<(Ar
         ListKind::Tools => renamed.iter().filter_map(|(_, tool)| tool_schema(tool)).collect(),
         _ => HashMap::new(),
     };
-    (ctx.app.tools.record(family(kind), &exposure, unavailable, schemas), renamed)
+    (ctx.app.tools.record(family(kind), ctx.era(), &exposure, unavailable, schemas), renamed)
 }
 
 /// A listed tool's exposed name and `inputSchema` (compiled when a call first needs it).

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use super::{
     calls,
     lists::{self, ListKind},
-    privacy,
+    privacy, stream,
     upstream::Ctx,
 };
 use crate::{app::ToolCall, gate, protocol::params::CallToolParams, GatewayError};
@@ -35,10 +35,13 @@ pub async fn request(ctx: &Ctx<'_>, method: &str, params: &Value) -> Result<Valu
         "resources/read" => calls::read_resource(ctx, params).await,
         "completion/complete" => calls::complete(ctx, params).await,
         "logging/setLevel" => calls::set_level(ctx, params).await,
+        // Offered only when the updates can be delivered: on the session's standalone stream.
+        "resources/subscribe" if ctx.app.config.streaming.standalone() => stream::subscribe(ctx, params).await,
+        "resources/unsubscribe" if ctx.app.config.streaming.standalone() => stream::unsubscribe(ctx, params).await,
         "initialize" => Err(GatewayError::InvalidRequest(
             "this session is already initialized; send initialize without Mcp-Session-Id to start another".into(),
         )),
-        // Includes resources/subscribe: not offered, since updates could never be delivered.
+        // Includes resources/subscribe without standalone streams: updates could never be delivered.
         _ => Err(GatewayError::MethodNotFound(method.to_owned())),
     }
 }

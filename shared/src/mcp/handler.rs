@@ -1,20 +1,28 @@
-//! The `/mcp` endpoint (Streamable HTTP, legacy era): POST carries JSON-RPC, DELETE ends a session,
-//! GET is 405 because responses are buffered (no server-initiated stream). Admission (authentication and
-//! the caller's rate limit) happens in `gate`; every response is finished by `http::finish`.
+//! The `/mcp` endpoint (Streamable HTTP, legacy era): POST carries JSON-RPC, DELETE ends a session, GET
+//! opens the session's standalone stream when streaming is on (`GATEWAY_STREAMING=on`; else 405). A POST
+//! is answered with one JSON body, or with an event stream when streaming is on and the request produces
+//! more than its result (`stream`). Admission (authentication and the caller's rate limit) happens in
+//! `gate`; every response, streamed or not, is finished by `http::finish`.
+
+use std::sync::Arc;
 
 use ::http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
-use lambda_http::{Body, Request};
+use lambda_http::Request;
 use serde_json::Value;
 
-use super::{batch, dispatch, initialize, modern, session, upstream::Ctx};
+use super::{
+    batch, dispatch, initialize, modern, session,
+    stream::{self, RelayFor},
+    upstream::Ctx,
+};
 use crate::{
     auth::metadata,
     gate::{self, Caller},
     health,
-    http::{self, Served},
+    http::{self, ResponseBody, Served},
     protocol::{
         jsonrpc::{self, Incoming},
-        version, Era,
+        version, Era, Session, VaultScope,
     },
     ratelimit::Decision,
     telemetry, App, GatewayError,
@@ -24,14 +32,16 @@ use crate::{
 pub const ROUTE: &str = "/mcp";
 
 /// Serves one request to `/mcp`. Never fails: every error becomes its mapped response.
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
+pub async fn handle(app: &Arc<App>, request: Request) -> Response<ResponseBody> {
     let started = std::time::Instant::now();
     let headers = request.headers();
     let mut seen = Seen::default();
-    let (routed, notes) = telemetry::scoped(route(app, &request, &mut seen)).await;
+    // Boxed: the route's future type nests deep (streams, relays, backend exchanges), and callers (the
+    // runtimes, tests) need not carry its layout in theirs.
+    let (routed, notes) = telemetry::scoped(Box::pin(route(app, &request, &mut seen))).await;
     let (response, error) = match routed {
         Ok(response) => (response, None),
-        Err(error) => (http::error(&error, &Value::Null, Era::Legacy), Some(error)),
+        Err(error) => (http::error(&error, &Value::Null, Era::Legacy).map(ResponseBody::from), Some(error)),
     };
     let mut served = Served::new(ROUTE, seen.rpc_method.as_deref().unwrap_or(request.method().as_str()), started);
     served.principal = seen.principal.as_deref();
@@ -54,22 +64,22 @@ struct Seen {
     rpc_method: Option<String>,
 }
 
-async fn route(app: &App, request: &Request, seen: &mut Seen) -> Result<Response<Body>, GatewayError> {
+async fn route(app: &Arc<App>, request: &Request, seen: &mut Seen) -> Result<Response<ResponseBody>, GatewayError> {
     // Changes stored through the admin API (at most one small read per poll interval).
     app.sync().await;
     let headers = request.headers();
     http::check_origin(&app.config, headers)?;
     if request.method() == Method::OPTIONS {
-        return Ok(http::preflight(headers));
+        return Ok(http::preflight(headers).map(ResponseBody::from));
     }
     let host = http::header(headers, "host");
     // RFC 9728 metadata is public: it is how a client learns where to get a token. Limited per address.
     if request.method() == Method::GET && metadata::is_metadata_path(&app.config.auth, host, request.uri().path()) {
         seen.decision = public(app, request)?;
-        return Ok(http::json(StatusCode::OK, &metadata::document(&app.config.auth, host)));
+        return Ok(http::json(StatusCode::OK, &metadata::document(&app.config.auth, host)).map(ResponseBody::from));
     }
     if request.method() == Method::GET && request.uri().path() == health::INSTANCE_PATH {
-        return health_view(app, request, seen).await;
+        return health_view(app, request, seen).await.map(|r| r.map(ResponseBody::from));
     }
     // Every request is authenticated on its own, before its body is even parsed. A POST is charged per
     // message once its body is read; anything else now.
@@ -84,7 +94,11 @@ async fn route(app: &App, request: &Request, seen: &mut Seen) -> Result<Response
         Method::DELETE if modern::is_modern(headers, &Value::Null) => Err(GatewayError::MethodNotAllowed),
         Method::DELETE => {
             session::end(app, headers, &caller.principal).await?;
-            Ok(http::empty(StatusCode::NO_CONTENT))
+            Ok(http::empty(StatusCode::NO_CONTENT).map(ResponseBody::from))
+        }
+        // The standalone stream of a session; 2026-07-28 has none (it listens with a POST).
+        Method::GET if app.config.streaming.standalone() && !modern::is_modern(headers, &Value::Null) => {
+            stream::open_standalone(app.clone(), headers, caller.principal).await
         }
         _ => Err(GatewayError::MethodNotAllowed),
     }
@@ -98,7 +112,11 @@ fn public(app: &App, request: &Request) -> Result<Option<Decision>, GatewayError
 
 /// `GET /mcp/health`: liveness for a caller without a credential; the detailed view (and probes) only
 /// for an authenticated caller holding `gateway:health`, charged to its own limit.
-async fn health_view(app: &App, request: &Request, seen: &mut Seen) -> Result<Response<Body>, GatewayError> {
+async fn health_view(
+    app: &App,
+    request: &Request,
+    seen: &mut Seen,
+) -> Result<Response<lambda_http::Body>, GatewayError> {
     if !health::wants_detail(app, request.headers()) {
         seen.decision = public(app, request)?;
         return Ok(health::liveness());
@@ -119,41 +137,41 @@ fn read(app: &App, request: &Request) -> Result<Value, GatewayError> {
     serde_json::from_slice::<Value>(body).map_err(|_| GatewayError::Parse)
 }
 
-async fn post(app: &App, request: &Request, caller: &Caller, seen: &mut Seen) -> Response<Body> {
+async fn post(app: &Arc<App>, request: &Request, caller: &Caller, seen: &mut Seen) -> Response<ResponseBody> {
     let headers = request.headers();
     let message = match read(app, request) {
         Ok(message) => message,
         // A body that cannot be read still costs one request: floods of garbage are limited too.
         Err(error) => {
             let refused = gate::charge(app, &caller.budget).await.err();
-            return http::error(refused.as_ref().unwrap_or(&error), &Value::Null, Era::Legacy);
+            return http::error(refused.as_ref().unwrap_or(&error), &Value::Null, Era::Legacy).map(ResponseBody::from);
         }
     };
     if let Value::Array(messages) = message {
-        return batch::answer(app, headers, caller, messages, &mut seen.decision).await;
+        return batch::answer(app, headers, caller, messages, &mut seen.decision).await.map(ResponseBody::from);
     }
     seen.rpc_method = message.get("method").and_then(Value::as_str).map(str::to_owned);
     let era = if modern::is_modern(headers, &message) { Era::Modern } else { Era::Legacy };
     let id = jsonrpc::id_of(&message);
     match gate::charge(app, &caller.budget).await {
         Ok(decision) => seen.decision = decision,
-        Err(refused) => return http::error(&refused, &id, era),
+        Err(refused) => return http::error(&refused, &id, era).map(ResponseBody::from),
     }
     if era == Era::Modern {
         return modern::handle(app, headers, message, caller).await;
     }
     match post_message(app, headers, message, caller).await {
         Ok(response) => response,
-        Err(error) => http::error(&error, &id, Era::Legacy),
+        Err(error) => http::error(&error, &id, Era::Legacy).map(ResponseBody::from),
     }
 }
 
 async fn post_message(
-    app: &App,
+    app: &Arc<App>,
     headers: &HeaderMap,
     message: Value,
     caller: &Caller,
-) -> Result<Response<Body>, GatewayError> {
+) -> Result<Response<ResponseBody>, GatewayError> {
     if let Some(v) = http::header(headers, "mcp-protocol-version").filter(|v| !version::is_supported(v)) {
         return Err(GatewayError::UnsupportedProtocolVersion(v.to_owned()));
     }
@@ -165,18 +183,68 @@ async fn post_message(
             let mut response = http::json(StatusCode::OK, &jsonrpc::success(id, result));
             let session_id = HeaderValue::try_from(session.id).map_err(|e| GatewayError::Internal(e.to_string()))?;
             response.headers_mut().insert("mcp-session-id", session_id);
-            return Ok(response);
+            return Ok(response.map(ResponseBody::from));
         }
     }
-    let mut ctx = Ctx::new(app, principal, session::load(app, headers, principal).await?);
+    let session = session::load(app, headers, principal).await?;
+    let streaming = app.config.streaming.replies();
+    match incoming {
+        Incoming::Request { id, method, params } if streaming && stream::STREAMED.contains(&method.as_str()) => {
+            return Ok(streamed(app, session, caller, id, method, params).await);
+        }
+        // The client's answer to a request a backend sent it on a stream of this session.
+        Incoming::Response if streaming => {
+            stream::deliver(app, &session, principal, &message).await?;
+            return Ok(http::empty(StatusCode::ACCEPTED).map(ResponseBody::from));
+        }
+        _ => {}
+    }
+    let mut ctx = Ctx::new(app, principal, session);
     ctx.budget = Some(caller.budget.clone());
     let reply = answer(&ctx, incoming).await;
     session::save(app, ctx).await;
-    match reply {
-        None => Ok(http::empty(StatusCode::ACCEPTED)),
-        Some((id, Ok(result))) => Ok(http::json(StatusCode::OK, &jsonrpc::success(&id, result))),
-        Some((id, Err(error))) => Ok(http::error(&error, &id, Era::Legacy)),
-    }
+    let response = match reply {
+        None => http::empty(StatusCode::ACCEPTED),
+        Some((id, Ok(result))) => http::json(StatusCode::OK, &jsonrpc::success(&id, result)),
+        Some((id, Err(error))) => http::error(&error, &id, Era::Legacy),
+    };
+    Ok(response.map(ResponseBody::from))
+}
+
+/// Answers a request of the session whose reply may stream: the work runs with a relay in its context,
+/// and ends by saving the session and withdrawing the requests to the client nobody answered.
+async fn streamed(
+    app: &Arc<App>,
+    session: Session,
+    caller: &Caller,
+    id: Value,
+    method: String,
+    params: Value,
+) -> Response<ResponseBody> {
+    let streamed = stream::relay(
+        app,
+        RelayFor {
+            principal: caller.principal.clone(),
+            era: Era::Legacy,
+            method: Some(method.clone()),
+            session: Some(session.id.clone()),
+            client_capabilities: session.client_capabilities.clone(),
+            vault: VaultScope::Session(session.id.clone()),
+            params: params.clone(),
+        },
+    );
+    let (relay, owned, principal, budget) =
+        (streamed.relay.clone(), app.clone(), caller.principal.clone(), caller.budget.clone());
+    let work = async move {
+        let mut ctx = Ctx::new(&owned, &principal, session);
+        ctx.budget = Some(budget);
+        ctx.relay = Some(relay.clone());
+        let result = dispatch::request(&ctx, &method, &params).await;
+        session::save(&owned, ctx).await;
+        relay.finish().await;
+        result
+    };
+    stream::respond(app, id, Era::Legacy, streamed, work).await
 }
 
 /// The reply to one message of an established session; `None` for notifications and responses.
@@ -186,8 +254,9 @@ pub(super) async fn answer(ctx: &Ctx<'_>, incoming: Incoming) -> Option<(Value, 
             let result = dispatch::request(ctx, &method, &params).await;
             Some((id, result))
         }
-        // `initialized`, `cancelled` (a buffered call cannot be interrupted) and `roots/list_changed`
-        // need no action from the gateway.
+        // `initialized`, `cancelled` (a call cannot be interrupted from another request) and
+        // `roots/list_changed` need no action from the gateway; with replies buffered, no client answer can
+        // be waited for either.
         Incoming::Notification { .. } | Incoming::Response => None,
     }
 }

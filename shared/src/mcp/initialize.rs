@@ -11,7 +11,8 @@ use serde_json::{json, Map, Value};
 use super::access;
 use crate::{
     auth::Principal,
-    protocol::{mint_id, now_secs, params::InitializeParams, version, BackendSession, Session},
+    backend::MODERN_VERSION,
+    protocol::{mint_id, now_secs, params::InitializeParams, version, BackendSession, Era, Session},
     App, GatewayError,
 };
 
@@ -20,9 +21,12 @@ use crate::{
 pub const MAX_CLIENT_INFO_BYTES: usize = 8 * 1024;
 pub const MAX_CLIENT_CAPABILITIES_BYTES: usize = 16 * 1024;
 
-/// Capabilities the gateway can honestly offer when any backend has them. `listChanged` and
-/// `subscribe` are never offered: a buffered response has no way to deliver those notifications.
+/// Capabilities the gateway can honestly offer when any backend has them.
 const AGGREGATED: [&str; 5] = ["tools", "prompts", "resources", "completions", "logging"];
+/// Change notifications and subscriptions, offered only where the gateway can deliver them: with
+/// standalone streams on (`GATEWAY_STREAMING=on`), and when a backend that can send them offers them.
+const DELIVERED: [(&str, &str); 4] =
+    [("tools", "listChanged"), ("prompts", "listChanged"), ("resources", "listChanged"), ("resources", "subscribe")];
 
 pub async fn initialize(app: &App, principal: &Principal, params: &Value) -> Result<(Session, Value), GatewayError> {
     let params = InitializeParams::parse(params)?;
@@ -31,7 +35,9 @@ pub async fn initialize(app: &App, principal: &Principal, params: &Value) -> Res
     let version = version::negotiate(params.protocol_version);
     let set = app.backends();
     let usable: Vec<_> = set.iter().filter(|b| access::may_use_backend(principal, &set, b)).collect();
-    let opened = join_all(usable.iter().map(|b| app.client.initialize(b, version))).await;
+    let client_capabilities = params.capabilities.cloned().unwrap_or_else(|| json!({}));
+    let relayed = super::upstream::relayed_capabilities(app, &client_capabilities);
+    let opened = join_all(usable.iter().map(|b| app.client.initialize_as(b, version, relayed.clone()))).await;
     let mut backends = BTreeMap::new();
     for (backend, outcome) in usable.iter().zip(opened) {
         match outcome {
@@ -47,7 +53,7 @@ pub async fn initialize(app: &App, principal: &Principal, params: &Value) -> Res
         id: mint_id().map_err(|e| GatewayError::Internal(format!("CSPRNG unavailable: {e}")))?,
         owner: principal.id.clone(),
         protocol_version: version.to_owned(),
-        client_capabilities: params.capabilities.cloned().unwrap_or_else(|| json!({})),
+        client_capabilities,
         client_info: params.client_info.cloned().unwrap_or(Value::Null),
         backends,
         log_level: None,
@@ -56,7 +62,7 @@ pub async fn initialize(app: &App, principal: &Principal, params: &Value) -> Res
     app.sessions.create(&session).await?;
     let result = json!({
         "protocolVersion": version,
-        "capabilities": capabilities(session.backends.values()),
+        "capabilities": capabilities(app, Era::Legacy, session.backends.values()),
         "serverInfo": { "name": app.config.gateway_name, "version": env!("CARGO_PKG_VERSION") },
         "instructions": instructions(app, principal),
     });
@@ -72,13 +78,30 @@ fn bounded(field: &'static str, value: Option<&Value>, limit: usize) -> Result<(
     Ok(())
 }
 
-/// The capabilities the open backend sessions offer between them.
-pub fn capabilities<'a>(backends: impl Iterator<Item = &'a BackendSession> + Clone) -> Value {
-    let offered: Map<String, Value> = AGGREGATED
+/// The capabilities the open backend sessions offer between them, to a client of `era`. A change is
+/// delivered to a session-era client on its `GET /mcp` stream, which relays the backend sessions' own
+/// streams (a session-less legacy HTTP+SSE backend has none); to a 2026-07-28 client on its
+/// `subscriptions/listen` stream, which relays backends that speak 2026-07-28.
+pub fn capabilities<'a>(app: &App, era: Era, backends: impl Iterator<Item = &'a BackendSession> + Clone) -> Value {
+    let mut offered: Map<String, Value> = AGGREGATED
         .iter()
         .filter(|cap| backends.clone().any(|b| b.has(cap)))
         .map(|cap| (cap.to_string(), json!({})))
         .collect();
+    if app.config.streaming.standalone() {
+        for (family, flag) in DELIVERED {
+            let delivers = |b: &BackendSession| {
+                let streams = match era {
+                    Era::Legacy => b.session_id.is_some(),
+                    Era::Modern => b.protocol_version == MODERN_VERSION,
+                };
+                streams && b.capabilities.pointer(&format!("/{family}/{flag}")) == Some(&json!(true))
+            };
+            if let (Some(Value::Object(entry)), true) = (offered.get_mut(family), backends.clone().any(delivers)) {
+                entry.insert(flag.to_owned(), json!(true));
+            }
+        }
+    }
     Value::Object(offered)
 }
 

@@ -150,7 +150,8 @@ pub(super) async fn page(
         return Err(());
     }
     let cache = ctx.app.client.lists();
-    if let Some(cached) = cache.get(&backend.id, kind.method(), cursor.as_deref()) {
+    let era = ctx.era();
+    if let Some(cached) = cache.get(&backend.id, era, kind.method(), cursor.as_deref()) {
         return Ok(cached);
     }
     let outcome = async {
@@ -163,11 +164,11 @@ pub(super) async fn page(
     };
     match outcome.await {
         Ok(Some(Reply::Result(page))) => {
-            cache.put(&backend.id, kind.method(), cursor.as_deref(), Some(page.clone()));
+            cache.put(&backend.id, era, kind.method(), cursor.as_deref(), Some(page.clone()));
             Ok(Some(page))
         }
         Ok(None) => {
-            cache.put(&backend.id, kind.method(), cursor.as_deref(), None);
+            cache.put(&backend.id, era, kind.method(), cursor.as_deref(), None);
             Ok(None)
         }
         Ok(Some(Reply::Error(error))) => {

@@ -12,6 +12,7 @@ mod lists;
 pub mod modern;
 pub mod privacy;
 mod session;
+mod stream;
 mod upstream;
 
 /// Tool access for other entry points (the code-execution function): the same routing, scope checks and
@@ -39,7 +40,9 @@ pub mod tools {
     /// instance's routing index says it belongs to (as `tools/call` decides); false when no backend
     /// listed it.
     pub fn may_call(app: &App, principal: &Principal, name: &str) -> bool {
-        let Some(index) = app.tools.fresh("tools", std::time::Duration::MAX) else { return false };
+        let Some(index) = app.tools.fresh("tools", crate::protocol::Era::Legacy, std::time::Duration::MAX) else {
+            return false;
+        };
         index.routes.get(name).is_some_and(|route| {
             super::access::reaches(principal, &app.backends(), &route.backend, crate::auth::ItemKind::Tool, name)
         })

@@ -1,24 +1,40 @@
 //! The modern, stateless era (MCP 2026-07-28) on the same `/mcp` endpoint. Each request carries its
-//! protocol version and client capabilities in `params._meta`; no session id is minted. Backends are
-//! still spoken to in the legacy era: the gateway holds their sessions per principal in this instance
-//! (any instance can open its own, so there is still no affinity).
+//! protocol version and client capabilities in `params._meta`; no session id is minted. Backends that
+//! speak 2026-07-28 are reached statelessly with the client's envelope; the others in the legacy era,
+//! through sessions the gateway holds per principal in this instance (any instance can open its own, so
+//! there is still no affinity). With streaming on, a request may be answered with an event stream
+//! (`stream`), and `subscriptions/listen` relays the backends' change notifications.
+
+use std::sync::Arc;
 
 use ::http::{HeaderMap, Response, StatusCode};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use futures_util::future::join_all;
-use lambda_http::Body;
 use serde_json::{json, Value};
 
-use super::{access, dispatch, initialize, upstream::Ctx};
+use super::{
+    access, dispatch, initialize,
+    stream::{self, RelayFor},
+    upstream::Ctx,
+};
 use crate::{
     gate::Caller,
-    http,
+    http::{self, ResponseBody},
     protocol::{
         jsonrpc::{self, Incoming},
-        version, BackendSession, Era,
+        version, BackendSession, Era, VaultScope,
     },
     App, GatewayError,
 };
+
+/// How a modern request is answered.
+enum Answer {
+    Result(Value),
+    /// A notification.
+    Accepted,
+    /// A streamed (or streamable) reply, complete.
+    Response(Response<ResponseBody>),
+}
 
 const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
@@ -38,22 +54,24 @@ pub fn is_modern(headers: &HeaderMap, message: &Value) -> bool {
     }
 }
 
-pub async fn handle(app: &App, headers: &HeaderMap, message: Value, caller: &Caller) -> Response<Body> {
+pub async fn handle(app: &Arc<App>, headers: &HeaderMap, message: Value, caller: &Caller) -> Response<ResponseBody> {
     let id = jsonrpc::id_of(&message);
-    match serve(app, headers, message, caller).await {
-        Ok(Some(result)) => http::json(StatusCode::OK, &jsonrpc::success(&id, result)),
-        Ok(None) => http::empty(StatusCode::ACCEPTED),
+    let response = match serve(app, headers, message, caller).await {
+        Ok(Answer::Result(result)) => http::json(StatusCode::OK, &jsonrpc::success(&id, result)),
+        Ok(Answer::Accepted) => http::empty(StatusCode::ACCEPTED),
+        Ok(Answer::Response(response)) => return response,
         Err(error) => http::error(&error, &id, Era::Modern),
-    }
+    };
+    response.map(ResponseBody::from)
 }
 
-async fn serve(app: &App, headers: &HeaderMap, message: Value, caller: &Caller) -> Result<Option<Value>, GatewayError> {
+async fn serve(app: &Arc<App>, headers: &HeaderMap, message: Value, caller: &Caller) -> Result<Answer, GatewayError> {
     if message.is_array() {
         return Err(GatewayError::InvalidRequest("2026-07-28 has no batches: send one message per POST".into()));
     }
-    let (method, mut params) = match jsonrpc::classify(&message)? {
-        Incoming::Request { method, params, .. } => (method, params),
-        Incoming::Notification { .. } => return Ok(None),
+    let (id, method, mut params) = match jsonrpc::classify(&message)? {
+        Incoming::Request { id, method, params } => (id, method, params),
+        Incoming::Notification { .. } => return Ok(Answer::Accepted),
         Incoming::Response => {
             return Err(GatewayError::InvalidRequest("2026-07-28 clients do not send responses".into()));
         }
@@ -68,6 +86,14 @@ async fn serve(app: &App, headers: &HeaderMap, message: Value, caller: &Caller) 
         return Err(GatewayError::MethodNotFound(method));
     }
     let envelope = strip_envelope(&mut params);
+    let streaming = &app.config.streaming;
+    if method == "subscriptions/listen" && streaming.standalone() {
+        let principal = caller.principal.clone();
+        return stream::listen(app.clone(), principal, capabilities, envelope, id, &params).await.map(Answer::Response);
+    }
+    if streaming.replies() && stream::STREAMED.contains(&method.as_str()) {
+        return Ok(Answer::Response(streamed(app, caller, id, method, params, capabilities, envelope).await));
+    }
     let mut ctx = Ctx::modern(app, &caller.principal, capabilities, envelope);
     ctx.budget = Some(caller.budget.clone());
     let result = match method.as_str() {
@@ -75,7 +101,44 @@ async fn serve(app: &App, headers: &HeaderMap, message: Value, caller: &Caller) 
         _ => dispatch::request(&ctx, &method, &params).await,
     };
     ctx.keep_stateless();
-    Ok(Some(decorate(app, &method, result?)))
+    Ok(Answer::Result(decorate(app, &method, result?)))
+}
+
+/// A request whose reply may stream: only notifications related to it travel before its result (no
+/// requests to the client in this era), and closing the stream cancels it.
+async fn streamed(
+    app: &Arc<App>,
+    caller: &Caller,
+    id: Value,
+    method: String,
+    params: Value,
+    capabilities: Value,
+    envelope: Value,
+) -> Response<ResponseBody> {
+    let principal = caller.principal.clone();
+    let streamed = stream::relay(
+        app,
+        RelayFor {
+            principal: principal.clone(),
+            era: Era::Modern,
+            method: Some(method.clone()),
+            session: None,
+            client_capabilities: capabilities.clone(),
+            vault: VaultScope::Principal(principal.id.clone()),
+            params: params.clone(),
+        },
+    );
+    let (relay, owned, budget) = (streamed.relay.clone(), app.clone(), caller.budget.clone());
+    let work = async move {
+        let mut ctx = Ctx::modern(&owned, &principal, capabilities, envelope);
+        ctx.budget = Some(budget);
+        ctx.relay = Some(relay.clone());
+        let result = dispatch::request(&ctx, &method, &params).await;
+        ctx.keep_stateless();
+        relay.finish().await;
+        result.map(|result| decorate(&owned, &method, result))
+    };
+    stream::respond(app, id, Era::Modern, streamed, work).await
 }
 
 /// The version and client capabilities from `params._meta`; both are required (-32602).
@@ -150,7 +213,7 @@ async fn discover(ctx: &Ctx<'_>) -> Value {
     let open: Vec<BackendSession> = states.into_iter().filter_map(Result::ok).collect();
     json!({
         "supportedVersions": version::ALL,
-        "capabilities": initialize::capabilities(open.iter()),
+        "capabilities": initialize::capabilities(ctx.app, Era::Modern, open.iter()),
         "instructions": initialize::instructions(ctx.app, ctx.principal),
     })
 }

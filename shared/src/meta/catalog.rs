@@ -39,7 +39,7 @@ impl Catalogs {
         }
         let tools = mcp::tools::list(app, principal).await?;
         // Listing just rebuilt the routing index: it knows each exposed name's backend and own name.
-        let routes = app.tools.fresh("tools", Duration::MAX);
+        let routes = app.tools.fresh("tools", crate::protocol::Era::Legacy, Duration::MAX);
         let entries = tools
             .into_iter()
             .map(|tool| {

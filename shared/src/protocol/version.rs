@@ -1,7 +1,7 @@
 //! Protocol versions of the legacy (initialize + session) era and their negotiation.
 
 /// The two eras of the protocol, served on one endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Era {
     /// 2025-03-26 … 2025-11-25: `initialize` and `Mcp-Session-Id`.
     Legacy,

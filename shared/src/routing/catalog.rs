@@ -1,8 +1,10 @@
-//! The exact-lookup index of exposed names (tools and prompts), per instance: exposed name → (backend,
-//! the backend's own name, its compiled input schema). The MCP layer builds it from complete listings of
-//! every backend (their pages come from the instance's list cache) and uses it for as long as those
-//! listings are cached. A call is routed only to a name the index holds; names are never split at the
-//! separator to find their backend.
+//! The exact-lookup index of exposed names (tools and prompts), per instance and per protocol era:
+//! exposed name → (backend, the backend's own name, its compiled input schema). The MCP layer builds it
+//! from complete listings of every backend (their pages come from the instance's list cache) and uses it
+//! for as long as those listings are cached. A call is routed only to a name the index holds (or, for a
+//! backend that asks for it, to that backend's unlisted names); names are never split at the separator
+//! to find their backend. A backend may offer each era a different catalog, so each era has its own
+//! index, its own settled names and its own collisions.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -14,6 +16,7 @@ use tokio::time::Instant;
 
 use crate::{
     backend::{Backend, Collision, Exposure},
+    protocol::Era,
     schema::ToolSchema,
 };
 
@@ -40,21 +43,22 @@ pub struct Index {
 
 #[derive(Default)]
 pub struct ToolCatalog {
-    /// Keyed by list family: "tools" or "prompts".
-    indexes: RwLock<HashMap<&'static str, Arc<Index>>>,
+    /// Keyed by list family ("tools" or "prompts") and the era of the clients it serves.
+    indexes: RwLock<HashMap<(&'static str, Era), Arc<Index>>>,
 }
 
 impl ToolCatalog {
-    /// The index of `family` if built within `max_age`.
-    pub fn fresh(&self, family: &'static str, max_age: Duration) -> Option<Arc<Index>> {
+    /// The index of `family` for clients of `era`, if built within `max_age`.
+    pub fn fresh(&self, family: &'static str, era: Era, max_age: Duration) -> Option<Arc<Index>> {
         let indexes = self.indexes.read().unwrap_or_else(|p| p.into_inner());
-        indexes.get(family).filter(|i| i.built.elapsed() < max_age).cloned()
+        indexes.get(&(family, era)).filter(|i| i.built.elapsed() < max_age).cloned()
     }
 
-    /// Replaces the index of `family` with one built from `exposure`, with the tools' schemas.
+    /// Replaces the index of `family` for `era` with one built from `exposure`, with the tools' schemas.
     pub fn record(
         &self,
         family: &'static str,
+        era: Era,
         exposure: &Exposure,
         unavailable: HashSet<String>,
         mut schemas: HashMap<String, Arc<ToolSchema>>,
@@ -74,14 +78,14 @@ impl ToolCatalog {
         let index =
             Arc::new(Index { built: Instant::now(), routes, collisions: exposure.collisions.clone(), unavailable });
         let mut indexes = self.indexes.write().unwrap_or_else(|p| p.into_inner());
-        let known = indexes.get(family).map(|i| i.collisions.as_slice()).unwrap_or_default();
+        let known = indexes.get(&(family, era)).map(|i| i.collisions.as_slice()).unwrap_or_default();
         // Reported when they appear or change, not on every list.
         for c in exposure.collisions.iter().filter(|c| !known.contains(c)) {
             let renamed: Vec<String> = c.renamed.iter().map(|(b, _, e)| format!("{b}:{e}")).collect();
-            tracing::warn!(list = family, name = %c.name, kept = %c.kept.0, renamed = %renamed.join(","),
+            tracing::warn!(list = family, era = ?era, name = %c.name, kept = %c.kept.0, renamed = %renamed.join(","),
                 "exposed name collision between backends; the first backend keeps the name");
         }
-        indexes.insert(family, index.clone());
+        indexes.insert((family, era), index.clone());
         index
     }
 
@@ -90,12 +94,14 @@ impl ToolCatalog {
         self.indexes.write().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
-    /// The collisions of the latest indexes, for this instance's health view.
+    /// The collisions of the latest indexes (of both eras, each reported once), for this instance's
+    /// health view.
     pub fn collisions(&self) -> Vec<(&'static str, Collision)> {
         let indexes = self.indexes.read().unwrap_or_else(|p| p.into_inner());
         let mut all: Vec<(&'static str, Collision)> =
-            indexes.iter().flat_map(|(family, i)| i.collisions.iter().map(|c| (*family, c.clone()))).collect();
+            indexes.iter().flat_map(|((family, _), i)| i.collisions.iter().map(|c| (*family, c.clone()))).collect();
         all.sort_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)));
+        all.dedup();
         all
     }
 }
@@ -111,13 +117,15 @@ mod tests {
         let demo = set.get("demo").unwrap().clone();
         let exposure = set.expose_all(&[(demo, vec!["echo".to_owned()])]);
         let catalog = ToolCatalog::default();
-        assert!(catalog.fresh("tools", Duration::from_secs(30)).is_none());
-        catalog.record("tools", &exposure, HashSet::from(["other".to_owned()]), HashMap::new());
-        let index = catalog.fresh("tools", Duration::from_secs(30)).unwrap();
+        let ttl = Duration::from_secs(30);
+        assert!(catalog.fresh("tools", Era::Legacy, ttl).is_none());
+        catalog.record("tools", Era::Legacy, &exposure, HashSet::from(["other".to_owned()]), HashMap::new());
+        let index = catalog.fresh("tools", Era::Legacy, ttl).unwrap();
         assert_eq!(index.routes["demo_echo"].original, "echo");
         assert!(!index.routes.contains_key("demo_nope") && index.unavailable.contains("other"));
-        assert!(catalog.fresh("prompts", Duration::from_secs(30)).is_none());
+        assert!(catalog.fresh("prompts", Era::Legacy, ttl).is_none());
+        assert!(catalog.fresh("tools", Era::Modern, ttl).is_none(), "each era has its own index");
         tokio::time::advance(Duration::from_secs(30)).await;
-        assert!(catalog.fresh("tools", Duration::from_secs(30)).is_none());
+        assert!(catalog.fresh("tools", Era::Legacy, ttl).is_none());
     }
 }

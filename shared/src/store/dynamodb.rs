@@ -22,6 +22,14 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
+    pub(super) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(super) fn table(&self) -> &str {
+        &self.table
+    }
+
     /// Writes the session if `condition` holds; `false` when it does not.
     async fn put(&self, session: &Session, condition: &str) -> Result<bool, StoreError> {
         let data = serde_json::to_string(session).map_err(|e| StoreError::Corrupt(e.to_string()))?;

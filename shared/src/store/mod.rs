@@ -7,6 +7,8 @@ mod config_dynamodb;
 mod config_memory;
 mod dynamodb;
 mod memory;
+mod streams;
+mod streams_dynamodb;
 
 use async_trait::async_trait;
 
@@ -15,6 +17,7 @@ pub use config_dynamodb::DynamoConfigStore;
 pub use config_memory::MemoryConfigStore;
 pub use dynamodb::DynamoStore;
 pub use memory::MemoryStore;
+pub use streams::{MemoryStreamStore, PendingRequest, StoredEvent, StreamStore};
 
 pub use crate::protocol::now_secs;
 use crate::protocol::Session;

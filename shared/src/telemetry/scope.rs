@@ -11,7 +11,7 @@ tokio::task_local! {
 }
 
 /// The notes of one request.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Notes {
     /// (backend id, latency, reached) per exchange, in order.
     calls: Vec<(String, Duration, bool)>,
@@ -30,6 +30,12 @@ impl Notes {
         }
         let latency = self.calls.iter().map(|(_, latency, _)| *latency).sum();
         Some(BackendCall { id: first, latency, ok: self.calls.iter().all(|(_, _, ok)| *ok) })
+    }
+
+    /// Adds the notes of another part of the same request (the streamed part of a reply).
+    pub fn merge(&mut self, other: Notes) {
+        self.calls.extend(other.calls);
+        self.pii_tokens += other.pii_tokens;
     }
 
     /// Every exchange, for counting them one by one when there is no single backend.

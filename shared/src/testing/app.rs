@@ -13,7 +13,7 @@ use crate::{
     meta::MemoryResultStore,
     pii::{MemoryVaultStore, Pii, PiiConfig, VaultKey},
     ratelimit::MemoryRateLimitStore,
-    store::{MemoryConfigStore, MemoryStore},
+    store::{MemoryConfigStore, MemoryStore, MemoryStreamStore},
     App, Config,
 };
 
@@ -42,6 +42,7 @@ impl TestKey {
 #[derive(Clone)]
 pub struct Stores {
     pub sessions: Arc<MemoryStore>,
+    pub streams: Arc<MemoryStreamStore>,
     pub limits: Arc<MemoryRateLimitStore>,
     pub vault: Arc<MemoryVaultStore>,
     /// The key secret: read by every instance, written by the admin API.
@@ -57,6 +58,7 @@ impl Stores {
     pub fn with_keys(keys: &[TestKey]) -> Self {
         Self {
             sessions: Arc::default(),
+            streams: Arc::default(),
             limits: Arc::default(),
             vault: Arc::new(MemoryVaultStore::new()),
             keys: Arc::new(MemoryKeySecret::new(key_document(keys))),
@@ -114,6 +116,7 @@ pub fn app(vars: &[(&str, &str)], stores: &Stores) -> App {
     .expect("test PII");
     let parts = Parts {
         sessions: stores.sessions.clone(),
+        streams: stores.streams.clone(),
         auth,
         limits: stores.limits.clone(),
         pii,

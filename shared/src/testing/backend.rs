@@ -3,10 +3,13 @@
 //! so tests can assert what reached it (and what never did).
 //!
 //! Tools: `echo {text}` (the text back, as text and `structuredContent`), `add {a, b}` (annotated read-only
-//! and idempotent, refusing undeclared properties), `fail` (an
-//! `isError` result), `boom {text}` (a JSON-RPC error whose message repeats the text), `slow {ms}` (sleeps).
-//! With `modern`, it also serves 2026-07-28 requests statelessly (`server/discover`). Extra tools (named
-//! freely, e.g. to collide with another backend's exposed names) answer with their own name.
+//! and idempotent, refusing undeclared properties), `fail` (an `isError` result), `boom {text}` (a JSON-RPC
+//! error whose message repeats the text), `slow {ms}` (sleeps), and the streaming ones of `streaming`
+//! (progress, requests to the client, floods). Sessions have a standalone GET stream ([`FakeBackend::push`]
+//! sends on it) and accept resource subscriptions. Extra tools (named freely, e.g. to collide with another
+//! backend's exposed names) answer with their own name.
+//! With `modern`, it also serves 2026-07-28 requests statelessly (`server/discover`), and lists them one more
+//! tool, `modern_only`.
 
 use std::{
     collections::HashSet,
@@ -16,12 +19,12 @@ use std::{
     time::Duration,
 };
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::{body::Bytes, server::conn::http1, service::service_fn, Method, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 
-type Response = hyper::Response<Full<Bytes>>;
+use super::streaming::{self, Response};
 
 /// What the backend received: every JSON-RPC message with method and params.
 #[derive(Default)]
@@ -37,6 +40,7 @@ struct Seen {
 pub struct FakeBackend {
     addr: SocketAddr,
     seen: Arc<Mutex<Seen>>,
+    streams: streaming::Shared,
     modern: bool,
     extra: Arc<Vec<String>>,
 }
@@ -60,7 +64,7 @@ impl FakeBackend {
     async fn start_with(modern: bool, extra: Vec<String>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let addr = listener.local_addr().expect("local address");
-        let backend = Self { addr, seen: Arc::default(), modern, extra: Arc::new(extra) };
+        let backend = Self { addr, seen: Arc::default(), streams: Arc::default(), modern, extra: Arc::new(extra) };
         let server = backend.clone();
         tokio::spawn(async move {
             loop {
@@ -113,6 +117,27 @@ impl FakeBackend {
         self.seen().sessions.clear();
     }
 
+    /// Every answer to the backend's own requests it received (whole response messages).
+    pub fn answers(&self) -> Vec<Value> {
+        streaming::lock(&self.streams).answers.clone()
+    }
+
+    /// The `Last-Event-ID` of every GET stream opened, in order.
+    pub fn resumed_from(&self) -> Vec<Option<String>> {
+        streaming::lock(&self.streams).resumed_from.clone()
+    }
+
+    /// The (session, URI) pairs subscribed now.
+    pub fn subscriptions(&self) -> Vec<(String, String)> {
+        streaming::lock(&self.streams).subscriptions.clone()
+    }
+
+    /// Sends `message` on the standalone stream of every live session; how many streams got it.
+    pub fn push(&self, message: &Value) -> usize {
+        let sessions: Vec<String> = self.seen().sessions.iter().cloned().collect();
+        streaming::push(&self.streams, &sessions, message)
+    }
+
     async fn serve(&self, request: hyper::Request<hyper::body::Incoming>) -> Response {
         let session = request.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
         if request.method() == Method::DELETE {
@@ -122,6 +147,13 @@ impl FakeBackend {
                     seen.deleted.push(s);
                     reply(StatusCode::OK, None, Value::Null)
                 }
+                None => reply(StatusCode::NOT_FOUND, None, Value::Null),
+            };
+        }
+        if request.method() == Method::GET {
+            let last = request.headers().get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            return match session.filter(|s| self.seen().sessions.contains(s)) {
+                Some(session) => streaming::standalone(&self.streams, &session, last),
                 None => reply(StatusCode::NOT_FOUND, None, Value::Null),
             };
         }
@@ -137,6 +169,11 @@ impl FakeBackend {
             );
         };
         self.seen().messages.push(message.clone());
+        if message.get("method").is_none() && message.get("id").is_some() {
+            // The client's answer to a request the backend sent on a call's stream.
+            streaming::answered(&self.streams, &message);
+            return reply(StatusCode::ACCEPTED, None, Value::Null);
+        }
         let method = message["method"].as_str().unwrap_or_default().to_owned();
         let params = message.get("params").cloned().unwrap_or(Value::Null);
         let modern = params.pointer("/_meta/io.modelcontextprotocol~1protocolVersion").is_some();
@@ -161,6 +198,19 @@ impl FakeBackend {
         let Some(id) = message.get("id").cloned() else {
             return reply(StatusCode::ACCEPTED, None, Value::Null);
         };
+        let name = params["name"].as_str().unwrap_or_default();
+        if method == "tools/call" && streaming::is_streaming_tool(name) {
+            return streaming::call(&self.streams, id, &params);
+        }
+        if let ("resources/subscribe" | "resources/unsubscribe", Some(session)) = (method.as_str(), &session) {
+            let uri = params["uri"].as_str().unwrap_or_default().to_owned();
+            let mut streams = streaming::lock(&self.streams);
+            streams.subscriptions.retain(|(s, u)| !(s == session && *u == uri));
+            if method == "resources/subscribe" {
+                streams.subscriptions.push((session.clone(), uri));
+            }
+            return reply(StatusCode::OK, None, json!({"jsonrpc": "2.0", "id": id, "result": {}}));
+        }
         let answer = match answer(&method, &params, self.modern, &self.extra).await {
             Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
             Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
@@ -170,12 +220,12 @@ impl FakeBackend {
 }
 
 fn reply(status: StatusCode, session: Option<String>, body: Value) -> Response {
-    let mut builder = hyper::Response::builder().status(status).header("content-type", "application/json");
-    if let Some(session) = session {
-        builder = builder.header("mcp-session-id", session);
-    }
     let bytes = if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) };
-    builder.body(Full::new(bytes)).unwrap_or_default()
+    let mut response = streaming::full(status, "application/json", bytes);
+    if let Some(session) = session.and_then(|s| s.parse().ok()) {
+        response.headers_mut().insert("mcp-session-id", session);
+    }
+    response
 }
 
 /// Personal data the fake backend puts in its resource list's metadata.
@@ -210,7 +260,8 @@ async fn answer(method: &str, params: &Value, modern: bool, extra: &[String]) ->
     Ok(match method {
         "initialize" => json!({
             "protocolVersion": params["protocolVersion"].as_str().unwrap_or("2025-11-25"),
-            "capabilities": { "tools": {}, "resources": {}, "prompts": {}, "completions": {}, "logging": {} },
+            "capabilities": { "tools": { "listChanged": true }, "resources": { "subscribe": true, "listChanged": true },
+                "prompts": {}, "completions": {}, "logging": {} },
             "serverInfo": { "name": "fake-backend", "version": "1" }
         }),
         "server/discover" if modern => json!({
@@ -230,6 +281,11 @@ async fn answer(method: &str, params: &Value, modern: bool, extra: &[String]) ->
                 tool("slow", json!({ "ms": { "type": "integer", "maximum": 60000 } }), &["ms"]),
             ];
             tools.extend(extra.iter().map(|name| tool(name, json!({}), &[])));
+            tools.extend(streaming::tools());
+            // A catalog per era, like servers that serve both: this one only to 2026-07-28 requests.
+            if params.pointer("/_meta/io.modelcontextprotocol~1protocolVersion").is_some() {
+                tools.push(tool("modern_only", json!({}), &[]));
+            }
             json!({ "tools": tools })
         }
         "tools/call" => match params["name"].as_str().unwrap_or_default() {
@@ -239,6 +295,7 @@ async fn answer(method: &str, params: &Value, modern: bool, extra: &[String]) ->
                 json!({ "content": [{ "type": "text", "text": sum.to_string() }], "structuredContent": { "result": sum } })
             }
             "fail" => json!({ "content": [{ "type": "text", "text": "it failed" }], "isError": true }),
+            "modern_only" => text_result("a 2026-07-28 tool"),
             "boom" => {
                 let text = arguments["text"].as_str().unwrap_or_default();
                 return Err(json!({ "code": -32000, "message": format!("boom: {text}"), "data": { "echo": text } }));

@@ -7,8 +7,9 @@ mod app;
 mod backend;
 mod client;
 mod moto;
+mod streaming;
 
 pub use app::{app, backends_json, config, Stores, TestKey};
 pub use backend::{FakeBackend, OWNER};
-pub use client::{Reply, TestClient};
+pub use client::{Opened, Reply, TestClient};
 pub use moto::moto;

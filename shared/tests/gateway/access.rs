@@ -13,7 +13,7 @@ use crate::tool_names;
 struct Two {
     fake: FakeBackend,
     other: FakeBackend,
-    app: shared::App,
+    app: std::sync::Arc<shared::App>,
 }
 
 async fn two(keys: &[TestKey], other_prefix: Option<&str>, other_tools: &[&str]) -> Two {
@@ -24,7 +24,7 @@ async fn two(keys: &[TestKey], other_prefix: Option<&str>, other_tools: &[&str])
     }
     let doc = json!({ "backends": [{ "id": "fake", "url": fake.url() }, second] }).to_string();
     let stores = Stores::with_keys(keys);
-    let app = testing::app(&[("GATEWAY_BACKENDS_JSON", &doc), ("AUTH_MODE", "api-key")], &stores);
+    let app = std::sync::Arc::new(testing::app(&[("GATEWAY_BACKENDS_JSON", &doc), ("AUTH_MODE", "api-key")], &stores));
     Two { fake, other, app }
 }
 

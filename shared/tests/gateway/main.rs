@@ -17,7 +17,11 @@ mod pii_paths;
 mod protocol;
 mod public;
 mod sessions;
+mod standalone;
+mod streaming;
 mod tools;
+
+use std::sync::Arc;
 
 use serde_json::Value;
 use shared::{
@@ -85,9 +89,9 @@ impl Deployment {
     }
 
     /// A new instance of the deployment (an app over the same stores).
-    pub fn instance(&self) -> App {
+    pub fn instance(&self) -> Arc<App> {
         let vars: Vec<(&str, &str)> = self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        testing::app(&vars, &self.stores)
+        Arc::new(testing::app(&vars, &self.stores))
     }
 }
 

@@ -85,8 +85,9 @@ async fn search_describe_and_call_work_together() {
     assert_eq!(names_in(&found)[0], "fake_echo");
     assert_eq!(found["tools"][0]["description"], "The fake backend's echo tool.");
     let all = structured(&client.call_tool("gateway_search_tools", json!({"detail": "name", "limit": 2})).await);
-    assert_eq!((all["total"].as_u64(), all["hasMore"].as_bool()), (Some(5), Some(true)));
-    assert_eq!(all["backends"], json!({"fake": 5}));
+    // echo, add, fail, boom, slow and the fake backend's four streaming tools.
+    assert_eq!((all["total"].as_u64(), all["hasMore"].as_bool()), (Some(9), Some(true)));
+    assert_eq!(all["backends"], json!({"fake": 9}));
     assert_eq!(all["tools"][0], json!({"name": "fake_add"}));
     let described =
         structured(&client.call_tool("gateway_describe_tools", json!({"names": ["fake_add", "nope"]})).await);

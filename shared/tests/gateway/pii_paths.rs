@@ -13,7 +13,7 @@ use crate::Deployment;
 const EMAIL: &str = "alice@example.com";
 
 /// A client of `app` holding `*`, whose session has minted `[EMAIL_1]` for [`EMAIL`].
-async fn minted<'a>(d: &Deployment, app: &'a App) -> TestClient<'a> {
+async fn minted<'a>(d: &Deployment, app: &'a std::sync::Arc<App>) -> TestClient<'a> {
     let mut client = TestClient::with_key(app, &d.keys.all);
     client.initialize().await;
     assert_eq!(client.call_tool("fake_echo", json!({"text": EMAIL})).await.tool_text(), "[EMAIL_1]");

@@ -35,7 +35,10 @@ async fn the_detailed_view_needs_a_valid_credential_with_gateway_health() {
     assert_eq!(guess.status, 401);
     let health = TestKey::new("k_health", &["gateway:health"]);
     let stores = Stores::with_keys(&[health.clone(), d.keys.all.clone()]);
-    let app = shared::testing::app(&[("GATEWAY_BACKENDS_JSON", &backends(&d)), ("AUTH_MODE", "api-key")], &stores);
+    let app = std::sync::Arc::new(shared::testing::app(
+        &[("GATEWAY_BACKENDS_JSON", &backends(&d)), ("AUTH_MODE", "api-key")],
+        &stores,
+    ));
     for key in [&d.keys.all, &health] {
         let detailed = get(&TestClient::with_key(&app, key), "/mcp/health").await;
         assert_eq!(detailed.status, 200, "{detailed:?}");
@@ -57,7 +60,8 @@ async fn probes_are_shared_however_many_callers_ask_at_once() {
     for reply in &replies {
         assert_eq!(reply.status, 200, "{reply:?}");
         assert_eq!(reply.json["backends"]["fake"]["status"], "up", "{reply:?}");
-        assert_eq!(reply.json["backends"]["fake"]["toolCount"], 5);
+        // echo, add, fail, boom, slow and the four streaming tools.
+        assert_eq!(reply.json["backends"]["fake"]["toolCount"], 9);
     }
     assert_eq!(d.backend.received("initialize").len(), 1, "twelve views, one probe");
     get(&client, "/mcp/health?probe=1").await;
