@@ -17,7 +17,7 @@ use crate::{
     pii::{Pii, PiiConfig, PiiConfigError, PiiError},
     ratelimit::{DynamoRateLimitStore, RateLimitStore, RateLimiter},
     routing::{ModernSessions, ResourceOwners, ToolCatalog},
-    store::{DynamoStore, SessionStore},
+    store::{CachedSessionStore, DynamoStore, SessionStore},
     Config,
 };
 
@@ -64,7 +64,8 @@ impl App {
         gateway_tools.register(Arc::new(CodeTool));
         Ok(Self {
             client,
-            sessions: parts.sessions,
+            // Each instance keeps short-lived copies of the sessions it reads or writes.
+            sessions: Arc::new(CachedSessionStore::new(parts.sessions, config.session_cache)),
             owners: ResourceOwners::default(),
             tools: ToolCatalog::default(),
             modern: ModernSessions::default(),

@@ -60,6 +60,10 @@ pub struct Config {
     pub backends: BackendSet,
     /// Idle lifetime of a client session (`GATEWAY_SESSION_TTL_SECS`, default 24 h).
     pub session_ttl: Duration,
+    /// How long an instance trusts its copy of a session it read or wrote (`GATEWAY_SESSION_CACHE_SECS`,
+    /// default 5, 0 = read the store on every request): also how long another instance may still serve
+    /// a deleted session to its owner (see `store::CachedSessionStore`).
+    pub session_cache: Duration,
     /// Largest accepted request body (`GATEWAY_MAX_BODY_BYTES`, default 1 MiB); larger bodies get 413.
     pub max_body_bytes: usize,
     /// Most messages in one JSON-RPC batch (`GATEWAY_MAX_BATCH`, default 20); a larger batch gets 400.
@@ -101,6 +105,7 @@ impl Config {
             table_name: get("TABLE_NAME").unwrap_or_else(|| "mcp-gateway".into()),
             backends: backends(&get, &backend_options.defaults(max_backend_response_bytes as usize))?,
             session_ttl: env.secs("GATEWAY_SESSION_TTL_SECS", 86_400, 60..=2_592_000)?,
+            session_cache: env.secs("GATEWAY_SESSION_CACHE_SECS", 5, 0..=60)?,
             max_body_bytes: env.number("GATEWAY_MAX_BODY_BYTES", 1 << 20, 1024..=10 << 20)? as usize,
             max_batch: env.number("GATEWAY_MAX_BATCH", 20, 1..=100)? as usize,
             max_backend_response_bytes: max_backend_response_bytes as usize,

@@ -13,7 +13,7 @@ use crate::{
     http::{self, Served},
     protocol::{
         jsonrpc::{self, Incoming},
-        version, Era,
+        version, Era, Session,
     },
     ratelimit::Decision,
     telemetry, App, GatewayError,
@@ -111,24 +111,30 @@ async fn post(app: &App, request: &Request, caller: &Caller, seen: &mut Seen) ->
     seen.rpc_method = message.get("method").and_then(Value::as_str).map(str::to_owned);
     let era = if modern::is_modern(headers, &message) { Era::Modern } else { Era::Legacy };
     let id = jsonrpc::id_of(&message);
-    match gate::charge(app, &caller.budget).await {
+    // The session is read while the limit is charged: independent store calls, one round trip.
+    let opens_session = seen.rpc_method.as_deref() == Some("initialize") && message.get("id").is_some();
+    let session = (era == Era::Legacy && !opens_session).then(|| session::load(app, headers, &caller.principal));
+    let (charged, session) = gate::charge_alongside(app, &caller.budget, session).await;
+    match charged {
         Ok(decision) => seen.decision = decision,
         Err(refused) => return http::error(&refused, &id, era),
     }
     if era == Era::Modern {
         return modern::handle(app, headers, message, caller).await;
     }
-    match post_message(app, headers, message, caller).await {
+    match post_message(app, headers, message, caller, session).await {
         Ok(response) => response,
         Err(error) => http::error(&error, &id, Era::Legacy),
     }
 }
 
+/// One legacy-era message; `session` is the session already read for it, if any.
 async fn post_message(
     app: &App,
     headers: &HeaderMap,
     message: Value,
     caller: &Caller,
+    session: Option<Result<Session, GatewayError>>,
 ) -> Result<Response<Body>, GatewayError> {
     if let Some(v) = http::header(headers, "mcp-protocol-version").filter(|v| !version::is_supported(v)) {
         return Err(GatewayError::UnsupportedProtocolVersion(v.to_owned()));
@@ -144,7 +150,11 @@ async fn post_message(
             return Ok(response);
         }
     }
-    let mut ctx = Ctx::new(app, principal, session::load(app, headers, principal).await?);
+    let session = match session {
+        Some(session) => session?,
+        None => session::load(app, headers, principal).await?,
+    };
+    let mut ctx = Ctx::new(app, principal, session);
     ctx.budget = Some(caller.budget.clone());
     let reply = answer(&ctx, incoming).await;
     session::save(app, ctx).await;

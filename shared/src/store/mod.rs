@@ -1,11 +1,13 @@
 //! Ports for the gateway's state, each a small trait with a DynamoDB adapter and an in-memory fake.
 //! DynamoDB is the only state: any Lambda instance can serve any request.
 
+mod cached;
 mod dynamodb;
 mod memory;
 
 use async_trait::async_trait;
 
+pub use cached::CachedSessionStore;
 pub use dynamodb::DynamoStore;
 pub use memory::MemoryStore;
 
