@@ -1,8 +1,12 @@
 //! The AWS clients of the gateway's stores and secrets, built once per cold start with tight timeouts: a
 //! store or a secret that does not answer fails the request fast instead of hanging it. (The rate limiter
-//! is tighter still: see `ratelimit::DynamoRateLimitStore`.)
+//! is tighter still: see `ratelimit::DynamoRateLimitStore`.) Every client counts its calls (`calls`).
+
+mod calls;
 
 use std::time::Duration;
+
+pub use calls::{counted, totals, Calls, CountCalls, OPERATIONS};
 
 use aws_config::{timeout::TimeoutConfig, SdkConfig};
 
@@ -16,11 +20,12 @@ fn timeouts() -> TimeoutConfig {
 
 /// DynamoDB: sessions and the PII vault.
 pub fn dynamodb(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(sdk).timeout_config(timeouts()).build())
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk).timeout_config(timeouts()).interceptor(CountCalls);
+    aws_sdk_dynamodb::Client::from_conf(config.build())
 }
 
 /// Secrets Manager: API keys, the PII key, backend credentials.
 pub fn secrets_manager(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
-    let config = aws_sdk_secretsmanager::config::Builder::from(sdk).timeout_config(timeouts()).build();
-    aws_sdk_secretsmanager::Client::from_conf(config)
+    let config = aws_sdk_secretsmanager::config::Builder::from(sdk).timeout_config(timeouts()).interceptor(CountCalls);
+    aws_sdk_secretsmanager::Client::from_conf(config.build())
 }

@@ -66,6 +66,8 @@ pub struct RequestRecord<'a> {
     pub auth_denied: bool,
     /// PII tokens minted while answering (new vault entries, not tokens reused).
     pub pii_tokens: u64,
+    /// AWS calls made while answering, and the round trips they took (logged, not a metric dimension).
+    pub aws: crate::aws::Calls,
 }
 
 impl<'a> RequestRecord<'a> {
@@ -80,6 +82,7 @@ impl<'a> RequestRecord<'a> {
             rate_limited: false,
             auth_denied: false,
             pii_tokens: 0,
+            aws: crate::aws::Calls::default(),
         }
     }
 
@@ -93,6 +96,7 @@ impl<'a> RequestRecord<'a> {
 /// (else each backend call is counted on its own), and the PII tokens it minted.
 pub fn observe_noted<'a>(mut record: RequestRecord<'a>, notes: &'a Notes) {
     record.pii_tokens += notes.pii_tokens;
+    record.aws = notes.aws;
     record.backend = notes.single_backend();
     if record.backend.is_none() {
         notes.calls().for_each(|call| metrics().record_backend(&call));
@@ -116,6 +120,8 @@ pub fn observe(record: &RequestRecord<'_>) {
         rate_limited = record.rate_limited,
         auth_denied = record.auth_denied,
         pii_tokens = record.pii_tokens,
+        aws_calls = record.aws.calls,
+        aws_round_trips = record.aws.round_trips,
         "request"
     );
 }

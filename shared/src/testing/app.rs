@@ -8,11 +8,11 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    auth::{Authenticator, KeyFile, MemoryKeySource},
+    auth::{Authenticator, KeyFile, KeySource, MemoryKeySource},
     boot::Parts,
-    pii::{MemoryVaultStore, Pii, PiiConfig, VaultKey},
-    ratelimit::MemoryRateLimitStore,
-    store::MemoryStore,
+    pii::{DynamoVaultStore, MemoryVaultStore, Pii, PiiConfig, VaultKey, VaultStore},
+    ratelimit::{DynamoRateLimitStore, MemoryRateLimitStore, RateLimitStore},
+    store::{DynamoStore, MemoryStore, SessionStore},
     App, Config,
 };
 
@@ -94,16 +94,39 @@ fn lookup<'v>(vars: &'v [(&'v str, &'v str)]) -> impl Fn(&str) -> Option<String>
 
 /// An app over `stores` with the settings `vars` (`AUTH_MODE`, `RATE_LIMIT_*`, `PII_*`, backends, …).
 pub fn app(vars: &[(&str, &str)], stores: &Stores) -> App {
+    build(vars, stores.keys.clone(), stores.sessions.clone(), stores.limits.clone(), stores.vault.clone())
+}
+
+/// An app whose sessions, limits and PII vaults are the DynamoDB adapters on `sdk` (the moto emulator),
+/// with `keys` in memory: for tests of what a request costs in AWS calls. Apps built on the same table
+/// are instances of one deployment.
+pub fn aws_app(vars: &[(&str, &str)], keys: &[TestKey], sdk: &aws_config::SdkConfig) -> App {
+    let table = config(vars).table_name;
+    build(
+        vars,
+        Arc::new(MemoryKeySource::new(key_file(keys))),
+        Arc::new(DynamoStore::new(sdk, table.clone())),
+        Arc::new(DynamoRateLimitStore::new(sdk, table.clone())),
+        Arc::new(DynamoVaultStore::new(sdk, table)),
+    )
+}
+
+fn build(
+    vars: &[(&str, &str)],
+    keys: Arc<dyn KeySource>,
+    sessions: Arc<dyn SessionStore>,
+    limits: Arc<dyn RateLimitStore>,
+    vault: Arc<dyn VaultStore>,
+) -> App {
     let config = config(vars);
-    let auth = Authenticator::new(config.auth.clone(), stores.keys.clone(), None).expect("test auth is valid");
+    let auth = Authenticator::new(config.auth.clone(), keys, None).expect("test auth is valid");
     let pii = Pii::new(
         PiiConfig::from_lookup(lookup(vars)).expect("test PII configuration is valid"),
-        stores.vault.clone(),
+        vault,
         VaultKey::derive("test-only-vault-secret-0123456789abcdef").expect("test vault key"),
     )
     .expect("test PII");
-    let parts =
-        Parts { sessions: stores.sessions.clone(), auth, limits: stores.limits.clone(), pii, credentials: None };
+    let parts = Parts { sessions, auth, limits, pii, credentials: None };
     App::assemble(config, parts).expect("test app")
 }
 

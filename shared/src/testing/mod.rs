@@ -8,7 +8,7 @@ mod backend;
 mod client;
 mod moto;
 
-pub use app::{app, backends_json, config, Stores, TestKey};
+pub use app::{app, aws_app, backends_json, config, Stores, TestKey};
 pub use backend::FakeBackend;
 pub use client::{Reply, TestClient};
 pub use moto::moto;

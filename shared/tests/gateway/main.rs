@@ -3,6 +3,7 @@
 //! No local stack, no AWS endpoint. Two apps over the same stores stand for two instances.
 
 mod auth;
+mod aws_calls;
 mod backends;
 mod limits;
 mod pii;
