@@ -41,7 +41,7 @@ async fn main() {
         std::process::exit(2);
     }
     let calls = Arc::new(AtomicU64::new(0));
-    let sdk = aws_config::load_from_env().await;
+    let sdk = shared::aws::sdk_config().await.expect("the AWS SDK configuration builds");
     let builder = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(CountCalls(Arc::clone(&calls)));
     let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "mcp-gateway".into());
     let store = Arc::new(DynamoRateLimitStore::from_builder(builder, table));

@@ -3,10 +3,22 @@
 //! is tighter still: see `ratelimit::DynamoRateLimitStore`.) Every client counts its calls (`calls`).
 
 mod calls;
+mod http;
 
 use std::time::Duration;
 
+use aws_config::BehaviorVersion;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+
 pub use calls::{counted, totals, Calls, CountCalls, OPERATIONS};
+pub use http::SdkHttpClient;
+
+/// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL` for the local
+/// stack), sending its requests through the gateway's own HTTPS client (`SdkHttpClient`).
+pub async fn sdk_config() -> Result<SdkConfig, String> {
+    let http = SdkHttpClient::new(crate::tls::client_config()?);
+    Ok(aws_config::defaults(BehaviorVersion::latest()).http_client(SharedHttpClient::new(http)).load().await)
+}
 
 use aws_config::{timeout::TimeoutConfig, SdkConfig};
 

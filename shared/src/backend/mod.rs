@@ -19,7 +19,6 @@ mod sse;
 mod streamable;
 #[cfg(test)]
 pub(crate) mod testing;
-mod tls;
 mod wire;
 
 pub use breaker::{BreakerSettings, BreakerSnapshot, BreakerState};
