@@ -27,6 +27,8 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("{0}")]
+    Tls(String),
     #[error("authentication: {0}")]
     Auth(#[from] AuthConfigError),
     #[error("PII configuration: {0}")]
@@ -79,16 +81,20 @@ impl App {
 
     /// Reads the environment, loads the AWS configuration (honouring `AWS_ENDPOINT_URL` for the local
     /// stack) and builds the DynamoDB stores and the Secrets Manager sources of keys and credentials.
+    /// The API keys (or the JWKS) are loaded here too, so the first request does not wait for them.
     pub async fn from_env() -> Result<Self, StartupError> {
         let config = Config::from_env()?;
-        let sdk = aws_config::load_from_env().await;
+        let sdk = crate::aws::sdk_config().await.map_err(StartupError::Tls)?;
         let options = &config.backend_options;
         let secrets = Arc::new(SecretsManagerSource::new(&sdk));
+        let auth = Authenticator::from_sdk(config.auth.clone(), &sdk)?;
+        // The key secret and the PII key are read at the same time: one round trip, not two.
+        let (pii, ()) = tokio::join!(Pii::from_sdk(PiiConfig::from_env()?, &sdk), auth.prime());
         let parts = Parts {
             sessions: Arc::new(DynamoStore::new(&sdk, config.table_name.clone())),
-            auth: Authenticator::from_sdk(config.auth.clone(), &sdk)?,
+            auth,
             limits: Arc::new(DynamoRateLimitStore::new(&sdk, config.table_name.clone())),
-            pii: Pii::from_sdk(PiiConfig::from_env()?, &sdk).await?,
+            pii: pii?,
             credentials: Some(Arc::new(BackendCredentials::new(secrets, options.network, options.secrets_ttl)?)),
         };
         Self::assemble(config, parts)
