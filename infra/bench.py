@@ -15,7 +15,8 @@ For every target below, in one run:
 - cold start: process start to the first answered handshake (`initialize` for 2025-11-25 rows,
   `server/discover` for 2026-07-28 rows), median of --cold-runs, polled over a bare socket.
 Then the Lambda init: the release `mcp` function against a minimal Lambda Runtime API (this script serves
-it on loopback), from process start to the posted response of its first event (an `initialize`).
+it on loopback), from process start to the posted response of its first event (an `initialize`, then a
+2026-07-28 `server/discover`).
 
 Gateways: the release plain server (`mcp-gateway-server`), one process per mode, API-key auth and PII on
 except where a row says otherwise, stores in moto. With --node-gateway DIR, the Node "MCP Gateway"
@@ -120,6 +121,16 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+LOAD_AT_START = os.getloadavg()
 
 
 def sh(*args: str, env: dict[str, str] | None = None) -> str:
@@ -287,12 +298,15 @@ class RuntimeApi(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-def lambda_event(key: str) -> bytes:
-    body = json.dumps(handshake(False))
+def lambda_event(key: str, modern: bool) -> bytes:
+    body = json.dumps(handshake(modern))
+    headers = {"host": "127.0.0.1", "content-type": "application/json", "authorization": f"Bearer {key}",
+               "accept": "application/json, text/event-stream"}
+    if modern:
+        headers.update({"mcp-protocol-version": MODERN, "mcp-method": "server/discover"})
     return json.dumps({
         "version": "2.0", "routeKey": "POST /mcp", "rawPath": "/mcp", "rawQueryString": "",
-        "headers": {"host": "127.0.0.1", "content-type": "application/json", "authorization": f"Bearer {key}",
-                    "accept": "application/json, text/event-stream"},
+        "headers": headers,
         "requestContext": {"accountId": "000000000000", "apiId": "bench", "domainName": "127.0.0.1",
                            "http": {"method": "POST", "path": "/mcp", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
                                     "userAgent": "bench"}, "requestId": "bench", "routeKey": "POST /mcp",
@@ -301,9 +315,10 @@ def lambda_event(key: str) -> bytes:
     }).encode()
 
 
-def lambda_init(key: str, runs: int) -> list[float]:
-    """Process start of the release `mcp` function to its first posted response, against RuntimeApi."""
-    RuntimeApi.event = lambda_event(key)
+def lambda_init(key: str, runs: int, modern: bool) -> list[float]:
+    """Process start of the release `mcp` function to its first posted response (to an `initialize`, or a
+    2026-07-28 `server/discover`), against RuntimeApi."""
+    RuntimeApi.event = lambda_event(key, modern)
     server = ThreadingHTTPServer(("127.0.0.1", RUNTIME_PORT), RuntimeApi)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = gateway_env({**SECURE, **EXACT}, COLD_PORT)
@@ -328,6 +343,7 @@ def lambda_init(key: str, runs: int) -> list[float]:
                 proc.wait(timeout=10)
     finally:
         server.shutdown()
+        server.server_close()
     return times
 
 
@@ -431,9 +447,10 @@ def print_cold_only(args: argparse.Namespace, modes: list[Mode], key: str) -> No
     for mode in modes:
         times = cold_of(mode, key, args.cold_runs)
         print(f"| plain server, {mode.name} | {statistics.median(times):.1f} | {min(times):.1f} | {max(times):.1f} |")
-    init = lambda_init(key, args.cold_runs)
-    print(f"| Lambda init (`mcp`), api key + PII, exact limit, `initialize` | {statistics.median(init):.1f} "
-          f"| {min(init):.1f} | {max(init):.1f} |")
+    for modern in (False, True):
+        init = lambda_init(key, args.cold_runs, modern)
+        print(f"| Lambda init (`mcp`), api key + PII, exact limit, `{handshake(modern)['method']}` "
+              f"| {statistics.median(init):.1f} | {min(init):.1f} | {max(init):.1f} |")
 
 
 def print_cold_and_table(args: argparse.Namespace, modes: list[Mode], key: str, rows: dict) -> None:
@@ -446,8 +463,10 @@ def print_cold_and_table(args: argparse.Namespace, modes: list[Mode], key: str, 
         request = raw_request(COLD_PORT, handshake(False), key, False)
         rows[NODE_NAME]["cold"] = cold_start([node_binary(), str(args.node_gateway / "dist/index.js")], env,
                                              COLD_PORT, request, node_runs)
-    init = lambda_init(key, args.cold_runs)
+    inits = {modern: lambda_init(key, args.cold_runs, modern) for modern in (False, True)}
     base = rows["backend directly"]["samples"]
+    print(f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} CPUs ({cpu_model()}); "
+          f"load average {LOAD_AT_START[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     print(f"\n## {len(base)} sequential tools/call per target after {WARM_UP} warm-up, interleaved; cold start "
           f"median (min) of {args.cold_runs} runs (Node: {node_runs})")
     print("| target | p50 ms | p90 ms | p99 ms | added p50 ms | added p90 ms | added p99 ms | AWS calls / request "
@@ -462,8 +481,10 @@ def print_cold_and_table(args: argparse.Namespace, modes: list[Mode], key: str, 
         rss = "–" if row["rss"] is None else f"{row['rss']:.1f}"
         print(f"| {name} | {p[0]:.3f} | {p[1]:.3f} | {p[2]:.3f} | {' | '.join(added)} | {aws_cell(row['aws'])} "
               f"| {cold} | {rss} |")
-    print(f"\n## Lambda init (release `mcp`, api key + PII, first event `initialize`): median "
-          f"{statistics.median(init):.1f} ms, min {min(init):.1f}, max {max(init):.1f} over {len(init)} runs")
+    for modern, init in inits.items():
+        print(f"\nLambda init (release `mcp`, api key + PII, exact limit), process start to the response to its "
+              f"first event, `{handshake(modern)['method']}`: median {statistics.median(init):.1f} ms, "
+              f"min {min(init):.1f}, max {max(init):.1f} over {len(init)} runs")
 
 
 if __name__ == "__main__":
