@@ -7,8 +7,8 @@
 For every target below, in one run:
 - added latency: the same client (httpx, one keep-alive connection per target) calls the fault server's `echo`
   (tests/backends/fault_server.py, JSON-RPC by hand) with a 1 KB text, directly and through each gateway,
-  interleaved call by call so machine noise hits all alike; p50/p90/p99 of each, and their difference to the
-  direct call;
+  interleaved call by call (one call per target per round, in a new random order each round) so machine noise
+  hits all alike; p50/p90/p99 of each, and their difference to the direct call;
 - AWS calls per warm request: the gateway's own SDK interceptor count (`mcp_gateway_aws_calls_total` on its
   `/metrics`) over the measured calls, retries included;
 - RSS of the gateway process after the run;
@@ -21,8 +21,8 @@ it on loopback), from process start to the posted response of its first event (a
 Gateways: the release plain server (`mcp-gateway-server`), one process per mode, API-key auth and PII on
 except where a row says otherwise, stores in moto. With --node-gateway DIR, the Node "MCP Gateway"
 (abdullah1854/MCPGateway, built by hand as BENCHMARKS.md says) runs on the same backend with an API key and
-its in-memory rate limit. With --baseline BINARY (a `mcp-gateway-server` built with another release profile),
-two modes run a second time on that binary in the same interleaved loop: a smaller binary must not be a slower
+its in-memory rate limit. With --baseline BINARY (a `mcp-gateway-server` built with another release profile;
+repeatable), two modes run again on that binary in the same interleaved loop: a smaller binary must not be a slower
 one. Only loopback is used; every loop is bounded in count and time.
 """
 
@@ -32,6 +32,7 @@ import argparse
 import dataclasses
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -53,7 +54,7 @@ ENVELOPE = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextp
             "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"}}
 DEADLINE = time.monotonic() + 3600  # the whole run stays under an hour
 COLD_PORT, RUNTIME_PORT, NODE_PORT = 9110, 9111, 9109
-BASELINE_PORTS = (9112, 9113)
+BASELINE_PORT = 9112  # and up: two per --baseline
 
 SECURE = {"AUTH_MODE": "api-key", "ALLOW_INSECURE": "0", "PII_ENABLED": "1"}
 EXACT = {"RATE_LIMIT_ENABLED": "1", "RATE_LIMIT_MODE": "exact"}
@@ -93,9 +94,10 @@ BASELINE_MODES = (MODES[0], MODES[6])
 
 def modes_for(args: argparse.Namespace, binary: Path) -> list[Mode]:
     modes = [dataclasses.replace(mode, binary=binary) for mode in MODES]
-    if args.baseline:
-        modes += [dataclasses.replace(mode, name=f"{mode.name}; baseline binary", port=port, binary=args.baseline)
-                  for mode, port in zip(BASELINE_MODES, BASELINE_PORTS, strict=True)]
+    for i, baseline in enumerate(args.baseline):
+        modes += [dataclasses.replace(mode, name=f"{mode.name}; binary {baseline}", binary=baseline,
+                                      port=BASELINE_PORT + len(BASELINE_MODES) * i + j)
+                  for j, mode in enumerate(BASELINE_MODES)]
     return modes
 
 
@@ -365,7 +367,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--cold-runs", type=int, default=20)
     parser.add_argument("--node-gateway", type=Path, help="a built checkout of abdullah1854/MCPGateway")
-    parser.add_argument("--baseline", type=Path, help="a mcp-gateway-server built with another release profile")
+    parser.add_argument("--baseline", type=Path, action="append", default=[],
+                        help="a mcp-gateway-server built with another release profile (repeatable)")
     parser.add_argument("--cold-only", action="store_true", help="cold starts and the Lambda init only")
     parser.add_argument("--no-build", action="store_true", help="use the release binaries as they are")
     args = parser.parse_args()
@@ -407,12 +410,14 @@ def measure(args: argparse.Namespace, modes: list[Mode], key: str, procs: dict[s
         clients[NODE_NAME] = (Client(f"http://127.0.0.1:{NODE_PORT}/mcp", key), "fast_echo")
     samples: dict[str, list[float]] = {name: [] for name in clients}
     calls_before: dict[str, dict[str, int]] = {}
+    order, shuffle = list(clients.items()), random.Random(15).shuffle
     for i in range(args.calls + WARM_UP):
         if time.monotonic() > DEADLINE:
             break
         if i == WARM_UP:
             calls_before = {mode.name: aws_calls(mode.port) for mode in modes}
-        for name, (client, tool) in clients.items():
+        shuffle(order)  # a new order each round: no target always runs right after another
+        for name, (client, tool) in order:
             elapsed = client.call(tool)
             if i >= WARM_UP:
                 samples[name].append(elapsed)
