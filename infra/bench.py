@@ -267,34 +267,46 @@ def cold_start(command: list[str], env: dict[str, str], port: int, request: byte
     return times
 
 
+class RuntimeServer(ThreadingHTTPServer):
+    """A minimal Lambda Runtime API for one process and one event. A new one per process: a poll of the
+    previous process still in flight when it was stopped must not take the next process's event."""
+
+    def __init__(self, event: bytes) -> None:
+        super().__init__(("127.0.0.1", RUNTIME_PORT), RuntimeApi)
+        self.event, self.served, self.answered_at = event, False, None
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
 class RuntimeApi(BaseHTTPRequestHandler):
     """The two calls of the Lambda Runtime API a function makes for one event: next, then its response."""
 
-    event: bytes = b""
-    answered_at: float | None = None
-    served = False
+    server: RuntimeServer
 
     def log_message(self, *_: object) -> None:
         pass
 
     def do_GET(self) -> None:  # /2018-06-01/runtime/invocation/next
-        if RuntimeApi.served:  # one event per process: later polls wait until the process is stopped
+        if self.server.served:  # one event per process: later polls wait until the process is stopped
             time.sleep(30)
             return
-        RuntimeApi.served = True
+        self.server.served = True
         self.send_response(200)
         deadline = int(time.time() * 1000) + 30_000
         for name, value in (("Lambda-Runtime-Aws-Request-Id", "bench-1"), ("Lambda-Runtime-Deadline-Ms", str(deadline)),
                             ("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:000000000000:function:mcp"),
-                            ("Content-Type", "application/json"), ("Content-Length", str(len(RuntimeApi.event)))):
+                            ("Content-Type", "application/json"), ("Content-Length", str(len(self.server.event)))):
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(RuntimeApi.event)
+        self.wfile.write(self.server.event)
 
     def do_POST(self) -> None:  # .../invocation/bench-1/response (or /error)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path.endswith("/response") and b'"statusCode":200' in body.replace(b" ", b""):
-            RuntimeApi.answered_at = time.perf_counter()
+            self.server.answered_at = time.perf_counter()
         self.send_response(202)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -319,33 +331,28 @@ def lambda_event(key: str, modern: bool) -> bytes:
 
 def lambda_init(key: str, runs: int, modern: bool) -> list[float]:
     """Process start of the release `mcp` function to its first posted response (to an `initialize`, or a
-    2026-07-28 `server/discover`), against RuntimeApi."""
-    RuntimeApi.event = lambda_event(key, modern)
-    server = ThreadingHTTPServer(("127.0.0.1", RUNTIME_PORT), RuntimeApi)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    2026-07-28 `server/discover`), against a RuntimeServer."""
+    event = lambda_event(key, modern)
     env = gateway_env({**SECURE, **EXACT}, COLD_PORT)
     env.update({"AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{RUNTIME_PORT}", "AWS_LAMBDA_FUNCTION_NAME": "mcp",
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
                 "AWS_LAMBDA_LOG_GROUP_NAME": "bench", "AWS_LAMBDA_LOG_STREAM_NAME": "bench"})
     times = []
-    try:
-        for _ in range(runs):
-            RuntimeApi.served, RuntimeApi.answered_at = False, None
-            started = time.perf_counter()
-            proc = subprocess.Popen([str(target_dir() / "release/mcp")], env=env, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
-            try:
-                while RuntimeApi.answered_at is None:
-                    assert proc.poll() is None, f"mcp exited during init ({proc.returncode})"
-                    assert time.perf_counter() - started < 20, "no response within 20 s"
-                    time.sleep(0.0002)
-                times.append((RuntimeApi.answered_at - started) * 1000)
-            finally:
-                proc.kill()
-                proc.wait(timeout=10)
-    finally:
-        server.shutdown()
-        server.server_close()
+    for _ in range(runs):
+        server = RuntimeServer(event)
+        started = time.perf_counter()
+        proc = subprocess.Popen([str(target_dir() / "release/mcp")], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            while server.answered_at is None:
+                assert proc.poll() is None, f"mcp exited during init ({proc.returncode})"
+                assert time.perf_counter() - started < 20, "no response within 20 s"
+                time.sleep(0.0002)
+            times.append((server.answered_at - started) * 1000)
+        finally:
+            proc.kill()
+            proc.wait(timeout=10)
+            server.close()
     return times
 
 
