@@ -7,7 +7,7 @@
 //! I/O is part of the figure) and an in-process MCP backend on loopback. The same backend call made
 //! directly with the gateway's HTTP client (reqwest, one pooled connection) is measured alongside; the
 //! difference is what the gateway adds. Both are sampled interleaved, so machine noise hits both alike.
-//! The backend lists 50 tools with schemas, so a merged `tools/list` is a realistic document (~15 KB).
+//! The backend lists 50 tools with schemas, so a merged `tools/list` is a realistic document (~20 KB).
 
 use std::{
     convert::Infallible,
