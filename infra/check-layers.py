@@ -12,7 +12,7 @@ import sys
 
 # Lowest first. A module may use modules of its own layer or below (never above), without cycles.
 LAYERS = [
-    ["protocol", "env", "cache", "schema", "aws"],
+    ["protocol", "env", "cache", "schema", "tls", "aws"],
     ["store"],
     ["telemetry", "backend", "auth", "ratelimit", "pii"],
     ["config", "error"],

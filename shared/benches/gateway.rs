@@ -1,4 +1,4 @@
-//! Gateway-added latency of a warm `tools/call`, in process (plain std::time):
+//! Gateway-added latency of a warm `tools/call` and a warm `tools/list`, in process (plain std::time):
 //!
 //!     cargo bench -p mcp-gateway-shared --bench gateway > /dev/null    # the report is on stderr
 //!
@@ -7,6 +7,7 @@
 //! I/O is part of the figure) and an in-process MCP backend on loopback. The same backend call made
 //! directly with the gateway's HTTP client (reqwest, one pooled connection) is measured alongside; the
 //! difference is what the gateway adds. Both are sampled interleaved, so machine noise hits both alike.
+//! The backend lists 50 tools with schemas, so a merged `tools/list` is a realistic document (~20 KB).
 
 use std::{
     convert::Infallible,
@@ -32,7 +33,28 @@ fn result_text() -> String {
     "The quarterly report lists 42 open items, 17 closed since Monday; build 7.3.1 passed. ".repeat(12)
 }
 
-/// The backend: answers initialize, tools/list (one tool with a schema) and tools/call as JSON.
+/// `echo` and 49 more tools, each with a description and an input schema.
+fn tools() -> Vec<Value> {
+    let echo = json!({
+        "name": "echo",
+        "description": "Echo",
+        "inputSchema": { "type": "object", "properties": { "text": { "type": "string" } }, "required": ["text"] }
+    });
+    let others = (1..50).map(|i| {
+        json!({
+            "name": format!("tool_{i}"),
+            "description": format!("Looks up record {i} of the inventory by id and returns its fields and history."),
+            "inputSchema": { "type": "object", "properties": {
+                "id": { "type": "string", "pattern": "^[a-z0-9-]{1,64}$" },
+                "fields": { "type": "array", "items": { "type": "string" }, "maxItems": 20 },
+                "limit": { "type": "integer", "minimum": 1, "maximum": 100 }
+            }, "required": ["id"], "additionalProperties": false }
+        })
+    });
+    std::iter::once(echo).chain(others).collect()
+}
+
+/// The backend: answers initialize, tools/list (the 50 tools above) and tools/call as JSON.
 async fn backend(request: hyper::Request<hyper::body::Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -43,11 +65,7 @@ async fn backend(request: hyper::Request<hyper::body::Incoming>) -> Result<hyper
             "capabilities": { "tools": {} },
             "serverInfo": { "name": "bench-backend", "version": "1" }
         }),
-        Some("tools/list") => json!({ "tools": [{
-            "name": "echo",
-            "description": "Echo",
-            "inputSchema": { "type": "object", "properties": { "text": { "type": "string" } }, "required": ["text"] }
-        }] }),
+        Some("tools/list") => json!({ "tools": tools() }),
         Some("tools/call") => json!({ "content": [{ "type": "text", "text": result_text() }] }),
         _ => json!({}),
     };
@@ -161,4 +179,27 @@ async fn main() {
         .map(|p| micros(percentile(&through, *p).saturating_sub(percentile(&plain, *p))))
         .collect();
     eprintln!("{:<28} {:>10} {:>10} {:>10}", "added by the gateway", added[0], added[1], added[2]);
+    lists(&app, &session, &key).await;
+}
+
+/// A warm merged `tools/list` (50 tools, served from the instance's list cache): the gateway's own work.
+async fn lists(app: &Arc<App>, session: &str, key: &TestKey) {
+    let list = json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {} });
+    let mut samples = Vec::with_capacity(SAMPLES / 5);
+    let mut bytes = 0;
+    for i in 0..WARM_UP + SAMPLES / 5 {
+        let started = Instant::now();
+        let response = shared::mcp::handler::handle(app, mcp_request(&list, Some(session), key)).await;
+        let elapsed = started.elapsed();
+        assert_eq!(response.status(), 200, "tools/list");
+        if let Body::Text(text) = response.into_body().collect().await {
+            bytes = text.len();
+        }
+        if i >= WARM_UP {
+            samples.push(elapsed);
+        }
+    }
+    samples.sort();
+    let row: Vec<String> = [0.5, 0.9, 0.99].iter().map(|p| micros(percentile(&samples, *p))).collect();
+    eprintln!("{:<28} {:>10} {:>10} {:>10}   ({bytes} bytes)", "warm tools/list, 50 tools", row[0], row[1], row[2]);
 }

@@ -2,8 +2,8 @@
 //!
 //!     source infra/env.sh && infra/local-stack.sh up && cargo bench -p mcp-gateway-shared --bench ratelimit
 //!
-//! Each request is one `RateLimiter::check`, which is one `UpdateItem`; the SDK is wrapped so every
-//! HTTP call it makes is counted (retries included).
+//! Each request is one `RateLimiter::check`: one `UpdateItem` in exact mode, one per slice in leased mode;
+//! the SDK is wrapped so every HTTP call it makes is counted (retries included).
 
 use std::{
     sync::{
@@ -40,14 +40,21 @@ async fn main() {
         eprintln!("set AWS_ENDPOINT_URL to a running moto (source infra/env.sh && infra/local-stack.sh up)");
         std::process::exit(2);
     }
+    for mode in ["exact", "leased"] {
+        run(mode).await;
+    }
+}
+
+/// 1 000 sequential checks of one key in `mode` (`RATE_LIMIT_MODE`), after 20 warm-up ones.
+async fn run(mode: &str) {
     let calls = Arc::new(AtomicU64::new(0));
-    let sdk = aws_config::load_from_env().await;
+    let sdk = shared::aws::sdk_config().await.expect("the AWS SDK configuration builds");
     let builder = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(CountCalls(Arc::clone(&calls)));
     let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "mcp-gateway".into());
     let store = Arc::new(DynamoRateLimitStore::from_builder(builder, table));
-    let config = RateLimitConfig::from_lookup(|_| None).expect("default config");
+    let config = RateLimitConfig::from_lookup(|k| (k == "RATE_LIMIT_MODE").then(|| mode.to_owned())).expect("config");
     let limiter = RateLimiter::new(config, store);
-    let limit = Limit { key: format!("bench-{}", std::process::id()), max: 1_000_000 };
+    let limit = Limit { key: format!("bench-{mode}-{}", std::process::id()), max: 1_000_000 };
     for _ in 0..20 {
         limiter.check(&limit).await.expect("warm-up");
     }
@@ -63,7 +70,7 @@ async fn main() {
     samples.sort();
     let pct = |p: f64| samples[((samples.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e3;
     let calls = calls.load(Ordering::Relaxed) - before;
-    println!("rate limiter against moto: {requests} requests");
-    println!("  added latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms", pct(0.5), pct(0.9), pct(0.99));
-    println!("  AWS calls per request: {:.2} (reads: 0)", calls as f64 / requests as f64);
+    println!("rate limiter ({mode} mode) against moto: {requests} requests");
+    println!("  added latency p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms", pct(0.5), pct(0.9), pct(0.99));
+    println!("  AWS calls per request: {:.3} (reads: 0)", calls as f64 / requests as f64);
 }

@@ -20,7 +20,7 @@ use crate::{
     pii::{Pii, PiiConfig, PiiConfigError, PiiError},
     ratelimit::{DynamoRateLimitStore, PublicLimiter, RateLimitStore, RateLimiter},
     routing::{DisabledTools, ModernSessions, ResourceOwners, ToolCatalog},
-    store::{ConfigStore, DynamoConfigStore, DynamoStore, SessionStore, StreamStore},
+    store::{CachedSessionStore, ConfigStore, DynamoConfigStore, DynamoStore, SessionStore, StreamStore},
     Config,
 };
 
@@ -30,6 +30,8 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("{0}")]
+    Tls(String),
     #[error("authentication: {0}")]
     Auth(#[from] AuthConfigError),
     #[error("PII configuration: {0}")]
@@ -91,7 +93,8 @@ impl App {
         }
         Ok(Self {
             client,
-            sessions: parts.sessions,
+            // Each instance keeps short-lived copies of the sessions it reads or writes.
+            sessions: Arc::new(CachedSessionStore::new(parts.sessions, config.session_cache)),
             streams: parts.streams,
             owners: ResourceOwners::default(),
             tools: ToolCatalog::default(),
@@ -111,6 +114,7 @@ impl App {
 
     /// Reads the environment, loads the AWS configuration (honouring `AWS_ENDPOINT_URL` for the local
     /// stack) and builds the DynamoDB stores and the Secrets Manager sources of keys and credentials.
+    /// The API keys (or the JWKS) are loaded here too, so the first request does not wait for them.
     pub async fn from_env() -> Result<Self, StartupError> {
         Self::from_env_with(false).await
     }
@@ -122,16 +126,19 @@ impl App {
 
     async fn from_env_with(key_admin: bool) -> Result<Self, StartupError> {
         let config = Config::from_env()?;
-        let sdk = aws_config::load_from_env().await;
+        let sdk = crate::aws::sdk_config().await.map_err(StartupError::Tls)?;
         let options = &config.backend_options;
         let secrets = Arc::new(SecretsManagerSource::new(&sdk));
+        let auth = Authenticator::from_sdk(config.auth.clone(), &sdk)?;
+        // The key secret and the PII key are read at the same time: one round trip, not two.
+        let (pii, ()) = tokio::join!(Pii::from_sdk(PiiConfig::from_env()?, &sdk), auth.prime());
         let store = Arc::new(DynamoStore::new(&sdk, config.table_name.clone()));
         let parts = Parts {
             sessions: store.clone(),
             streams: store,
-            auth: Authenticator::from_sdk(config.auth.clone(), &sdk)?,
+            auth,
             limits: Arc::new(DynamoRateLimitStore::new(&sdk, config.table_name.clone())),
-            pii: Pii::from_sdk(PiiConfig::from_env()?, &sdk).await?,
+            pii: pii?,
             credentials: Some(Arc::new(BackendCredentials::new(secrets, options.network, options.secrets_ttl)?)),
             lambda: Some(Arc::new(SdkLambdaInvoker::new(&sdk))),
             config_store: Arc::new(DynamoConfigStore::new(&sdk, config.table_name.clone())),

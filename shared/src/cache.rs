@@ -65,6 +65,24 @@ impl<K: Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
         entries.insert(key, Entry { value, inserted: now, expires: now + ttl });
     }
 
+    /// Keeps `value` for the cache's TTL unless a live entry of `key` is one `keep` says must stay (checked
+    /// and replaced under one lock, so nothing can slip in between); `false` when it was kept.
+    pub fn insert_unless(&self, key: K, value: V, keep: impl FnOnce(&V) -> bool) -> bool {
+        if self.ttl.is_zero() {
+            return false;
+        }
+        let now = Instant::now();
+        let mut entries = self.entries();
+        if entries.get(&key).is_some_and(|e| e.expires > now && keep(&e.value)) {
+            return false;
+        }
+        if entries.len() >= self.capacity && !entries.contains_key(&key) {
+            evict(&mut entries, self.capacity, now);
+        }
+        entries.insert(key, Entry { value, inserted: now, expires: now + self.ttl });
+        true
+    }
+
     /// Updates the value of `key` in place (its expiry unchanged); `false` when absent or expired.
     pub fn update<Q>(&self, key: &Q, change: impl FnOnce(&mut V)) -> bool
     where
@@ -176,5 +194,17 @@ mod tests {
         tokio::time::advance(Duration::from_secs(4)).await;
         assert_eq!(cache.get("a"), None);
         assert!(!cache.update("a", |v| *v += 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn insert_unless_keeps_what_must_stay_until_it_expires() {
+        let cache = TtlCache::new(Duration::from_secs(10), 10);
+        assert!(cache.insert_unless("a", -1, |_| true), "nothing to keep yet");
+        assert!(!cache.insert_unless("a", 1, |v| *v < 0));
+        assert_eq!(cache.get("a"), Some(-1));
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert!(cache.insert_unless("a", 1, |v| *v < 0), "an expired entry keeps nothing");
+        assert!(cache.insert_unless("a", 2, |v| *v < 0));
+        assert_eq!(cache.get("a"), Some(2));
     }
 }

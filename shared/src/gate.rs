@@ -1,6 +1,9 @@
 //! What every function does before serving a request: authenticate the caller and charge its rate
 //! limits. Failed authentications are limited too, by client IP, so key guessing is throttled.
 
+use std::{future::Future, pin::pin};
+
+use futures_util::FutureExt;
 use lambda_http::{request::RequestContext, Request, RequestExt};
 
 use crate::{
@@ -65,6 +68,31 @@ pub async fn charge_tool(app: &App, principal: &Principal, tool: &str) -> Result
     let Some(max) = app.limiter.config().tools.get(tool) else { return Ok(()) };
     let limit = Limit { key: format!("t:{}:{tool}", principal.id), max: *max };
     charge(app, &limit).await.map(drop)
+}
+
+/// [`charge`] with `work` (a store read the request needs anyway, e.g. its session) issued at the same
+/// time, so the two cost one round trip. A charge answered without I/O (limiting off, a leased slice, a
+/// window known to be full) is settled first: then a refused request does no work.
+pub async fn charge_alongside<F: Future>(
+    app: &App,
+    limit: &Limit,
+    work: Option<F>,
+) -> (Result<Option<Decision>, GatewayError>, Option<F::Output>) {
+    let mut charged = pin!(charge(app, limit));
+    if let Some(charged) = charged.as_mut().now_or_never() {
+        let done = match (&charged, work) {
+            (Ok(_), Some(work)) => Some(work.await),
+            _ => None,
+        };
+        return (charged, done);
+    }
+    match work {
+        Some(work) => {
+            let (charged, done) = futures_util::future::join(charged, work).await;
+            (charged, Some(done))
+        }
+        None => (charged.await, None),
+    }
 }
 
 /// Charges one limit; a full window is a `RateLimited` error carrying the decision.

@@ -5,8 +5,8 @@
 //!
 //! | layer | modules | holds |
 //! |---|---|---|
-//! | 0 protocol | `protocol`, `env`, `cache`, `schema`, `aws` | wire types, settings, the bounded TTL cache; no I/O |
-//! | 1 ports | `store` | the session and stored-configuration ports, their DynamoDB adapters and memory fakes |
+//! | 0 protocol | `protocol`, `env`, `cache`, `schema`, `tls`, `aws` | wire types, settings, the bounded TTL cache, the TLS and AWS client set-up; no I/O of their own |
+//! | 1 ports | `store` | the session and stored-configuration ports, their DynamoDB adapters (sessions also cached per instance) and memory fakes |
 //! | 2 services | `telemetry`, `backend`, `auth`, `ratelimit`, `pii` | each with its ports, adapters and fakes |
 //! | 3 policy | `config`, `error` | the deployment's settings; the one error type and its mapping |
 //! | 4 transport | `http`, `routing` | request checks and the one response finisher; per-instance routing caches |
@@ -43,6 +43,7 @@ pub mod store;
 pub mod telemetry;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
+pub mod tls;
 
 pub use app::App;
 pub use config::Config;

@@ -60,6 +60,11 @@ impl ToolSchema {
         Self { tool: tool.to_owned(), raw, compiled: OnceLock::new() }
     }
 
+    /// Whether `other` is the same schema (same tool, same JSON), so its compiled form can be reused.
+    pub fn same_as(&self, other: &ToolSchema) -> bool {
+        self.tool == other.tool && self.raw == other.raw
+    }
+
     /// As [`ArgumentSchema::check`]; a schema that does not compile lets every call through.
     pub fn check(&self, args: &Value) -> Result<(), String> {
         match self.compiled.get_or_init(|| ArgumentSchema::compile(&self.tool, &self.raw)) {

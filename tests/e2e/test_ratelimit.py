@@ -1,9 +1,10 @@
-"""Distributed rate limiting on DynamoDB (moto): exact under concurrency across two gateway processes,
-headers, Retry-After, window reset, per-tool limits, isolation between principals, store-down modes.
+"""Distributed rate limiting on DynamoDB (moto): exact under concurrency across two gateway processes (in
+exact and in leased mode), headers, Retry-After, window reset, per-tool limits, isolation between
+principals, store-down modes.
 
 Instances (infra/test.sh): 9007 and 9008 share moto, api-key auth, 50 requests per 10 s window per
-principal, `demo_add` limited to 3; 9004 / 9009 point at an AWS endpoint where nothing listens, failing
-open / closed."""
+principal, `demo_add` limited to 3; 9016 and 9017 are plain servers with the same limits in leased mode;
+9004 / 9009 point at an AWS endpoint where nothing listens, failing open / closed."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from test_auth import create_key
 
 LIMITED_A = os.environ.get("GATEWAY_URL_LIMITED", "http://127.0.0.1:9007").rstrip("/")
 LIMITED_B = os.environ.get("GATEWAY_URL_LIMITED_2", "http://127.0.0.1:9008").rstrip("/")
+LEASED_A = os.environ.get("GATEWAY_URL_LEASED", "http://127.0.0.1:9016").rstrip("/")
+LEASED_B = os.environ.get("GATEWAY_URL_LEASED_2", "http://127.0.0.1:9017").rstrip("/")
 STORE_DOWN_CLOSED = os.environ.get("GATEWAY_URL_STORE_DOWN_CLOSED", "http://127.0.0.1:9009").rstrip("/")
 STORE_DOWN_OPEN = os.environ.get("GATEWAY_URL_STORE_DOWN_OPEN", "http://127.0.0.1:9004").rstrip("/")
 WINDOW = 10
@@ -59,6 +62,32 @@ async def test_exact_under_concurrency_across_two_processes(http):
     statuses = [r.status_code for r in await asyncio.gather(*burst)]
     assert statuses.count(202) == LIMIT, statuses
     assert statuses.count(429) == 200 - LIMIT, statuses
+
+
+async def test_leased_mode_is_exact_under_a_saturating_burst_across_two_processes(http):
+    """Slices leased by each process, spent locally: exactly the limit passes, and most requests cost no write."""
+    key = await fresh_key()
+    await window_start()
+    writes_before = await update_items(http)
+    burst = [notify(http, LEASED_A if i % 2 else LEASED_B, key) for i in range(200)]
+    statuses = [r.status_code for r in await asyncio.gather(*burst)]
+    assert statuses.count(202) == LIMIT, statuses
+    assert statuses.count(429) == 200 - LIMIT, statuses
+    writes = await update_items(http) - writes_before
+    # Exact mode writes once per admitted request and once per refusal; leased mode once per slice, and
+    # each process learns once that the window is full.
+    assert writes < LIMIT, f"{writes} UpdateItem calls for {LIMIT} admitted requests"
+
+
+async def update_items(http) -> int:
+    """UpdateItem calls both leased processes sent so far (their own interceptor counts, on /metrics)."""
+    total = 0
+    for base in (LEASED_A, LEASED_B):
+        text = (await http.get(f"{base}/metrics")).text
+        for line in text.splitlines():
+            if line.startswith('mcp_gateway_aws_calls_total{operation="UpdateItem"}'):
+                total += int(line.rsplit(" ", 1)[1])
+    return total
 
 
 async def test_headers_retry_after_and_window_reset(http):

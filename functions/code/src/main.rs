@@ -16,9 +16,8 @@ fn main() -> Result<(), Error> {
 async fn serve() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     // A bad configuration fails the cold start with the variable's name, before any request is served.
+    // The API keys (or the JWKS) are loaded here too, so the first request does not wait for them.
     let app = Arc::new(shared::App::from_env().await?);
-    // Loads the API keys (or the JWKS) now, so the first request does not wait for them.
-    app.auth.prime().await;
     run(service_fn(move |event: LambdaEvent<Value>| {
         let app = Arc::clone(&app);
         async move { shared::code::lambda::handle(&app, event).await }

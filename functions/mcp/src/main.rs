@@ -15,9 +15,8 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     shared::telemetry::init()?;
     // A bad configuration fails the cold start with the variable's name, before any request is served.
+    // The API keys (or the JWKS) are loaded here too, so the first request does not wait for them.
     let app = Arc::new(shared::App::from_env().await?);
-    // Loads the API keys (or the JWKS) now, so the first request does not wait for them.
-    app.auth.prime().await;
     if app.config.streaming.replies() {
         return run_with_streaming_response(service_fn(move |request: Request| {
             let app = Arc::clone(&app);

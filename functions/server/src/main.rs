@@ -34,7 +34,6 @@ async fn listen() -> Result<(), Error> {
     let addr: SocketAddr = listen.parse().map_err(|e| format!("GATEWAY_LISTEN={listen:?}: {e}"))?;
     // A bad configuration stops the server here with the variable's name, before it listens.
     let gateway = Arc::new(Gateway::from_env().await?);
-    gateway.app().auth.prime().await;
     let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, "gateway listening");
     loop {

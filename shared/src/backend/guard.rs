@@ -206,7 +206,7 @@ impl GuardedResolver {
     /// An HTTP client that never follows redirects and resolves through this guard (with the process's one
     /// TLS configuration, when the system's root certificates could be read; else reqwest's own).
     pub fn client_builder(self) -> reqwest::ClientBuilder {
-        let builder = match super::tls::client_config() {
+        let builder = match crate::tls::client_config() {
             Ok(tls) => reqwest::Client::builder().tls_backend_preconfigured(tls),
             Err(error) => {
                 tracing::warn!(%error, "shared TLS configuration unavailable");

@@ -30,7 +30,6 @@ mod streamable;
 mod streamed;
 #[cfg(test)]
 pub(crate) mod testing;
-mod tls;
 mod tool_server;
 mod wire;
 

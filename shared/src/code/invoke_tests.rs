@@ -60,7 +60,8 @@ fn executor(addr: SocketAddr) -> LambdaExecutor {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .endpoint_url(format!("http://{addr}"));
+        .endpoint_url(format!("http://{addr}"))
+        .http_client(crate::aws::http_client().expect("TLS configuration"));
     LambdaExecutor::from_builder(builder, "code".into())
 }
 

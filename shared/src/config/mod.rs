@@ -73,6 +73,10 @@ pub struct Config {
     pub config_poll: Duration,
     /// Idle lifetime of a client session (`GATEWAY_SESSION_TTL_SECS`, default 24 h).
     pub session_ttl: Duration,
+    /// How long an instance trusts its copy of a session it read or wrote (`GATEWAY_SESSION_CACHE_SECS`,
+    /// default 5, 0 = read the store on every request): also how long another instance may still serve
+    /// a deleted session to its owner (see `store::CachedSessionStore`).
+    pub session_cache: Duration,
     /// Largest accepted request body (`GATEWAY_MAX_BODY_BYTES`, default 1 MiB); larger bodies get 413.
     pub max_body_bytes: usize,
     /// Most messages in one JSON-RPC batch (`GATEWAY_MAX_BATCH`, default 20); a larger batch gets 400.
@@ -123,6 +127,7 @@ impl Config {
             backends_document,
             config_poll: env.secs("GATEWAY_CONFIG_POLL_SECS", 2, 1..=60)?,
             session_ttl: env.secs("GATEWAY_SESSION_TTL_SECS", 86_400, 60..=2_592_000)?,
+            session_cache: env.secs("GATEWAY_SESSION_CACHE_SECS", 5, 0..=60)?,
             max_body_bytes: env.number("GATEWAY_MAX_BODY_BYTES", 1 << 20, 1024..=10 << 20)? as usize,
             max_batch: env.number("GATEWAY_MAX_BATCH", 20, 1..=100)? as usize,
             max_backend_response_bytes: max_backend_response_bytes as usize,

@@ -49,9 +49,12 @@ async fn run(
             n => format!("a batch may hold at most {} messages; this one has {n}", app.config.max_batch),
         }));
     }
-    *decision = gate::charge(app, &caller.budget).await?;
     let principal = &caller.principal;
-    let found = session::load(app, headers, principal).await?;
+    // Charged while the session is read: one round trip.
+    let (charged, found) =
+        gate::charge_alongside(app, &caller.budget, Some(session::load(app, headers, principal))).await;
+    *decision = charged?;
+    let found = found.ok_or_else(|| GatewayError::Internal("the session read did not run".into()))??;
     if !version::allows_batches(&found.protocol_version) {
         return Err(GatewayError::InvalidRequest(format!(
             "JSON-RPC batches are only accepted in protocol version 2025-03-26; this session uses {}",

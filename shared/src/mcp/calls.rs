@@ -88,8 +88,8 @@ pub async fn call_tool(ctx: &Ctx<'_>, params: &Value) -> Result<Value, GatewayEr
         shield.restore(arguments).await?;
     }
     // Checked on the values the backend would get (tokens restored); the backend never sees a bad call.
-    let arguments = forwarded.get("arguments").cloned().unwrap_or_else(|| json!({}));
-    if let Err(problem) = schema.map_or(Ok(()), |schema| schema.check(&arguments)) {
+    let (none, arguments) = (json!({}), forwarded.get("arguments"));
+    if let Err(problem) = schema.map_or(Ok(()), |schema| schema.check(arguments.unwrap_or(&none))) {
         tracing::info!(backend = %backend.id, tool = name, "tools/call refused: invalid arguments");
         // The message names fields, and a field name may be a restored value: it is tokenized too.
         let mut result = invalid_arguments_result(&problem);

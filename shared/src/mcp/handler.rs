@@ -153,24 +153,30 @@ async fn post(app: &Arc<App>, request: &Request, caller: &Caller, seen: &mut See
     seen.rpc_method = message.get("method").and_then(Value::as_str).map(str::to_owned);
     let era = if modern::is_modern(headers, &message) { Era::Modern } else { Era::Legacy };
     let id = jsonrpc::id_of(&message);
-    match gate::charge(app, &caller.budget).await {
+    // The session is read while the limit is charged: independent store calls, one round trip.
+    let opens_session = seen.rpc_method.as_deref() == Some("initialize") && message.get("id").is_some();
+    let session = (era == Era::Legacy && !opens_session).then(|| session::load(app, headers, &caller.principal));
+    let (charged, session) = gate::charge_alongside(app, &caller.budget, session).await;
+    match charged {
         Ok(decision) => seen.decision = decision,
         Err(refused) => return http::error(&refused, &id, era).map(ResponseBody::from),
     }
     if era == Era::Modern {
         return modern::handle(app, headers, message, caller).await;
     }
-    match post_message(app, headers, message, caller).await {
+    match post_message(app, headers, message, caller, session).await {
         Ok(response) => response,
         Err(error) => http::error(&error, &id, Era::Legacy).map(ResponseBody::from),
     }
 }
 
+/// One legacy-era message; `session` is the session already read for it, if any.
 async fn post_message(
     app: &Arc<App>,
     headers: &HeaderMap,
     message: Value,
     caller: &Caller,
+    session: Option<Result<Session, GatewayError>>,
 ) -> Result<Response<ResponseBody>, GatewayError> {
     if let Some(v) = http::header(headers, "mcp-protocol-version").filter(|v| !version::is_supported(v)) {
         return Err(GatewayError::UnsupportedProtocolVersion(v.to_owned()));
@@ -186,7 +192,10 @@ async fn post_message(
             return Ok(response.map(ResponseBody::from));
         }
     }
-    let session = session::load(app, headers, principal).await?;
+    let session = match session {
+        Some(session) => session?,
+        None => session::load(app, headers, principal).await?,
+    };
     let streaming = app.config.streaming.replies();
     match incoming {
         Incoming::Request { id, method, params } if streaming && stream::STREAMED.contains(&method.as_str()) => {

@@ -105,8 +105,7 @@ pub struct Pii {
 impl Pii {
     /// Compiles the detectors for every kind set the policy can select (a few milliseconds, once).
     pub fn new(config: PiiConfig, store: Arc<dyn VaultStore>, key: VaultKey) -> Result<Self, PiiError> {
-        let scanners =
-            config.kind_sets().into_iter().map(|k| Ok((k, Scanner::new(k)?))).collect::<Result<_, PiiError>>()?;
+        let scanners = compile(config.kind_sets())?;
         Ok(Self { config, scanners, store, key })
     }
 
@@ -116,12 +115,17 @@ impl Pii {
     /// PII is off everywhere the secret is not read at all.
     pub async fn from_sdk(config: PiiConfig, sdk: &aws_config::SdkConfig) -> Result<Self, PiiError> {
         let store = Arc::new(DynamoVaultStore::new(sdk, config.table_name.clone()));
+        // The detectors compile on another thread while the key is read: cold start pays the longer of the
+        // two, not their sum.
+        let kinds = config.kind_sets();
+        let compiling = tokio::task::spawn_blocking(move || compile(kinds));
         let key = if config.is_active() {
             VaultKey::derive(&read_secret(sdk, &config.key_secret_id).await?)?
         } else {
             ephemeral_key()?
         };
-        Self::new(config, store, key)
+        let scanners = compiling.await.unwrap_or_else(|panicked| std::panic::resume_unwind(panicked.into_panic()))?;
+        Ok(Self { config, scanners, store, key })
     }
 
     pub fn config(&self) -> &PiiConfig {
@@ -170,6 +174,11 @@ impl Pii {
     fn scanner(&self, kinds: KindSet) -> Result<&Scanner, PiiError> {
         self.scanners.iter().find(|(k, _)| *k == kinds).map(|(_, s)| s).ok_or(PiiError::NoScanner(kinds))
     }
+}
+
+/// The detectors of every kind set the policy can select (a few milliseconds, once per cold start).
+fn compile(kinds: Vec<KindSet>) -> Result<Vec<(KindSet, Scanner)>, PiiError> {
+    kinds.into_iter().map(|k| Ok((k, Scanner::new(k)?))).collect()
 }
 
 async fn read_secret(sdk: &aws_config::SdkConfig, secret_id: &str) -> Result<String, PiiError> {

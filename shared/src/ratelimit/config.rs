@@ -13,6 +13,16 @@ pub enum FailureMode {
     Open,
 }
 
+/// How an instance charges the shared counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitMode {
+    /// One conditional `UpdateItem` per request (default): the count is exact at every moment.
+    Exact,
+    /// Each instance takes a slice of a key's window with one conditional write and spends it locally;
+    /// never more than the limit is admitted across instances (see `ratelimit::lease`).
+    Leased,
+}
+
 #[derive(Debug, Clone)]
 pub struct RateLimitConfig {
     /// `RATE_LIMIT_ENABLED` (default on).
@@ -32,6 +42,8 @@ pub struct RateLimitConfig {
     pub tools: BTreeMap<String, u64>,
     /// `RATE_LIMIT_FAILURE_MODE` = `closed` (default) | `open`.
     pub failure_mode: FailureMode,
+    /// `RATE_LIMIT_MODE` = `exact` (default) | `leased`.
+    pub mode: LimitMode,
     /// Proxies in front of API Gateway that append the caller's address to `X-Forwarded-For`
     /// (`RATE_LIMIT_TRUST_FORWARDED_FOR`, default 0). The client address is the entry the outermost trusted
     /// proxy appended — the N-th from the right — never one further left, which the client wrote itself.
@@ -45,6 +57,11 @@ impl RateLimitConfig {
             None | Some("closed") => FailureMode::Closed,
             Some("open") => FailureMode::Open,
             Some(other) => return Err(EnvError::new("RATE_LIMIT_FAILURE_MODE", other, "expected closed or open")),
+        };
+        let mode = match env.get("RATE_LIMIT_MODE").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("exact") => LimitMode::Exact,
+            Some("leased") => LimitMode::Leased,
+            Some(other) => return Err(EnvError::new("RATE_LIMIT_MODE", other, "expected exact or leased")),
         };
         let tools = match env.get("RATE_LIMIT_TOOLS") {
             None => BTreeMap::new(),
@@ -61,6 +78,7 @@ impl RateLimitConfig {
             public: env.number("RATE_LIMIT_PUBLIC", 60, 1..=1_000_000)?,
             tools,
             failure_mode,
+            mode,
             trusted_proxy_hops: trusted_hops(&env)?,
         })
     }
@@ -89,6 +107,7 @@ mod tests {
     fn defaults_are_on_and_fail_closed() {
         let c = config(&[]).unwrap();
         assert!(c.enabled && c.failure_mode == FailureMode::Closed && c.trusted_proxy_hops == 0);
+        assert_eq!(c.mode, LimitMode::Exact);
         assert_eq!((c.window_secs, c.per_principal), (60, 600));
     }
 
@@ -98,6 +117,9 @@ mod tests {
         assert!(err.contains("RATE_LIMIT_TOOLS"), "{err}");
         let err = config(&[("RATE_LIMIT_FAILURE_MODE", "sometimes")]).unwrap_err().to_string();
         assert!(err.contains("RATE_LIMIT_FAILURE_MODE") && err.contains("sometimes"), "{err}");
+        let err = config(&[("RATE_LIMIT_MODE", "lazy")]).unwrap_err().to_string();
+        assert!(err.contains("RATE_LIMIT_MODE") && err.contains("lazy"), "{err}");
+        assert_eq!(config(&[("RATE_LIMIT_MODE", "Leased")]).unwrap().mode, LimitMode::Leased);
         assert_eq!(config(&[("RATE_LIMIT_TOOLS", r#"{"demo_add": 3}"#)]).unwrap().tools["demo_add"], 3);
     }
 

@@ -15,13 +15,15 @@ pub struct MemoryRateLimitStore {
 
 #[async_trait]
 impl RateLimitStore for MemoryRateLimitStore {
-    async fn hit(&self, key: &str, window_start: u64, max: u64, _expires_at: u64) -> Result<Hit, StoreError> {
+    async fn hit(&self, key: &str, window_start: u64, max: u64, want: u64, _: u64) -> Result<Hit, StoreError> {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         let count = counts.entry((key.to_owned(), window_start)).or_insert(0);
-        if *count >= max {
+        // As the DynamoDB adapter: the whole slice if it fits, else what is left, else nothing.
+        let granted = want.max(1).min(max.saturating_sub(*count));
+        if granted == 0 {
             return Ok(Hit::Full);
         }
-        *count += 1;
-        Ok(Hit::Counted(*count))
+        *count += granted;
+        Ok(Hit::Counted { granted, count: *count })
     }
 }

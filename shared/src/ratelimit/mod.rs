@@ -1,9 +1,12 @@
-//! Distributed rate limiting: fixed windows counted in DynamoDB with one atomic conditional `UpdateItem`
-//! per limit (no read, no per-instance source of truth), so the limit is exact across every instance.
+//! Distributed rate limiting: fixed windows counted in DynamoDB with atomic conditional `UpdateItem`s (no
+//! read, no per-instance source of truth), so never more than the limit is admitted across instances.
+//! `exact` mode (default) charges one unit per request; `leased` mode (`lease`) lets each instance take a
+//! slice of a key's window in one write and spend it locally.
 //! Public routes are limited per address in the instance's memory instead (`public`).
 
 mod config;
 mod dynamodb;
+mod lease;
 mod memory;
 mod public;
 
@@ -12,7 +15,7 @@ use std::{sync::Arc, time::Duration};
 use async_trait::async_trait;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-pub use config::{FailureMode, RateLimitConfig};
+pub use config::{FailureMode, LimitMode, RateLimitConfig};
 pub use dynamodb::DynamoRateLimitStore;
 pub use memory::MemoryRateLimitStore;
 pub use public::PublicLimiter;
@@ -29,11 +32,12 @@ pub struct Limit {
     pub max: u64,
 }
 
-/// What the store says about one hit.
+/// What the store says about one charge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hit {
-    /// Counted; the count in this window after this request.
-    Counted(u64),
+    /// `granted` units (at least one, at most the number asked for) were counted; `count` is the
+    /// window's count after them.
+    Counted { granted: u64, count: u64 },
     /// The window is full; nothing was counted.
     Full,
 }
@@ -41,9 +45,10 @@ pub enum Hit {
 /// Atomic per-window counters.
 #[async_trait]
 pub trait RateLimitStore: Send + Sync {
-    /// Adds one to `key`'s counter for the window starting at `window_start` unless it already holds
-    /// `max`; the counter expires (TTL) at `expires_at`.
-    async fn hit(&self, key: &str, window_start: u64, max: u64, expires_at: u64) -> Result<Hit, StoreError>;
+    /// Adds `want` (≥ 1) to `key`'s counter for the window starting at `window_start`, or as many as
+    /// still fit under `max` when fewer do; `Full` when none does. The counter expires (TTL) at
+    /// `expires_at`. The count never exceeds `max`, whoever else charges the same key at the same time.
+    async fn hit(&self, key: &str, window_start: u64, max: u64, want: u64, expires_at: u64) -> Result<Hit, StoreError>;
 }
 
 /// The outcome for a request, with what the client needs to pace itself.
@@ -100,11 +105,20 @@ pub struct LimiterUnavailable(#[source] pub StoreError);
 pub struct RateLimiter {
     config: RateLimitConfig,
     store: Arc<dyn RateLimitStore>,
+    /// This instance's slices (leased mode only).
+    ledger: Option<lease::Ledger>,
+}
+
+/// One charge, once the store (or a slice held here) answered.
+enum Charged {
+    Allowed { remaining: u64 },
+    Refused,
 }
 
 impl RateLimiter {
     pub fn new(config: RateLimitConfig, store: Arc<dyn RateLimitStore>) -> Self {
-        Self { config, store }
+        let ledger = (config.mode == LimitMode::Leased).then(|| lease::Ledger::new(config.window_secs));
+        Self { config, store, ledger }
     }
 
     pub fn config(&self) -> &RateLimitConfig {
@@ -123,18 +137,27 @@ impl RateLimiter {
         let reset = start + window;
         // Keep the item a little past its window so a late, slow request still finds its counter.
         let expires_at = reset + window;
-        let outcome =
-            tokio::time::timeout(STORE_TIMEOUT, self.store.hit(&limit.key, start, limit.max, expires_at)).await;
-        let hit = match outcome {
-            Ok(Ok(hit)) => hit,
-            Ok(Err(error)) => return self.unavailable(error),
-            Err(_) => return self.unavailable(StoreError::Unavailable("rate-limit store timed out".into())),
+        let charged = match &self.ledger {
+            Some(ledger) => ledger.take(&self.store, limit, start, expires_at).await,
+            None => self.exact(limit, start, expires_at).await,
         };
-        let (allowed, remaining) = match hit {
-            Hit::Counted(count) => (true, limit.max.saturating_sub(count)),
-            Hit::Full => (false, 0),
+        let (allowed, remaining) = match charged {
+            Ok(Charged::Allowed { remaining }) => (true, remaining),
+            Ok(Charged::Refused) => (false, 0),
+            Err(error) => return self.unavailable(error),
         };
         Ok(Some(Decision { allowed, limit: limit.max, remaining, reset, window_secs: window }))
+    }
+
+    /// One unit, one conditional write.
+    async fn exact(&self, limit: &Limit, start: u64, expires_at: u64) -> Result<Charged, StoreError> {
+        let hit = self.store.hit(&limit.key, start, limit.max, 1, expires_at);
+        match tokio::time::timeout(STORE_TIMEOUT, hit).await {
+            Ok(Ok(Hit::Counted { count, .. })) => Ok(Charged::Allowed { remaining: limit.max.saturating_sub(count) }),
+            Ok(Ok(Hit::Full)) => Ok(Charged::Refused),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(StoreError::Unavailable("rate-limit store timed out".into())),
+        }
     }
 
     fn unavailable(&self, error: StoreError) -> Result<Option<Decision>, LimiterUnavailable> {
@@ -175,7 +198,7 @@ mod tests {
     struct Down;
     #[async_trait]
     impl RateLimitStore for Down {
-        async fn hit(&self, _: &str, _: u64, _: u64, _: u64) -> Result<Hit, StoreError> {
+        async fn hit(&self, _: &str, _: u64, _: u64, _: u64, _: u64) -> Result<Hit, StoreError> {
             Err(StoreError::Unavailable("down".into()))
         }
     }

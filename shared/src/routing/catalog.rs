@@ -63,15 +63,19 @@ impl ToolCatalog {
         unavailable: HashSet<String>,
         mut schemas: HashMap<String, Arc<ToolSchema>>,
     ) -> Arc<Index> {
+        let previous = self.indexes.read().unwrap_or_else(|p| p.into_inner()).get(&(family, era)).cloned();
+        // A schema that did not change keeps its compiled form: rebuilding the index (every list, every
+        // expiry) must not make the next call compile it again.
+        let compiled = |exposed: &str, schema: Arc<ToolSchema>| {
+            let known = previous.as_ref()?.routes.get(exposed)?.schema.as_ref()?;
+            known.same_as(&schema).then(|| Arc::clone(known))
+        };
         let routes = exposure
             .names
             .iter()
             .map(|n| {
-                let route = Route {
-                    backend: n.backend.clone(),
-                    original: n.original.clone(),
-                    schema: schemas.remove(&n.exposed),
-                };
+                let schema = schemas.remove(&n.exposed).map(|s| compiled(&n.exposed, Arc::clone(&s)).unwrap_or(s));
+                let route = Route { backend: n.backend.clone(), original: n.original.clone(), schema };
                 (n.exposed.clone(), route)
             })
             .collect();
@@ -127,5 +131,34 @@ mod tests {
         assert!(catalog.fresh("tools", Era::Modern, ttl).is_none(), "each era has its own index");
         tokio::time::advance(Duration::from_secs(30)).await;
         assert!(catalog.fresh("tools", Era::Legacy, ttl).is_none());
+    }
+
+    #[test]
+    fn a_rebuilt_index_keeps_the_compiled_schemas_that_did_not_change() {
+        let set = BackendSet::from_json(r#"{"backends":[{"id":"demo","url":"http://h/mcp"}]}"#).unwrap();
+        let demo = set.get("demo").unwrap().clone();
+        let exposure = set.expose_all(&[(demo, vec!["echo".to_owned(), "add".to_owned()])]);
+        let schema = |name: &str, kind: &str| {
+            let raw = serde_json::json!({"type": "object", "properties": {"x": {"type": kind}}});
+            (name.to_owned(), Arc::new(ToolSchema::new(name, raw)))
+        };
+        let catalog = ToolCatalog::default();
+        let first = catalog.record(
+            "tools",
+            Era::Legacy,
+            &exposure,
+            HashSet::new(),
+            [schema("demo_echo", "string"), schema("demo_add", "number")].into(),
+        );
+        let second = catalog.record(
+            "tools",
+            Era::Legacy,
+            &exposure,
+            HashSet::new(),
+            [schema("demo_echo", "string"), schema("demo_add", "string")].into(),
+        );
+        let same = |i: &Index, n: &str| i.routes[n].schema.clone().unwrap();
+        assert!(Arc::ptr_eq(&same(&first, "demo_echo"), &same(&second, "demo_echo")), "unchanged: reused");
+        assert!(!Arc::ptr_eq(&same(&first, "demo_add"), &same(&second, "demo_add")), "changed: replaced");
     }
 }

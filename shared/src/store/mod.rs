@@ -2,6 +2,7 @@
 //! sessions, and the configuration operators change at run time (`config`).
 //! DynamoDB is the only state: any Lambda instance can serve any request.
 
+mod cached;
 pub mod config;
 mod config_dynamodb;
 mod config_memory;
@@ -12,6 +13,7 @@ mod streams_dynamodb;
 
 use async_trait::async_trait;
 
+pub use cached::CachedSessionStore;
 pub use config::{ConfigStore, ConfigVersion, StoredDocument};
 pub use config_dynamodb::DynamoConfigStore;
 pub use config_memory::MemoryConfigStore;

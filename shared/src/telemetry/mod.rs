@@ -68,6 +68,8 @@ pub struct RequestRecord<'a> {
     pub pii_tokens: u64,
     /// The request met a full PII vault (new values were redacted): 0 or 1 per request.
     pub pii_vault_full: u64,
+    /// AWS calls made while answering, and the round trips they took (logged, not a metric dimension).
+    pub aws: crate::aws::Calls,
 }
 
 impl<'a> RequestRecord<'a> {
@@ -83,6 +85,7 @@ impl<'a> RequestRecord<'a> {
             auth_denied: false,
             pii_tokens: 0,
             pii_vault_full: 0,
+            aws: crate::aws::Calls::default(),
         }
     }
 
@@ -97,6 +100,7 @@ impl<'a> RequestRecord<'a> {
 pub fn observe_noted<'a>(mut record: RequestRecord<'a>, notes: &'a Notes) {
     record.pii_tokens += notes.pii_tokens;
     record.pii_vault_full += notes.pii_vault_full;
+    record.aws = notes.aws;
     record.backend = notes.single_backend();
     if record.backend.is_none() {
         notes.calls().for_each(|call| metrics().record_backend(&call));
@@ -121,6 +125,8 @@ pub fn observe(record: &RequestRecord<'_>) {
         auth_denied = record.auth_denied,
         pii_tokens = record.pii_tokens,
         pii_vault_full = record.pii_vault_full,
+        aws_calls = record.aws.calls,
+        aws_round_trips = record.aws.round_trips,
         "request"
     );
 }

@@ -87,6 +87,14 @@ fn render(out: &mut String, metrics: &Metrics, function: &str, with_backends: bo
         w.family(name, "counter", help);
         w.sample(name, &[], counter.load(Relaxed));
     }
+    w.family(
+        "mcp_gateway_aws_calls_total",
+        "counter",
+        "AWS API calls this process sent, retries included, by operation.",
+    );
+    for (operation, count) in crate::aws::totals() {
+        w.sample("mcp_gateway_aws_calls_total", &[("operation", operation)], count);
+    }
 }
 
 struct Writer<'a>(&'a mut String);

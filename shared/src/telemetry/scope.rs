@@ -1,5 +1,5 @@
 //! What one request did on its way, noted where it happens and read once when it ends: the backend calls
-//! it made and the PII tokens it minted. A task-local, so the backend client and the PII hooks need no
+//! it made, the PII tokens it minted and the AWS calls it cost. A task-local, so the backend client and the PII hooks need no
 //! handle on the request; outside a scope (background work) the notes go straight to the counters.
 
 use std::{cell::RefCell, future::Future, time::Duration};
@@ -18,6 +18,8 @@ pub struct Notes {
     pub pii_tokens: u64,
     /// Times the request met a full PII vault (new values redacted).
     pub pii_vault_full: u64,
+    /// AWS calls made while serving it (counted by the SDK interceptor, see `aws::counted`).
+    pub aws: crate::aws::Calls,
 }
 
 impl Notes {
@@ -46,12 +48,13 @@ impl Notes {
 
 /// Runs `future` with a fresh set of notes and returns them with its output.
 pub async fn scoped<F: Future>(future: F) -> (F::Output, Notes) {
-    NOTES
-        .scope(RefCell::new(Notes::default()), async move {
-            let output = future.await;
-            (output, NOTES.with(|notes| notes.take()))
-        })
-        .await
+    let ((output, mut notes), aws) = crate::aws::counted(NOTES.scope(RefCell::new(Notes::default()), async move {
+        let output = future.await;
+        (output, NOTES.with(|notes| notes.take()))
+    }))
+    .await;
+    notes.aws = aws;
+    (output, notes)
 }
 
 /// One exchange with a backend: `reached` is false when it could not be reached or timed out.

@@ -11,9 +11,9 @@ use crate::{
     auth::{Authenticator, MemoryKeySecret},
     boot::Parts,
     meta::MemoryResultStore,
-    pii::{MemoryVaultStore, Pii, PiiConfig, VaultKey},
-    ratelimit::MemoryRateLimitStore,
-    store::{MemoryConfigStore, MemoryStore, MemoryStreamStore},
+    pii::{DynamoVaultStore, MemoryVaultStore, Pii, PiiConfig, VaultKey, VaultStore},
+    ratelimit::{DynamoRateLimitStore, MemoryRateLimitStore, RateLimitStore},
+    store::{DynamoStore, MemoryConfigStore, MemoryStore, MemoryStreamStore, SessionStore},
     App, Config,
 };
 
@@ -104,21 +104,45 @@ fn lookup<'v>(vars: &'v [(&'v str, &'v str)]) -> impl Fn(&str) -> Option<String>
 
 /// An app over `stores` with the settings `vars` (`AUTH_MODE`, `RATE_LIMIT_*`, `PII_*`, backends, …).
 pub fn app(vars: &[(&str, &str)], stores: &Stores) -> App {
+    build(vars, stores, stores.sessions.clone(), stores.limits.clone(), stores.vault.clone())
+}
+
+/// An app whose sessions, limits and PII vaults are the DynamoDB adapters on `sdk` (the moto emulator),
+/// with `keys` in memory: for tests of what a request costs in AWS calls. Apps built on the same table
+/// are instances of one deployment.
+pub fn aws_app(vars: &[(&str, &str)], keys: &[TestKey], sdk: &aws_config::SdkConfig) -> App {
+    let table = config(vars).table_name;
+    build(
+        vars,
+        &Stores::with_keys(keys),
+        Arc::new(DynamoStore::new(sdk, table.clone())),
+        Arc::new(DynamoRateLimitStore::new(sdk, table.clone())),
+        Arc::new(DynamoVaultStore::new(sdk, table)),
+    )
+}
+
+fn build(
+    vars: &[(&str, &str)],
+    stores: &Stores,
+    sessions: Arc<dyn SessionStore>,
+    limits: Arc<dyn RateLimitStore>,
+    vault: Arc<dyn VaultStore>,
+) -> App {
     // A test's output is for its failures, not for the EMF metric line of every request.
     crate::telemetry::disable_emf_for_tests();
     let config = config(vars);
     let auth = Authenticator::new(config.auth.clone(), stores.keys.clone(), None).expect("test auth is valid");
     let pii = Pii::new(
         PiiConfig::from_lookup(lookup(vars)).expect("test PII configuration is valid"),
-        stores.vault.clone(),
+        vault,
         VaultKey::derive("test-only-vault-secret-0123456789abcdef").expect("test vault key"),
     )
     .expect("test PII");
     let parts = Parts {
-        sessions: stores.sessions.clone(),
+        sessions,
         streams: stores.streams.clone(),
         auth,
-        limits: stores.limits.clone(),
+        limits,
         pii,
         credentials: None,
         lambda: None,

@@ -9,7 +9,7 @@ mod client;
 mod moto;
 mod streaming;
 
-pub use app::{app, backends_json, config, Stores, TestKey};
+pub use app::{app, aws_app, backends_json, config, Stores, TestKey};
 pub use backend::{FakeBackend, OWNER};
 pub use client::{Opened, Reply, TestClient};
 pub use moto::moto;

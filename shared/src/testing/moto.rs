@@ -13,7 +13,7 @@ pub async fn moto(test: &str) -> Option<aws_config::SdkConfig> {
         Ok(endpoint) => reach(&endpoint).map(|()| endpoint),
     };
     match reachable {
-        Ok(_) => Some(aws_config::load_from_env().await),
+        Ok(_) => Some(crate::aws::sdk_config().await.expect("the AWS SDK configuration builds")),
         Err(why) if required => panic!("{test}: the emulator is required (MOTO_REQUIRED=1) but {why}"),
         Err(why) => {
             eprintln!("skipped {test}: needs the moto emulator ({why}); `make test` starts it");

@@ -100,3 +100,55 @@ async fn a_batch_pays_per_tool_limits_per_message_and_has_a_size_limit() {
     assert!(too_big.json["error"]["message"].as_str().unwrap().contains("at most 5"));
     assert!(d.backend.calls_of("echo").is_empty());
 }
+
+#[tokio::test]
+async fn leased_limits_admit_exactly_the_limit_of_a_saturating_burst_over_two_instances() {
+    let d = Deployment::new(&[("RATE_LIMIT_MODE", "leased"), ("RATE_LIMIT_PER_PRINCIPAL", "50")]).await;
+    let (a, b) = (d.instance(), d.instance());
+    let first = TestClient::with_key(&a, &d.keys.all);
+    let second = first.on(&b);
+    let burst = (0..200).map(|i| {
+        let client = if i % 2 == 0 { &first } else { &second };
+        async move { client.modern("tools/call", json!({"name": "fake_add", "arguments": {"a": 1, "b": i}})).await }
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(burst).await.iter().map(|r| r.status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 50, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 150, "{statuses:?}");
+    assert_eq!(d.backend.calls_of("add").len(), 50);
+}
+
+#[tokio::test]
+async fn leased_limits_never_admit_more_than_the_limit_when_traffic_moves_between_instances() {
+    let d = Deployment::new(&[("RATE_LIMIT_MODE", "leased"), ("RATE_LIMIT_PER_PRINCIPAL", "30")]).await;
+    let (a, b) = (d.instance(), d.instance());
+    let on_a = TestClient::with_key(&a, &d.keys.all);
+    let on_b = on_a.on(&b);
+    let mut admitted = 0;
+    // a grows its slices, then the traffic moves to b: a's unspent units are lost to the principal in this
+    // window (the documented price), never given twice.
+    for _ in 0..20 {
+        admitted += usize::from(on_a.modern("tools/list", json!({})).await.status != 429);
+    }
+    for _ in 0..40 {
+        admitted += usize::from(on_b.modern("tools/list", json!({})).await.status != 429);
+    }
+    assert!(admitted <= 30, "{admitted} admitted");
+    assert!(admitted >= 27, "at most one slice (a tenth of the limit) is left unspent: {admitted}");
+}
+
+#[tokio::test]
+async fn a_quiet_principal_on_leased_limits_sees_the_exact_count_in_its_headers() {
+    let d = Deployment::new(&[("RATE_LIMIT_MODE", "leased"), ("RATE_LIMIT_PER_PRINCIPAL", "5")]).await;
+    let app = d.instance();
+    let client = TestClient::with_key(&app, &d.keys.all);
+    let first = client.modern("tools/list", json!({})).await;
+    assert_eq!((first.header("x-ratelimit-limit"), first.header("x-ratelimit-remaining")), (Some("5"), Some("4")));
+    let mut last = first;
+    for _ in 0..4 {
+        last = client.modern("tools/list", json!({})).await;
+    }
+    assert_eq!(last.header("x-ratelimit-remaining"), Some("0"));
+    let refused = client.modern("tools/list", json!({})).await;
+    assert_eq!(refused.status, 429);
+    assert!(refused.header("retry-after").is_some());
+}

@@ -9,6 +9,7 @@
 mod access;
 mod admin;
 mod auth;
+mod aws_calls;
 mod backends;
 mod limits;
 mod meta;

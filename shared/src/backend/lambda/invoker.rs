@@ -125,6 +125,7 @@ mod tests {
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("test", "test", None, None, "test"))
             .endpoint_url(stub.url("").as_str().trim_end_matches('/'))
+            .http_client(crate::aws::http_client().expect("TLS configuration"))
             .build();
         SdkLambdaInvoker::from_config(config)
     }
