@@ -26,7 +26,7 @@ NODE = ROOT / ".venv" / "bin" / "node"
 TS_CLIENT = ROOT / "tests" / "clients" / "ts_stream_client.mjs"
 
 STREAM_URL = os.environ.get("GATEWAY_URL_STREAM", "http://127.0.0.1:9014").rstrip("/")
-PLAIN_URL = os.environ.get("GATEWAY_URL_PLAIN_STREAM", "http://127.0.0.1:9021").rstrip("/")
+PLAIN_URL = os.environ.get("GATEWAY_URL_PLAIN_STREAM", "http://127.0.0.1:9023").rstrip("/")
 SECONDS = float(os.environ.get("E2E_LONG_CALL_SECS", "300"))
 EVERY = 5.0
 
