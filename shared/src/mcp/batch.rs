@@ -72,9 +72,7 @@ async fn run(
     session::save(app, ctx).await;
     let mut answered = Vec::new();
     for (reply, charged) in replies {
-        if charged.is_some() {
-            *decision = charged;
-        }
+        *decision = latest(decision.take(), charged);
         answered.extend(reply);
     }
     if answered.is_empty() {
@@ -101,4 +99,37 @@ async fn one(ctx: &Ctx<'_>, caller: &Caller, message: Value, charge: bool) -> (O
         }),
     };
     (reply, decision)
+}
+
+/// Of two limit states, the later one: a later window, else fewer requests left. The messages of a
+/// batch are charged concurrently, so the last one answered is not necessarily the last one charged.
+fn latest(a: Option<Decision>, b: Option<Decision>) -> Option<Decision> {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            Some(if (b.reset, std::cmp::Reverse(b.remaining)) > (a.reset, std::cmp::Reverse(a.remaining)) {
+                b
+            } else {
+                a
+            })
+        }
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(remaining: u64, reset: u64) -> Option<Decision> {
+        Some(Decision { allowed: true, limit: 100, remaining, reset, window_secs: 60 })
+    }
+
+    #[test]
+    fn the_reported_state_is_the_last_charge_whatever_order_the_answers_came_in() {
+        assert_eq!(latest(state(90, 60), state(93, 60)).map(|d| d.remaining), Some(90));
+        assert_eq!(latest(state(93, 60), state(90, 60)).map(|d| d.remaining), Some(90));
+        assert_eq!(latest(state(2, 60), state(99, 120)).map(|d| d.remaining), Some(99), "a new window wins");
+        assert_eq!(latest(None, state(5, 60)).map(|d| d.remaining), Some(5));
+        assert_eq!(latest(state(5, 60), None).map(|d| d.remaining), Some(5));
+    }
 }
