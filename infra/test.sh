@@ -68,7 +68,7 @@ env $limited RATE_LIMIT_TOOLS='{"demo_add":3}' infra/gateway.sh start 9007 infra
 env $limited RATE_LIMIT_TOOLS='{"demo_add":3}' infra/gateway.sh start 9008 infra/backends.local.json
 # ...and two plain servers charging the same limits in leased mode (slices spent locally).
 env $limited RATE_LIMIT_MODE=leased infra/gateway.sh plain 9016 infra/backends.local.json
-env $limited RATE_LIMIT_MODE=leased infra/gateway.sh plain 9017 infra/backends.local.json
+env $limited RATE_LIMIT_MODE=leased infra/gateway.sh plain 9019 infra/backends.local.json
 AWS_ENDPOINT_URL=http://127.0.0.1:4599 PII_ENABLED=0 RATE_LIMIT_FAILURE_MODE=closed infra/gateway.sh start 9009 infra/backends.local.json
 AWS_ENDPOINT_URL=http://127.0.0.1:4599 PII_ENABLED=0 RATE_LIMIT_FAILURE_MODE=open infra/gateway.sh start 9004 infra/backends.local.json
 # Backend faults: the misbehaving fault backend, a legacy SSE backend, backend credentials; small breaker

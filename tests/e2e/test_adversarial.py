@@ -356,6 +356,8 @@ async def test_a_delete_racing_a_slow_call_on_another_process_leaves_the_session
     deleted = await http.delete(mcp_url(GATEWAY_URL_2), headers=raw.headers())
     assert deleted.status_code == 204, deleted.text
     await slow  # finished after the DELETE: its session write must not bring the session back
+    # Another process may serve its copy for GATEWAY_SESSION_CACHE_SECS (5 s); after that, never again.
+    await asyncio.sleep(6)
     for base in (GATEWAY_URL, GATEWAY_URL_2):
         raw.base = base
         resp = await raw.post(request("tools/list", {}, 9))

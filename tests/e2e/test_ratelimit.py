@@ -3,7 +3,7 @@ exact and in leased mode), headers, Retry-After, window reset, per-tool limits, 
 principals, store-down modes.
 
 Instances (infra/test.sh): 9007 and 9008 share moto, api-key auth, 50 requests per 10 s window per
-principal, `demo_add` limited to 3; 9016 and 9017 are plain servers with the same limits in leased mode;
+principal, `demo_add` limited to 3; 9016 and 9019 are plain servers with the same limits in leased mode;
 9004 / 9009 point at an AWS endpoint where nothing listens, failing open / closed."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from test_auth import create_key
 LIMITED_A = os.environ.get("GATEWAY_URL_LIMITED", "http://127.0.0.1:9007").rstrip("/")
 LIMITED_B = os.environ.get("GATEWAY_URL_LIMITED_2", "http://127.0.0.1:9008").rstrip("/")
 LEASED_A = os.environ.get("GATEWAY_URL_LEASED", "http://127.0.0.1:9016").rstrip("/")
-LEASED_B = os.environ.get("GATEWAY_URL_LEASED_2", "http://127.0.0.1:9017").rstrip("/")
+LEASED_B = os.environ.get("GATEWAY_URL_LEASED_2", "http://127.0.0.1:9019").rstrip("/")
 STORE_DOWN_CLOSED = os.environ.get("GATEWAY_URL_STORE_DOWN_CLOSED", "http://127.0.0.1:9009").rstrip("/")
 STORE_DOWN_OPEN = os.environ.get("GATEWAY_URL_STORE_DOWN_OPEN", "http://127.0.0.1:9004").rstrip("/")
 WINDOW = 10

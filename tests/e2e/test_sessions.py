@@ -5,6 +5,9 @@ GATEWAY_URL and GATEWAY_URL_2 are two separate `cargo lambda watch` processes wi
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import httpx2
 
 from conftest import GATEWAY_URL, GATEWAY_URL_2, open_session, request, rpc_result
@@ -39,9 +42,20 @@ async def test_delete_on_one_process_ends_session_on_both(http: httpx2.AsyncClie
     deleted = await session.delete(base=GATEWAY_URL_2)
     assert deleted.status_code == 204, deleted.text
 
-    for base in (GATEWAY_URL, GATEWAY_URL_2):
-        _, resp = await session.call("tools/list", {}, base=base)
-        assert resp.status_code == 404, f"{base}: HTTP {resp.status_code} {resp.text[:300]}"
+    # The deleting process refuses it at once; another one within its copy's lifetime
+    # (GATEWAY_SESSION_CACHE_SECS, 5 s by default), and from then on for good.
+    _, resp = await session.call("tools/list", {}, base=GATEWAY_URL_2)
+    assert resp.status_code == 404, f"{GATEWAY_URL_2}: HTTP {resp.status_code} {resp.text[:300]}"
+    deadline = time.monotonic() + 7
+    while True:
+        _, resp = await session.call("tools/list", {}, base=GATEWAY_URL)
+        if resp.status_code == 404 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert resp.status_code == 404, f"{GATEWAY_URL}: HTTP {resp.status_code} {resp.text[:300]}"
+    for _ in range(3):
+        _, resp = await session.call("tools/list", {}, base=GATEWAY_URL)
+        assert resp.status_code == 404, "a deleted session never comes back"
 
 
 async def test_deleting_one_session_leaves_others(http: httpx2.AsyncClient):
