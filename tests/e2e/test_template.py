@@ -68,6 +68,9 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
 }
 # Functions whose table grants must be limited to items whose key starts with one of these.
 LEADING_KEYS: dict[str, set[str]] = {
+    # Code reaches backends through tools/call: its callers' limits, their PII vaults, the stored
+    # configuration; never a session, a pending request or a cached result.
+    "CodeFunction": {"rl#*", "pii#*", "config#*"},
     "AdminFunction": {"config#*", "audit#*", "rl#*"},
 }
 # Functions whose grants are theirs to declare (still inline, explicit and wildcard-free).
