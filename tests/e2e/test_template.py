@@ -67,7 +67,11 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     },
 }
 # Functions whose table grants must be limited to items whose key starts with one of these.
+MCP_ITEMS = {"session#*", "rl#*", "pii#*", "result#*", "pending#*", "event#*", "config#*"}
 LEADING_KEYS: dict[str, set[str]] = {
+    # Everything /mcp stores, and nothing of the admin API's audit ring.
+    "McpFunction": MCP_ITEMS,
+    "McpStreamingFunction": MCP_ITEMS,
     # Code reaches backends through tools/call: its callers' limits, their PII vaults, the stored
     # configuration; never a session, a pending request or a cached result.
     "CodeFunction": {"rl#*", "pii#*", "config#*"},
