@@ -45,6 +45,30 @@ pub(super) struct Call<'a> {
     pub headers: HeaderMap,
 }
 
+impl Call<'_> {
+    /// The GET that opens (or, from `last_event_id`, resumes) a session's event stream.
+    pub fn stream_get(
+        &self,
+        session_id: &str,
+        version: Option<&str>,
+        last_event_id: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let mut request = self
+            .http
+            .get(self.url.clone())
+            .headers(self.headers.clone())
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .header("mcp-session-id", session_id);
+        if let Some(version) = version {
+            request = request.header("mcp-protocol-version", version);
+        }
+        if let Some(last) = last_event_id {
+            request = request.header("last-event-id", last);
+        }
+        request
+    }
+}
+
 /// What the client is built from: the backends, the backend options and the gateway's name (its
 /// `clientInfo`). `&Config` converts into it.
 #[derive(Clone, Copy)]
@@ -258,13 +282,10 @@ impl McpHttpClient {
 
     /// Ends a backend session (DELETE), best effort: a backend that does not support it is fine.
     pub async fn end_session(&self, backend: &Backend, session_id: &str, version: &str) {
-        let BackendKind::Mcp { url, .. } = &backend.kind else { return };
-        if self.transport(backend) == Transport::Sse {
+        if !backend.kind.is_mcp() || self.transport(backend) == Transport::Sse {
             return; // the stream was the session, and it is closed already
         }
-        let Ok(headers) = self.headers(backend).await else { return };
-        let Ok(http) = self.http(backend) else { return };
-        let call = Call { client: self, http, backend, url, headers };
+        let Ok(call) = self.call(backend).await else { return };
         streamable::end_session(&call, session_id, version).await;
     }
 
@@ -280,8 +301,8 @@ impl McpHttpClient {
         message: &Value,
     ) -> Result<Exchange, BackendError> {
         match &backend.kind {
-            BackendKind::Mcp { url, .. } => {
-                self.guarded(backend, self.dispatch(backend, url, session_id, version, message)).await
+            BackendKind::Mcp { .. } => {
+                self.guarded(backend, self.dispatch(backend, session_id, version, message)).await
             }
             // Answered in process; only the remote steps inside are guarded (and count for the breaker).
             BackendKind::Lambda(_) | BackendKind::OpenApi(_) => tool_server::exchange(self, backend, message).await,
@@ -329,14 +350,11 @@ impl McpHttpClient {
     async fn dispatch(
         &self,
         backend: &Backend,
-        url: &reqwest::Url,
         session_id: Option<&str>,
         version: Option<&str>,
         message: &Value,
     ) -> Result<Exchange, BackendError> {
-        let headers = self.headers(backend).await?;
-        let http = self.http(backend)?;
-        let call = Call { client: self, http, backend, url, headers };
+        let call = self.call(backend).await?;
         // The legacy transport handshakes on every stream; a version is needed even for `initialize`.
         let legacy_version = version.unwrap_or(BACKEND_VERSIONS[0]);
         let outcome = match self.transport(backend) {
@@ -380,6 +398,17 @@ impl McpHttpClient {
     /// The backend's HTTP client (connect timeout, SSRF-guarded resolution, no redirects).
     pub(super) fn http(&self, backend: &Backend) -> Result<reqwest::Client, BackendError> {
         self.fleet.http(backend).map_err(BackendError::Connect)
+    }
+
+    /// What a transport needs for one exchange with the MCP server `backend`: its HTTP client, URL and
+    /// headers (credential included).
+    pub(super) async fn call<'a>(&'a self, backend: &'a Backend) -> Result<Call<'a>, BackendError> {
+        let headers = self.headers(backend).await?;
+        let BackendKind::Mcp { url, .. } = &backend.kind else {
+            return Err(BackendError::Unreachable(format!("backend {} is not an MCP server", backend.id)));
+        };
+        let http = self.http(backend)?;
+        Ok(Call { client: self, http, backend, url, headers })
     }
 
     /// The backend's configured headers plus its credential.

@@ -227,17 +227,8 @@ async fn resume(
     version: Option<&str>,
     last_event_id: &str,
 ) -> Result<reqwest::Response, BackendError> {
-    let mut request = call
-        .http
-        .get(call.url.clone())
-        .headers(call.headers.clone())
-        .header(header::ACCEPT, "text/event-stream")
-        .header("mcp-session-id", session_id)
-        .header("last-event-id", last_event_id);
-    if let Some(v) = version {
-        request = request.header("mcp-protocol-version", v);
-    }
-    let response = request.send().await.map_err(BackendError::Connect)?;
+    let response =
+        call.stream_get(session_id, version, Some(last_event_id)).send().await.map_err(BackendError::Connect)?;
     if !response.status().is_success() || !is_event_stream(&response) {
         tracing::info!(backend = %call.backend.id, status = response.status().as_u16(), "event stream could not be resumed");
         return Err(BackendError::InvalidResponse("the event stream ended early and could not be resumed".into()));

@@ -14,7 +14,6 @@ use http::header;
 use serde_json::Value;
 
 use super::{
-    client::Call,
     events::{self, Bounds, Listener, Stream},
     streamable, BackendError, Reply, Transport, MODERN_VERSION,
 };
@@ -83,16 +82,7 @@ impl McpHttpClient {
             return Ok(None);
         }
         let call = self.call(backend).await?;
-        let mut request = call
-            .http
-            .get(call.url.clone())
-            .headers(call.headers.clone())
-            .header(header::ACCEPT, "text/event-stream")
-            .header("mcp-session-id", session_id)
-            .header("mcp-protocol-version", version);
-        if let Some(last) = last_event_id {
-            request = request.header("last-event-id", last);
-        }
+        let request = call.stream_get(session_id, Some(version), last_event_id);
         let response = tokio::time::timeout(backend.timeout, request.send())
             .await
             .map_err(|_| BackendError::Timeout(backend.timeout))?
@@ -149,15 +139,6 @@ impl McpHttpClient {
         if let Some(method) = super::wire::notification_method(message) {
             self.lists().observe(backend, method);
         }
-    }
-
-    async fn call<'a>(&'a self, backend: &'a Backend) -> Result<Call<'a>, BackendError> {
-        let headers = self.headers(backend).await?;
-        let super::BackendKind::Mcp { url, .. } = &backend.kind else {
-            return Err(BackendError::Unreachable(format!("backend {} is not an MCP server", backend.id)));
-        };
-        let http = self.http(backend)?;
-        Ok(Call { client: self, http, backend, url, headers })
     }
 }
 
