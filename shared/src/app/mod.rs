@@ -81,19 +81,16 @@ impl App {
     /// Applies stored changes if this instance has not checked within the poll interval (one small read;
     /// see `config::ConfigFollower`). Every route calls it first; it never fails the request.
     pub async fn sync(&self) {
-        if let Some(changes) = self.stored.poll().await {
-            self.apply(changes);
-        }
+        self.stored.poll(|changes| self.apply(changes)).await;
     }
 
     /// Applies stored changes now: after this instance changed the configuration itself.
     pub async fn sync_now(&self) {
-        if let Some(changes) = self.stored.poll_now().await {
-            self.apply(changes);
-        }
+        self.stored.poll_now(|changes| self.apply(changes)).await;
     }
 
-    fn apply(&self, changes: Changes) {
+    /// Applies what a check of the stored configuration found.
+    pub(crate) fn apply(&self, changes: Changes) {
         if changes.keys {
             self.auth.keys_changed();
         }

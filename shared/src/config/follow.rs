@@ -43,7 +43,10 @@ pub struct Applied {
 
 #[derive(Default)]
 struct State {
+    /// When the last check started.
     checked: Option<Instant>,
+    /// Whether a check ever finished (with or without an answer from the store).
+    finished: bool,
     seen: Option<ConfigVersion>,
     applied: u64,
     /// Stored backends left out of the live set, with the reason.
@@ -92,31 +95,57 @@ impl ConfigFollower {
         self.state().problems.clone()
     }
 
-    /// The lazy check of a request: `None` when the last check is recent or another request is checking.
-    pub async fn poll(&self) -> Option<Changes> {
-        if self.recent() {
-            return None;
+    /// The lazy check of a request, `apply` given what it found (while no other check can start). Returns
+    /// at once when the last check is recent or another request is checking, except on a new instance:
+    /// until its first check has finished, requests wait for it, so an instance never serves what an
+    /// operator changed before it started.
+    pub async fn poll(&self, apply: impl FnOnce(Changes)) {
+        if self.settled() {
+            return;
         }
-        let _polling = self.polling.try_lock().ok()?;
-        // The poll we did not wait for may have just finished.
-        if self.recent() {
-            return None;
+        let _polling = match self.polling.try_lock() {
+            Ok(guard) => guard,
+            Err(_) if self.state().finished => return,
+            Err(_) => self.polling.lock().await,
+        };
+        // The check we did not start may have just finished.
+        if self.settled() {
+            return;
         }
-        self.check().await
+        if let Some(changes) = self.check().await {
+            apply(changes);
+        }
     }
 
     /// Checks now (after this instance changed the configuration itself), waiting for a running check.
-    pub async fn poll_now(&self) -> Option<Changes> {
+    pub async fn poll_now(&self, apply: impl FnOnce(Changes)) {
+        let _polling = self.polling.lock().await;
+        if let Some(changes) = self.check().await {
+            apply(changes);
+        }
+    }
+
+    /// The check of a cold start, before any request can arrive: what it found, to apply once the
+    /// instance is built.
+    pub async fn first_check(&self) -> Option<Changes> {
         let _polling = self.polling.lock().await;
         self.check().await
     }
 
-    fn recent(&self) -> bool {
-        self.state().checked.is_some_and(|at| at.elapsed() < self.interval)
+    /// Whether the last check finished and is recent.
+    fn settled(&self) -> bool {
+        let state = self.state();
+        state.finished && state.checked.is_some_and(|at| at.elapsed() < self.interval)
     }
 
     async fn check(&self) -> Option<Changes> {
         self.state().checked = Some(Instant::now());
+        let changes = self.read_changes().await;
+        self.state().finished = true;
+        changes
+    }
+
+    async fn read_changes(&self) -> Option<Changes> {
         let version = match self.store.version().await {
             Ok(version) => version,
             Err(error) => {
@@ -178,6 +207,79 @@ mod tests {
         ConfigFollower::new(store.clone(), document, defaults, Duration::from_secs(2))
     }
 
+    async fn poll(follower: &ConfigFollower) -> Option<Changes> {
+        let mut found = None;
+        follower.poll(|changes| found = Some(changes)).await;
+        found
+    }
+
+    async fn poll_now(follower: &ConfigFollower) -> Option<Changes> {
+        let mut found = None;
+        follower.poll_now(|changes| found = Some(changes)).await;
+        found
+    }
+
+    /// A store whose version read takes 100 ms.
+    struct Slow(Arc<MemoryConfigStore>);
+
+    #[async_trait::async_trait]
+    impl ConfigStore for Slow {
+        async fn version(&self) -> Result<ConfigVersion, crate::store::StoreError> {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.0.version().await
+        }
+        async fn load(&self) -> Result<StoredDocument, crate::store::StoreError> {
+            self.0.load().await
+        }
+        async fn save(&self, expected: u64, text: &str) -> Result<Option<u64>, crate::store::StoreError> {
+            self.0.save(expected, text).await
+        }
+        async fn touch_keys(&self) -> Result<(), crate::store::StoreError> {
+            self.0.touch_keys().await
+        }
+        async fn append_audit(&self, event: &str) -> Result<u64, crate::store::StoreError> {
+            self.0.append_audit(event).await
+        }
+        async fn recent_audit(&self, limit: usize) -> Result<Vec<(u64, String)>, crate::store::StoreError> {
+            self.0.recent_audit(limit).await
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_of_a_new_instance_wait_for_its_first_check() {
+        let memory = Arc::new(MemoryConfigStore::default());
+        memory.save(0, &stored_c()).await.unwrap();
+        let follower = ConfigFollower::new(
+            Arc::new(Slow(memory.clone())),
+            serde_json::json!({"backends": []}),
+            follower(&memory).defaults().clone(),
+            Duration::from_secs(2),
+        );
+        let applied = std::sync::atomic::AtomicBool::new(false);
+        let first = follower.poll(|changes| {
+            assert!(changes.config.is_some());
+            applied.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        // A second request while the first check is in flight: it neither checks again nor goes on
+        // with the deployment's document; it returns once the first check's changes are applied.
+        let second = async {
+            follower.poll(|_| panic!("the second request must not check again")).await;
+            assert!(applied.load(std::sync::atomic::Ordering::SeqCst), "returned before the changes were applied");
+        };
+        tokio::join!(first, second);
+        assert_eq!((memory.polls(), memory.loads()), (1, 1));
+        // Once the first check is done, a request finding a check in flight goes on at once.
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let started = tokio::time::Instant::now();
+        let slow = follower.poll(|_| {});
+        let fast = async {
+            tokio::task::yield_now().await;
+            follower.poll(|_| panic!("a check is already running")).await;
+            assert_eq!(started.elapsed(), Duration::ZERO);
+        };
+        tokio::join!(slow, fast);
+    }
+
     fn stored_c() -> String {
         serde_json::json!({"backends": [{"entry": {"id": "c", "url": "http://127.0.0.1:3/mcp"}, "version": 1,
             "updatedAt": 0, "updatedBy": "k"}], "tools": {"a_x": {"enabled": false, "updatedAt": 0, "updatedBy": "k"}}})
@@ -188,18 +290,18 @@ mod tests {
     async fn polls_at_most_once_per_interval_and_loads_only_on_change() {
         let store = Arc::new(MemoryConfigStore::default());
         let follower = follower(&store);
-        assert!(follower.poll().await.unwrap().config.is_none());
+        assert!(poll(&follower).await.unwrap().config.is_none());
         for _ in 0..50 {
-            assert!(follower.poll().await.is_none());
+            assert!(poll(&follower).await.is_none());
         }
         assert_eq!((store.polls(), store.loads()), (1, 0));
         store.save(0, &stored_c()).await.unwrap();
         tokio::time::advance(Duration::from_secs(2)).await;
-        let applied = follower.poll().await.unwrap().config.unwrap();
+        let applied = poll(&follower).await.unwrap().config.unwrap();
         assert_eq!(applied.backends.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(), ["a", "c"]);
         assert!(applied.disabled_tools.contains("a_x"));
         tokio::time::advance(Duration::from_secs(2)).await;
-        assert!(follower.poll().await.unwrap().config.is_none());
+        assert!(poll(&follower).await.unwrap().config.is_none());
         assert_eq!((store.polls(), store.loads()), (3, 1));
     }
 
@@ -209,21 +311,21 @@ mod tests {
         store.save(0, &stored_c()).await.unwrap();
         let follower = follower(&store);
         store.set_failing(true);
-        assert!(follower.poll().await.is_none());
-        assert!(follower.poll().await.is_none());
+        assert!(poll(&follower).await.is_none());
+        assert!(poll(&follower).await.is_none());
         assert_eq!(store.polls(), 1);
         store.set_failing(false);
         tokio::time::advance(Duration::from_secs(2)).await;
-        assert!(follower.poll().await.unwrap().config.is_some());
+        assert!(poll(&follower).await.unwrap().config.is_some());
     }
 
     #[tokio::test(start_paused = true)]
     async fn key_changes_are_reported_once() {
         let store = Arc::new(MemoryConfigStore::default());
         let follower = follower(&store);
-        assert!(!follower.poll_now().await.unwrap().keys);
+        assert!(!poll_now(&follower).await.unwrap().keys);
         store.touch_keys().await.unwrap();
-        assert!(follower.poll_now().await.unwrap().keys);
-        assert!(!follower.poll_now().await.unwrap().keys);
+        assert!(poll_now(&follower).await.unwrap().keys);
+        assert!(!poll_now(&follower).await.unwrap().keys);
     }
 }

@@ -146,7 +146,7 @@ fn build(
         pii,
         credentials: None,
         lambda: None,
-        config_store: stores.config.clone(),
+        stored: crate::boot::follower(&config, stores.config.clone()),
         key_admin: Some(stores.keys.clone()),
         results: stores.results.clone(),
     };
