@@ -37,6 +37,8 @@ MCP_GRANTS: dict[str, set[str]] = {
     # gateway_execute_code: the code function (code never runs here).
     "lambda:InvokeFunction": {"LambdaBackendFunctionArns", "CodeFunction.Arn"},
 }
+# The functions that make tool calls, and so may invoke Lambda backends.
+TOOL_CALLERS = ("McpFunction", "McpStreamingFunction", "CodeFunction")
 EXPECTED: dict[str, dict[str, set[str]]] = {
     # The /mcp function in its two forms (McpFrontDoor): buffered behind the HTTP API, streaming behind the
     # REST API. The same grants: pending requests and stream events are items of the same table.
@@ -49,6 +51,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "dynamodb:PutItem": {TABLE},
         "dynamodb:UpdateItem": {TABLE},
         "secretsmanager:GetSecretValue": KEY_SECRETS | {BACKEND_SECRETS},
+        # Tool calls from code reach Lambda backends too; never the code function itself.
+        "lambda:InvokeFunction": {"LambdaBackendFunctionArns"},
     },
     # Basic execution role only (CloudWatch Logs): no table, no secret.
     "HealthFunction": {},
@@ -250,18 +254,20 @@ def test_every_function_logs_to_a_group_with_retention(template: dict[str, Any])
 
 
 def test_lambda_invoke_covers_only_the_listed_functions(template: dict[str, Any]) -> None:
-    """The mcp function may invoke the functions in LambdaBackendFunctionArns and nothing else: no grant when
-    the list is empty, each item an exact function (or version/alias) ARN, never a wildcard."""
-    policies = as_list(template["Resources"]["McpFunction"]["Properties"]["Policies"])
-    conditional = [item["Fn::If"] for p in policies for item in as_list(p["Statement"]) if "Fn::If" in item]
-    invoke = [(cond, yes, no) for cond, yes, no in conditional if "lambda:InvokeFunction" in as_list(yes["Action"])]
-    assert len(invoke) == 1, invoke
-    condition, statement, otherwise = invoke[0]
-    assert otherwise == {"Ref": "AWS::NoValue"} and statement["Resource"] == {"Ref": "LambdaBackendFunctionArns"}
-    assert as_list(statement["Action"]) == ["lambda:InvokeFunction"]
-    assert template["Conditions"][condition] == {
-        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "LambdaBackendFunctionArns"}]}, ""]}]
-    }, "granted only when the list names a function"
+    """The functions that make tool calls (mcp, and code for tool calls from code) may invoke the functions in
+    LambdaBackendFunctionArns and no other backend: no grant when the list is empty, each item an exact
+    function (or version/alias) ARN, never a wildcard."""
+    for name in TOOL_CALLERS:
+        policies = as_list(template["Resources"][name]["Properties"]["Policies"])
+        conditional = [item["Fn::If"] for p in policies for item in as_list(p["Statement"]) if "Fn::If" in item]
+        invoke = [(c, yes, no) for c, yes, no in conditional if "lambda:InvokeFunction" in as_list(yes["Action"])]
+        assert len(invoke) == 1, (name, invoke)
+        condition, statement, otherwise = invoke[0]
+        assert otherwise == {"Ref": "AWS::NoValue"} and statement["Resource"] == {"Ref": "LambdaBackendFunctionArns"}
+        assert as_list(statement["Action"]) == ["lambda:InvokeFunction"]
+        assert template["Conditions"][condition] == {
+            "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "LambdaBackendFunctionArns"}]}, ""]}]
+        }, f"{name}: granted only when the list names a function"
     parameter = template["Parameters"]["LambdaBackendFunctionArns"]
     assert parameter["Type"] == "CommaDelimitedList" and parameter["Default"] == ""
     pattern = re.compile(parameter["AllowedPattern"])
@@ -273,7 +279,7 @@ def test_lambda_invoke_covers_only_the_listed_functions(template: dict[str, Any]
                 "demo-tools", "arn:aws:lambda:us-east-1:123456789012:layer:x", "arn:aws:s3:::bucket"]:
         assert not pattern.fullmatch(bad), bad
     for name, resource in functions(template).items():
-        if name not in ("McpFunction", "McpStreamingFunction"):
+        if name not in TOOL_CALLERS:
             assert "lambda:InvokeFunction" not in grants(name, resource), f"{name} may invoke functions"
 
 
@@ -303,11 +309,16 @@ def test_mcp_and_code_have_reserved_concurrency_with_safe_defaults(template: dic
     ), "a condition can drop the reservation"
 
 
-def test_only_mcp_may_invoke_and_only_the_code_function_and_listed_backends(template: dict[str, Any]) -> None:
+def test_only_tool_callers_may_invoke_and_only_listed_backends_and_mcp_the_code_function(
+    template: dict[str, Any],
+) -> None:
     for name, resource in functions(template).items():
         invoke = {a: t for a, t in grants(name, resource).items() if a.startswith("lambda:")}
         if name in ("McpFunction", "McpStreamingFunction"):
             assert invoke == {"lambda:InvokeFunction": {"LambdaBackendFunctionArns", "CodeFunction.Arn"}}, invoke
+        elif name == "CodeFunction":
+            # No code invoking code: a sandboxed run cannot fan out into more runs.
+            assert invoke == {"lambda:InvokeFunction": {"LambdaBackendFunctionArns"}}, invoke
         else:
             assert not invoke, f"{name} may call Lambda: {invoke}"
     permissions = [v for v in template["Resources"].values() if v["Type"] == "AWS::Lambda::Permission"]
