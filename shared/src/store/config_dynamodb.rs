@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::{
 };
 
 use super::{
+    attributes::{n, number, s},
     config::{ConfigStore, ConfigVersion, StoredDocument, AUDIT_RING, AUDIT_TTL_SECS},
     now_secs, StoreError,
 };
@@ -41,25 +42,6 @@ impl DynamoConfigStore {
             .await
             .map_err(StoreError::unavailable)?;
         Ok(output.item)
-    }
-}
-
-fn s(text: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(text.into())
-}
-
-fn n(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Result<u64, StoreError> {
-    match item.get(name) {
-        None => Ok(0),
-        Some(value) => value
-            .as_n()
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| StoreError::Corrupt(format!("{name} is not a number"))),
     }
 }
 

@@ -2,6 +2,7 @@
 //! sessions, and the configuration operators change at run time (`config`).
 //! DynamoDB is the only state: any Lambda instance can serve any request.
 
+pub(crate) mod attributes;
 mod cached;
 pub mod config;
 mod config_dynamodb;

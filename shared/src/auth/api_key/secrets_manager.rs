@@ -25,28 +25,19 @@ impl SecretsManagerKeySource {
 #[async_trait]
 impl KeySource for SecretsManagerKeySource {
     async fn load(&self) -> Result<KeyFile, KeyError> {
-        let output = self
-            .client
-            .get_secret_value()
-            .secret_id(&self.secret_id)
-            // Named explicitly: the admin API moves this label between versions.
-            .version_stage("AWSCURRENT")
-            .send()
-            .await
-            .map_err(|e| KeyError::Unavailable(Box::new(e)))?;
-        let text = output.secret_string().ok_or_else(|| KeyError::Corrupt("the secret has no SecretString".into()))?;
-        KeyFile::parse(text)
+        let (text, _) = self.current().await?;
+        KeyFile::parse(&text)
     }
 }
 
-#[async_trait]
-impl super::KeyAdmin for SecretsManagerKeySource {
-    async fn read(&self) -> Result<(String, String), KeyError> {
+impl SecretsManagerKeySource {
+    /// The secret's current text and version. Named explicitly: the admin API moves this label between
+    /// versions.
+    async fn current(&self) -> Result<(String, String), KeyError> {
         let output = self
             .client
             .get_secret_value()
             .secret_id(&self.secret_id)
-            // Named explicitly: the admin API moves this label between versions.
             .version_stage("AWSCURRENT")
             .send()
             .await
@@ -54,6 +45,13 @@ impl super::KeyAdmin for SecretsManagerKeySource {
         let text = output.secret_string().ok_or_else(|| KeyError::Corrupt("the secret has no SecretString".into()))?;
         let version = output.version_id().ok_or_else(|| KeyError::Corrupt("the secret has no VersionId".into()))?;
         Ok((text.to_owned(), version.to_owned()))
+    }
+}
+
+#[async_trait]
+impl super::KeyAdmin for SecretsManagerKeySource {
+    async fn read(&self) -> Result<(String, String), KeyError> {
+        self.current().await
     }
 
     async fn replace(&self, version: &str, text: &str) -> Result<bool, KeyError> {

@@ -95,11 +95,7 @@ pub(super) fn read_frame<T: DeserializeOwned>(input: &mut impl Read, cap: usize)
         Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(error) => return Err(error.into()),
     }
-    let size = u32::from_be_bytes(header) as usize;
-    if size > cap {
-        return Err(FrameError::TooLarge { size, cap });
-    }
-    let mut body = vec![0; size];
+    let mut body = vec![0; body_size(header, cap)?];
     input.read_exact(&mut body)?;
     Ok(Some(serde_json::from_slice(&body).map_err(io::Error::from)?))
 }
@@ -119,13 +115,18 @@ pub(super) async fn receive(input: &mut (impl AsyncRead + Unpin), cap: usize) ->
         Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(error) => return Err(error.into()),
     }
+    let mut body = vec![0; body_size(header, cap)?];
+    input.read_exact(&mut body).await?;
+    Ok(Some(body))
+}
+
+/// The body size a frame's header announces, refused over `cap` before anything is allocated for it.
+fn body_size(header: [u8; 4], cap: usize) -> Result<usize, FrameError> {
     let size = u32::from_be_bytes(header) as usize;
     if size > cap {
         return Err(FrameError::TooLarge { size, cap });
     }
-    let mut body = vec![0; size];
-    input.read_exact(&mut body).await?;
-    Ok(Some(body))
+    Ok(size)
 }
 
 #[cfg(test)]

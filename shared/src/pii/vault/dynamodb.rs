@@ -22,7 +22,13 @@ use futures_util::{
 };
 
 use super::{Inserted, Reservation, Reserved, VaultEntry, VaultMeta, VaultStore};
-use crate::{pii::PiiKind, store::StoreError};
+use crate::{
+    pii::PiiKind,
+    store::{
+        attributes::{n, number, s},
+        StoreError,
+    },
+};
 
 /// `BatchGetItem` takes at most 100 keys.
 const READ_CHUNK: usize = 100;
@@ -49,25 +55,6 @@ impl DynamoVaultStore {
     /// With a client built elsewhere (tests add an interceptor that counts write units).
     pub(crate) fn from_client(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
-    }
-}
-
-fn s(text: &str) -> AttributeValue {
-    AttributeValue::S(text.to_owned())
-}
-
-fn n(number: impl ToString) -> AttributeValue {
-    AttributeValue::N(number.to_string())
-}
-
-fn number(item: &Item, name: &str) -> Result<u64, StoreError> {
-    match item.get(name) {
-        None => Ok(0),
-        Some(value) => value
-            .as_n()
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| StoreError::Corrupt(format!("PII vault item with a non-numeric {name}"))),
     }
 }
 
