@@ -146,30 +146,47 @@ impl ConfigFollower {
     }
 
     async fn read_changes(&self) -> Option<Changes> {
-        let version = match self.store.version().await {
-            Ok(version) => version,
+        let seen = self.state().seen;
+        // An instance's first check reads the document along with the versions (one round trip at cold
+        // start); later checks read the versions, and the document only when they changed.
+        let read = match seen {
+            None => self.store.snapshot().await.map(|(version, document)| (version, Some(document))),
+            Some(_) => self.store.version().await.map(|version| (version, None)),
+        };
+        let (version, document) = match read {
+            Ok(read) => read,
             Err(error) => {
                 // The instance keeps serving what it has; the next check is one interval away.
                 tracing::warn!(%error, "could not check the stored configuration's version");
                 return None;
             }
         };
-        let seen = self.state().seen;
         let keys = seen.is_some_and(|s| s.keys != version.keys);
-        let mut config = None;
         // Version 0: nothing was ever stored, the document alone is what the instance already serves.
-        if seen.map_or(version.config > 0, |s| s.config != version.config) {
-            match self.store.load().await {
-                Ok(document) => config = self.apply(document),
-                Err(error) => {
-                    tracing::warn!(%error, "could not read the stored configuration; will retry");
-                    self.state().seen = Some(ConfigVersion { config: seen.map_or(0, |s| s.config), ..version });
-                    return Some(Changes { config: None, keys });
-                }
+        let changed = seen.map_or(version.config > 0, |s| s.config != version.config);
+        let document = match document {
+            Some(document) => Ok(document),
+            None if changed => self.store.load().await,
+            None => {
+                self.state().seen = Some(version);
+                return Some(Changes { config: None, keys });
+            }
+        };
+        match document {
+            Ok(document) => {
+                // The document may be a change ahead of the versions or behind them (read apart): the
+                // older of the two is what this instance has seen, so the next check catches up.
+                let seen_config = version.config.min(document.version);
+                let config = if document.version > 0 { self.apply(document) } else { None };
+                self.state().seen = Some(ConfigVersion { config: seen_config, ..version });
+                Some(Changes { config, keys })
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not read the stored configuration; will retry");
+                self.state().seen = Some(ConfigVersion { config: seen.map_or(0, |s| s.config), ..version });
+                Some(Changes { config: None, keys })
             }
         }
-        self.state().seen = Some(version);
-        Some(Changes { config, keys })
     }
 
     fn apply(&self, document: StoredDocument) -> Option<Applied> {
@@ -196,136 +213,5 @@ impl ConfigFollower {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{backend::NetworkPolicy, store::MemoryConfigStore};
-
-    fn follower(store: &Arc<MemoryConfigStore>) -> ConfigFollower {
-        let defaults =
-            Defaults { network: NetworkPolicy { allow_private: false, allow_loopback: true }, ..Defaults::default() };
-        let document = serde_json::json!({"backends": [{"id": "a", "url": "http://127.0.0.1:1/mcp"}]});
-        ConfigFollower::new(store.clone(), document, defaults, Duration::from_secs(2))
-    }
-
-    async fn poll(follower: &ConfigFollower) -> Option<Changes> {
-        let mut found = None;
-        follower.poll(|changes| found = Some(changes)).await;
-        found
-    }
-
-    async fn poll_now(follower: &ConfigFollower) -> Option<Changes> {
-        let mut found = None;
-        follower.poll_now(|changes| found = Some(changes)).await;
-        found
-    }
-
-    /// A store whose version read takes 100 ms.
-    struct Slow(Arc<MemoryConfigStore>);
-
-    #[async_trait::async_trait]
-    impl ConfigStore for Slow {
-        async fn version(&self) -> Result<ConfigVersion, crate::store::StoreError> {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            self.0.version().await
-        }
-        async fn load(&self) -> Result<StoredDocument, crate::store::StoreError> {
-            self.0.load().await
-        }
-        async fn save(&self, expected: u64, text: &str) -> Result<Option<u64>, crate::store::StoreError> {
-            self.0.save(expected, text).await
-        }
-        async fn touch_keys(&self) -> Result<(), crate::store::StoreError> {
-            self.0.touch_keys().await
-        }
-        async fn append_audit(&self, event: &str) -> Result<u64, crate::store::StoreError> {
-            self.0.append_audit(event).await
-        }
-        async fn recent_audit(&self, limit: usize) -> Result<Vec<(u64, String)>, crate::store::StoreError> {
-            self.0.recent_audit(limit).await
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn requests_of_a_new_instance_wait_for_its_first_check() {
-        let memory = Arc::new(MemoryConfigStore::default());
-        memory.save(0, &stored_c()).await.unwrap();
-        let follower = ConfigFollower::new(
-            Arc::new(Slow(memory.clone())),
-            serde_json::json!({"backends": []}),
-            follower(&memory).defaults().clone(),
-            Duration::from_secs(2),
-        );
-        let applied = std::sync::atomic::AtomicBool::new(false);
-        let first = follower.poll(|changes| {
-            assert!(changes.config.is_some());
-            applied.store(true, std::sync::atomic::Ordering::SeqCst);
-        });
-        // A second request while the first check is in flight: it neither checks again nor goes on
-        // with the deployment's document; it returns once the first check's changes are applied.
-        let second = async {
-            follower.poll(|_| panic!("the second request must not check again")).await;
-            assert!(applied.load(std::sync::atomic::Ordering::SeqCst), "returned before the changes were applied");
-        };
-        tokio::join!(first, second);
-        assert_eq!((memory.polls(), memory.loads()), (1, 1));
-        // Once the first check is done, a request finding a check in flight goes on at once.
-        tokio::time::advance(Duration::from_secs(2)).await;
-        let started = tokio::time::Instant::now();
-        let slow = follower.poll(|_| {});
-        let fast = async {
-            tokio::task::yield_now().await;
-            follower.poll(|_| panic!("a check is already running")).await;
-            assert_eq!(started.elapsed(), Duration::ZERO);
-        };
-        tokio::join!(slow, fast);
-    }
-
-    fn stored_c() -> String {
-        serde_json::json!({"backends": [{"entry": {"id": "c", "url": "http://127.0.0.1:3/mcp"}, "version": 1,
-            "updatedAt": 0, "updatedBy": "k"}], "tools": {"a_x": {"enabled": false, "updatedAt": 0, "updatedBy": "k"}}})
-        .to_string()
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn polls_at_most_once_per_interval_and_loads_only_on_change() {
-        let store = Arc::new(MemoryConfigStore::default());
-        let follower = follower(&store);
-        assert!(poll(&follower).await.unwrap().config.is_none());
-        for _ in 0..50 {
-            assert!(poll(&follower).await.is_none());
-        }
-        assert_eq!((store.polls(), store.loads()), (1, 0));
-        store.save(0, &stored_c()).await.unwrap();
-        tokio::time::advance(Duration::from_secs(2)).await;
-        let applied = poll(&follower).await.unwrap().config.unwrap();
-        assert_eq!(applied.backends.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(), ["a", "c"]);
-        assert!(applied.disabled_tools.contains("a_x"));
-        tokio::time::advance(Duration::from_secs(2)).await;
-        assert!(poll(&follower).await.unwrap().config.is_none());
-        assert_eq!((store.polls(), store.loads()), (3, 1));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_store_outage_keeps_the_current_configuration_and_retries() {
-        let store = Arc::new(MemoryConfigStore::default());
-        store.save(0, &stored_c()).await.unwrap();
-        let follower = follower(&store);
-        store.set_failing(true);
-        assert!(poll(&follower).await.is_none());
-        assert!(poll(&follower).await.is_none());
-        assert_eq!(store.polls(), 1);
-        store.set_failing(false);
-        tokio::time::advance(Duration::from_secs(2)).await;
-        assert!(poll(&follower).await.unwrap().config.is_some());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn key_changes_are_reported_once() {
-        let store = Arc::new(MemoryConfigStore::default());
-        let follower = follower(&store);
-        assert!(!poll_now(&follower).await.unwrap().keys);
-        store.touch_keys().await.unwrap();
-        assert!(poll_now(&follower).await.unwrap().keys);
-        assert!(!poll_now(&follower).await.unwrap().keys);
-    }
-}
+#[path = "follow_tests.rs"]
+mod tests;

@@ -44,6 +44,11 @@ pub trait ConfigStore: Send + Sync {
     async fn version(&self) -> Result<ConfigVersion, StoreError>;
     /// The whole document and its version.
     async fn load(&self) -> Result<StoredDocument, StoreError>;
+    /// The versions and the document, for an instance's first check. Not read as one snapshot: the
+    /// document may be a change ahead of or behind the versions (the caller checks again later).
+    async fn snapshot(&self) -> Result<(ConfigVersion, StoredDocument), StoreError> {
+        Ok((self.version().await?, self.load().await?))
+    }
     /// Replaces the document if its version is still `expected`: `Some(new version)`, or `None` (nothing
     /// written) when another change came first.
     async fn save(&self, expected: u64, text: &str) -> Result<Option<u64>, StoreError>;

@@ -2,7 +2,6 @@
 //! sessions, and the configuration operators change at run time (`config`).
 //! DynamoDB is the only state: any Lambda instance can serve any request.
 
-pub(crate) mod attributes;
 mod cached;
 pub mod config;
 mod config_dynamodb;
@@ -11,6 +10,7 @@ mod dynamodb;
 mod memory;
 mod streams;
 mod streams_dynamodb;
+pub(crate) mod table;
 
 use async_trait::async_trait;
 

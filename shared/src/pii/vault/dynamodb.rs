@@ -8,12 +8,10 @@
 //! tombstone are `UpdateItem`s. No operation reads or writes more than the items a request names. (Not a
 //! transaction per pair: it would cost twice the write units for an atomicity the order already gives.)
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     primitives::Blob,
-    types::{AttributeValue, KeysAndAttributes, ReturnValue},
+    types::{AttributeValue, ReturnValue},
     Client,
 };
 use futures_util::{
@@ -25,7 +23,7 @@ use super::{Inserted, Reservation, Reserved, VaultEntry, VaultMeta, VaultStore};
 use crate::{
     pii::PiiKind,
     store::{
-        attributes::{n, number, s},
+        table::{self, n, number, s, Item},
         StoreError,
     },
 };
@@ -34,10 +32,6 @@ use crate::{
 const READ_CHUNK: usize = 100;
 /// Pairs written at the same time.
 const INSERT_CONCURRENCY: usize = 16;
-/// Rounds for unprocessed keys.
-const ATTEMPTS: u32 = 5;
-
-type Item = HashMap<String, AttributeValue>;
 
 /// The DynamoDB-backed vault store, built once per cold start.
 #[derive(Clone)]
@@ -111,34 +105,6 @@ impl<R: std::fmt::Debug + Send + Sync + 'static> ConditionFailure
 }
 
 impl DynamoVaultStore {
-    async fn read_chunk(&self, keys: &[String]) -> Result<Vec<Item>, StoreError> {
-        let mut pending: Vec<Item> = keys.iter().map(|k| HashMap::from([("pk".to_owned(), s(k))])).collect();
-        let mut found = Vec::new();
-        for attempt in 0..ATTEMPTS {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
-                .consistent_read(true)
-                .build()
-                .map_err(StoreError::unavailable)?;
-            let output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(StoreError::unavailable)?;
-            found.extend(output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
-            pending =
-                output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
-            if pending.is_empty() {
-                return Ok(found);
-            }
-            // Throttled: DynamoDB hands back what it did not read; ask again after a pause.
-            tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
-        }
-        Err(StoreError::Unavailable("PII vault reads kept coming back unprocessed".into()))
-    }
-
     /// Writes `entry` unless a live item has its key (a number or a fingerprint, once given, stays).
     /// `false`: one had.
     async fn put_new(&self, entry: &VaultEntry, now: u64) -> Result<bool, StoreError> {
@@ -202,7 +168,9 @@ impl VaultStore for DynamoVaultStore {
             .filter(|k| seen.insert(*k))
             .map(str::to_owned)
             .collect();
-        let chunks = try_join_all(all.chunks(READ_CHUNK).map(|chunk| self.read_chunk(chunk))).await?;
+        let chunks =
+            try_join_all(all.chunks(READ_CHUNK).map(|chunk| table::batch_get(&self.client, &self.table, chunk, true)))
+                .await?;
         let (mut meta, mut entries) = (None, Vec::with_capacity(keys.len()));
         for item in chunks.into_iter().flatten() {
             let key = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
