@@ -55,9 +55,16 @@ def page(browser, keys) -> Page:
     errors: list[str] = []  # uncaught exceptions and dialogs: a script that ran where it must not
     page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
     page.on("dialog", lambda d: (errors.append(f"dialog: {d.message}"), d.dismiss()))
+    # What the page loaded, for a failure's message: a script that never ran says why here.
+    loads: list[str] = []
+    page.on("response", lambda r: loads.append(f"{r.status} {r.request.method} {r.url}"))
+    page.on("requestfailed", lambda r: loads.append(f"failed {r.method} {r.url}: {r.failure}"))
     page.goto(f"{ADMIN_URL}/admin")
     # The script has run (its handlers are attached) once it shows the sign-in page.
-    expect(page.locator("body")).to_have_attribute("data-loaded", "signin")
+    try:
+        expect(page.locator("body")).to_have_attribute("data-loaded", "signin")
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\npage errors: {errors}\nloads: {loads}") from None
     yield page
     page.close()
     assert not errors, errors
