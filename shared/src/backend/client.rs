@@ -30,7 +30,7 @@ use super::{
     kind::BackendKind,
     lambda::LambdaInvoker,
     legacy, streamable, tool_server,
-    wire::{BackendHandshake, Exchange, Reply, BACKEND_VERSIONS, MODERN_VERSION},
+    wire::{Exchange, Reply, BACKEND_VERSIONS},
     Backend, BackendError, BackendSet, Transport,
 };
 
@@ -204,67 +204,6 @@ impl McpHttpClient {
     pub(super) fn message(&self, method: &str, params: Value) -> Value {
         let id = format!("{}-{}", self.id_prefix, self.next_id.fetch_add(1, Ordering::Relaxed));
         json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })
-    }
-
-    /// Opens a session on `backend`: `initialize` at `version`, then `notifications/initialized`,
-    /// declaring no client capabilities: a buffered response cannot relay sampling, elicitation or roots
-    /// requests, so they are not invited.
-    pub async fn initialize(&self, backend: &Backend, version: &str) -> Result<BackendHandshake, BackendError> {
-        self.initialize_as(backend, version, json!({})).await
-    }
-
-    /// [`initialize`](Self::initialize) declaring `capabilities` (the client capabilities the gateway can
-    /// relay for its client: sampling, elicitation, roots on a streamed session).
-    pub async fn initialize_as(
-        &self,
-        backend: &Backend,
-        version: &str,
-        capabilities: Value,
-    ) -> Result<BackendHandshake, BackendError> {
-        let params =
-            json!({ "protocolVersion": version, "capabilities": capabilities, "clientInfo": self.client_info });
-        let exchange = self.exchange(backend, None, None, &self.message("initialize", params)).await?;
-        let result = match exchange.reply {
-            Some(Reply::Result(result)) => result,
-            Some(Reply::Error(error)) => {
-                return Err(BackendError::InvalidResponse(format!("initialize failed: {error}")))
-            }
-            None => return Err(BackendError::InvalidResponse("no reply to initialize".into())),
-        };
-        let negotiated = result.get("protocolVersion").and_then(Value::as_str).unwrap_or_default();
-        if !BACKEND_VERSIONS.contains(&negotiated) {
-            return Err(BackendError::UnsupportedVersion(negotiated.to_owned()));
-        }
-        let handshake = BackendHandshake::new(exchange.session_id, negotiated, result.get("capabilities"))?;
-        // On the legacy transport the handshake already sent `initialized` on its own stream.
-        if self.transport(backend) != Transport::Sse {
-            let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
-            self.exchange(backend, handshake.session_id.as_deref(), Some(negotiated), &initialized).await?;
-        }
-        Ok(handshake)
-    }
-
-    /// Asks whether `backend` serves the stateless 2026-07-28 era. `None` means it answers only the
-    /// handshake era (a legacy server rejects a session-less `server/discover`).
-    pub async fn discover(&self, backend: &Backend) -> Result<Option<BackendHandshake>, BackendError> {
-        if self.transport(backend) == Transport::Sse {
-            return Ok(None);
-        }
-        let params = json!({ "_meta": {
-            "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
-            "io.modelcontextprotocol/clientCapabilities": {},
-            "io.modelcontextprotocol/clientInfo": self.client_info,
-        }});
-        let message = self.message("server/discover", params);
-        match self.exchange(backend, None, Some(MODERN_VERSION), &message).await {
-            Ok(Exchange { reply: Some(Reply::Result(result)), .. }) => {
-                let versions = result.get("supportedVersions").and_then(Value::as_array);
-                let modern = versions.is_some_and(|v| v.iter().any(|v| v == MODERN_VERSION));
-                modern.then(|| BackendHandshake::new(None, MODERN_VERSION, result.get("capabilities"))).transpose()
-            }
-            Ok(_) | Err(BackendError::Status(_) | BackendError::InvalidResponse(_)) => Ok(None),
-            Err(error) => Err(error),
-        }
     }
 
     /// Sends one request and returns the backend's reply.

@@ -7,7 +7,7 @@
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use super::{breaker::Breaker, guard::GuardedResolver, Backend, BackendSet};
@@ -20,6 +20,8 @@ pub(super) struct Fleet {
     http: RwLock<HashMap<String, (Arc<Backend>, reqwest::Client)>>,
     /// `None` for health probes, which must always reach the backend.
     breakers: Option<RwLock<HashMap<String, Arc<Breaker>>>>,
+    /// Backends that answered `server/discover` as servers of the handshake era only, and when.
+    handshake_only: RwLock<HashMap<String, Instant>>,
 }
 
 fn build(set: &BackendSet, backend: &Backend) -> Result<reqwest::Client, reqwest::Error> {
@@ -41,6 +43,7 @@ impl Fleet {
             set: RwLock::new(Arc::new(set.clone())),
             http: RwLock::default(),
             breakers: with_breakers.then(RwLock::default),
+            handshake_only: RwLock::default(),
         };
         for backend in set.iter() {
             fleet.add(set, backend)?;
@@ -50,6 +53,7 @@ impl Fleet {
 
     fn add(&self, set: &BackendSet, backend: &Arc<Backend>) -> Result<(), reqwest::Error> {
         write(&self.http).insert(backend.id.clone(), (backend.clone(), build(set, backend)?));
+        write(&self.handshake_only).remove(&backend.id);
         if let Some(breakers) = &self.breakers {
             write(breakers).insert(backend.id.clone(), Arc::new(Breaker::new(backend.id.clone(), backend.breaker)));
         }
@@ -75,6 +79,16 @@ impl Fleet {
         read(self.breakers.as_ref()?).get(backend).cloned()
     }
 
+    /// Whether `backend` answered `server/discover` as a handshake-era server within `memory`.
+    pub fn handshake_only(&self, backend: &str, memory: Duration) -> bool {
+        read(&self.handshake_only).get(backend).is_some_and(|at| at.elapsed() < memory)
+    }
+
+    /// Remembers that `backend` answered `server/discover` as a handshake-era server.
+    pub fn remember_handshake_only(&self, backend: &str) {
+        write(&self.handshake_only).insert(backend.to_owned(), Instant::now());
+    }
+
     /// Replaces the set; returns the ids of the backends that changed, appeared or disappeared.
     pub fn replace(&self, next: BackendSet) -> Result<Vec<String>, reqwest::Error> {
         let previous = self.set();
@@ -87,6 +101,7 @@ impl Fleet {
         }
         for gone in previous.iter().filter(|b| next.get(&b.id).is_none()) {
             write(&self.http).remove(&gone.id);
+            write(&self.handshake_only).remove(&gone.id);
             if let Some(breakers) = &self.breakers {
                 write(breakers).remove(&gone.id);
             }

@@ -17,6 +17,7 @@ mod error;
 mod events;
 mod fleet;
 pub mod guard;
+mod handshake;
 mod kind;
 pub mod lambda;
 mod legacy;

@@ -157,3 +157,42 @@ async fn every_response_carries_the_security_headers_and_cors_only_for_an_allowe
     assert_eq!(foreign.status, 403);
     assert!(foreign.header("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn a_backend_of_the_handshake_era_is_asked_server_discover_once_per_instance() {
+    // The deployment's backend serves 2025-11-25 sessions only: it refuses a session-less request.
+    let d = Deployment::new(&[]).await;
+    let app = d.instance();
+    for key in [&d.keys.all, &d.keys.adder, &d.keys.browser] {
+        let client = TestClient::with_key(&app, key);
+        let reply = client.modern("tools/call", json!({"name": "fake_add", "arguments": {"a": 2, "b": 3}})).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(reply.result()["content"][0]["text"], "5", "{reply:?}");
+    }
+    // Each caller opened its own backend session, but the era was asked once: the answer is remembered.
+    assert_eq!(d.backend.received("initialize").len(), 3);
+    assert_eq!(d.backend.received("server/discover").len(), 1);
+    // Another instance learns it for itself.
+    let other = d.instance();
+    let client = TestClient::with_key(&other, &d.keys.all);
+    assert_eq!(
+        client.modern("tools/call", json!({"name": "fake_add", "arguments": {"a": 1, "b": 1}})).await.status,
+        200
+    );
+    assert_eq!(d.backend.received("server/discover").len(), 2);
+}
+
+#[tokio::test]
+async fn a_backend_serving_2026_07_28_is_reached_statelessly_by_every_caller() {
+    let d = Deployment::with_backend(shared::testing::FakeBackend::start_modern().await, &[]);
+    let app = d.instance();
+    for key in [&d.keys.all, &d.keys.adder] {
+        let client = TestClient::with_key(&app, key);
+        let reply = client.modern("tools/call", json!({"name": "fake_add", "arguments": {"a": 2, "b": 3}})).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+    }
+    // No handshake-era session was opened: the discover answer said 2026-07-28, so nothing is remembered
+    // against it.
+    assert!(d.backend.received("initialize").is_empty());
+    assert_eq!(d.backend.received("server/discover").len(), 2);
+}

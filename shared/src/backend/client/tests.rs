@@ -254,3 +254,32 @@ async fn names_resolving_to_refused_addresses_are_not_connected_to() {
     assert!(cause.contains("loopback"), "{cause}");
     assert!(stub.requests().is_empty(), "nothing reached the server");
 }
+
+#[tokio::test]
+async fn only_a_definite_handshake_era_answer_to_server_discover_is_remembered() {
+    // 503 twice (an outage says nothing of the era), then 404 (a session-less request refused).
+    let answered = Arc::new(Mutex::new(0));
+    let count = answered.clone();
+    let stub = HttpStub::start(move |_| {
+        let mut n = count.lock().unwrap();
+        *n += 1;
+        if *n <= 2 {
+            (503, "text/plain", "busy".to_owned())
+        } else {
+            (404, "text/plain", "no session".to_owned())
+        }
+    })
+    .await;
+    let cfg = config(json!([{ "id": "a", "url": stub.url("/mcp").as_str() }]));
+    let client = McpHttpClient::new(&cfg).unwrap();
+    let b = backend(&cfg);
+    for _ in 0..5 {
+        assert!(client.discover(&b).await.unwrap().is_none());
+    }
+    assert_eq!(stub.requests().len(), 3, "asked while the answers said nothing, then not again");
+    // A changed backend is asked again: what was learned of it is forgotten.
+    let changed = config(json!([{ "id": "a", "url": stub.url("/mcp").as_str(), "timeoutMs": 9000 }]));
+    client.replace_backends(changed.backends.clone()).unwrap();
+    assert!(client.discover(&backend(&changed)).await.unwrap().is_none());
+    assert_eq!(stub.requests().len(), 4);
+}
