@@ -9,7 +9,7 @@ For each mode below, --runs cold starts of the release `mcp-gateway-server` (bui
 start to the first answered handshake, polled over a bare socket. The gateway's own log lines (RUST_LOG=info)
 then split it, median of the runs:
 - building the instance (`instance ready built_ms=…`), and of that the store reads it waits for at boot
-  (`store_reads_ms`: the key secret, the PII key and the stored configuration's version, concurrently);
+  (`boot reads done store_reads_ms=…`: the key secret, the PII key and the stored configuration, concurrently);
 - the first request (`latency_ms` of its request line) and the AWS calls and round trips it made;
 - the rest: process start, the runtime, listening, and the client's polling.
 Only loopback is used; every loop is bounded in count and time.
@@ -56,12 +56,13 @@ def one_start(binary: Path, settings: dict[str, str], request: bytes) -> dict[st
             bench.stop(proc)
         log.seek(0)
         text = log.read().decode(errors="replace")
-    ready = next(line for line in text.splitlines() if "instance ready" in line)
-    first = next(line for line in text.splitlines() if "request route=" in line)
+    lines = {marker: next(line for line in text.splitlines() if marker in line)
+             for marker in ("instance ready", "boot reads done", "request route=")}
     found = {"total": total}
     for name, pattern in FIELDS.items():
-        match = re.search(pattern, ready if name in ("built", "reads") else first)
-        assert match, f"{name} not in the log: {ready!r} / {first!r}"
+        line = lines[{"built": "instance ready", "reads": "boot reads done"}.get(name, "request route=")]
+        match = re.search(pattern, line)
+        assert match, f"{name} not in the log line {line!r}"
         found[name] = float(match.group(1))
     found["rest"] = total - found["built"] - found["request"]
     return found
