@@ -189,12 +189,7 @@ mod tests {
     /// sequential, or adds one before the instance serves, fails here.
     #[test]
     fn a_cold_start_reads_the_stores_in_one_round_trip() {
-        // The SDK's futures are deep in a debug build: the test runs on a thread with room for them.
-        let run = || tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(boot());
-        let worker = std::thread::Builder::new().stack_size(64 << 20).spawn(run).expect("a test thread");
-        if let Err(panic) = worker.join() {
-            std::panic::resume_unwind(panic);
-        }
+        crate::testing::on_deep_stack(boot);
     }
 
     async fn boot() {

@@ -12,4 +12,4 @@ mod streaming;
 pub use app::{app, aws_app, backends_json, config, Stores, TestKey};
 pub use backend::{FakeBackend, OWNER};
 pub use client::{Opened, Reply, TestClient};
-pub use moto::moto;
+pub use moto::{moto, on_deep_stack};

@@ -33,3 +33,17 @@ fn reach(endpoint: &str) -> Result<(), String> {
         .map(drop)
         .map_err(|_| format!("nothing answers at {endpoint}"))
 }
+
+/// Runs the future `make` returns to completion on a thread of its own with a 64 MB stack: the SDK's
+/// futures are deep in a debug build. A panic in it is the caller's.
+pub fn on_deep_stack<F, Fut>(make: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let run = move || tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(make());
+    let worker = std::thread::Builder::new().stack_size(64 << 20).spawn(run).expect("a test thread");
+    if let Err(panic) = worker.join() {
+        std::panic::resume_unwind(panic);
+    }
+}

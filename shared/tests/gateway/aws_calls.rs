@@ -74,12 +74,7 @@ const REQUESTS: usize = 60;
 
 #[test]
 fn warm_requests_cost_no_more_aws_calls_than_their_budget() {
-    // The SDK's futures are deep in a debug build: the test runs on a thread with room for them.
-    let run = || tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(measure());
-    let worker = std::thread::Builder::new().stack_size(64 << 20).spawn(run).expect("a test thread");
-    if let Err(panic) = worker.join() {
-        std::panic::resume_unwind(panic);
-    }
+    testing::on_deep_stack(measure);
 }
 
 async fn measure() {
