@@ -11,8 +11,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import emulator
 import pytest
-
 from conftest import GATEWAY_URL, HTTP_TIMEOUT, SUPPORTED_VERSIONS, mcp_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,10 @@ def summary() -> dict:
     )
     lines = proc.stdout.strip().splitlines()
     assert lines, f"TypeScript client printed nothing; stderr: {proc.stderr}"
-    return json.loads(lines[-1])
+    summary = json.loads(lines[-1])
+    # Answers the Lambda emulator lost and the client sent again, counted with the Python clients' own.
+    emulator.resent += summary["resent"]
+    return summary
 
 
 def test_handshake(summary: dict):
