@@ -142,36 +142,34 @@ impl App {
         sdk: &aws_config::SdkConfig,
         key_admin: bool,
     ) -> Result<Self, StartupError> {
-        let sdk = sdk.clone();
         let options = &config.backend_options;
-        let secrets = Arc::new(SecretsManagerSource::new(&sdk));
-        let auth = Authenticator::from_sdk(config.auth.clone(), &sdk)?;
-        let stored = follower(&config, Arc::new(DynamoConfigStore::new(&sdk, config.table_name.clone())));
+        let secrets = Arc::new(SecretsManagerSource::new(sdk));
+        let auth = Authenticator::from_sdk(config.auth.clone(), sdk)?;
+        let stored = follower(&config, Arc::new(DynamoConfigStore::new(sdk, config.table_name.clone())));
         // What the first request needs from the stores is read at the same time, before it arrives: the
         // key secret, the PII key and the stored configuration's version (which also opens the DynamoDB
         // connection the first request's limit charge reuses). One round trip, not three in a row.
         let reading = std::time::Instant::now();
-        let (pii, (), changes) = tokio::join!(Pii::from_sdk(pii, &sdk), auth.prime(), stored.first_check());
+        let (pii, (), changes) = tokio::join!(Pii::from_sdk(pii, sdk), auth.prime(), stored.first_check());
         tracing::info!(store_reads_ms = reading.elapsed().as_secs_f64() * 1e3, "boot reads done");
-        let store = Arc::new(DynamoStore::new(&sdk, config.table_name.clone()));
+        let store = Arc::new(DynamoStore::new(sdk, config.table_name.clone()));
         let parts = Parts {
             sessions: store.clone(),
             streams: store,
             auth,
-            limits: Arc::new(DynamoRateLimitStore::new(&sdk, config.table_name.clone())),
+            limits: Arc::new(DynamoRateLimitStore::new(sdk, config.table_name.clone())),
             pii: pii?,
             credentials: Some(Arc::new(BackendCredentials::new(secrets, options.network, options.secrets_ttl)?)),
-            lambda: Some(Arc::new(SdkLambdaInvoker::new(&sdk))),
+            lambda: Some(Arc::new(SdkLambdaInvoker::new(sdk))),
             stored,
             key_admin: key_admin.then(|| {
-                Arc::new(SecretsManagerKeySource::new(&sdk, config.auth.api_keys_secret_id.clone()))
-                    as Arc<dyn KeyAdmin>
+                Arc::new(SecretsManagerKeySource::new(sdk, config.auth.api_keys_secret_id.clone())) as Arc<dyn KeyAdmin>
             }),
-            results: Arc::new(DynamoResultStore::new(&sdk, config.table_name.clone())),
+            results: Arc::new(DynamoResultStore::new(sdk, config.table_name.clone())),
         };
         let mut app = Self::assemble(config, parts)?;
         // gateway_execute_code runs where CODE_FUNCTION_NAME says: in AWS, the code function (invoked).
-        app.gateway_tools.register(Arc::new(CodeTool::new(crate::code::executor_for(&app.config.code, &sdk))));
+        app.gateway_tools.register(Arc::new(CodeTool::new(crate::code::executor_for(&app.config.code, sdk))));
         if let Some(changes) = changes {
             app.apply(changes);
         }

@@ -77,7 +77,7 @@ impl McpHttpClient {
             }
             // A JSON-RPC error (method not found) or a refusal of the session-less request (400, 404, 405).
             Ok(_) => true,
-            Err(BackendError::Status(status)) => !BackendError::Status(status).is_outage(),
+            Err(error @ BackendError::Status(_)) => !error.is_outage(),
             Err(BackendError::InvalidResponse(_)) => false,
             Err(error) => return Err(error),
         };
