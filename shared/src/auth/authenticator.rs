@@ -95,7 +95,7 @@ impl Authenticator {
                 let keys = self.keys.get().await.map_err(|e| AuthError::Unavailable(Box::new(e)))?;
                 match keys.authenticate(key, now_secs()) {
                     // Perhaps created since the keys were loaded: look again (bounded per instance).
-                    Err(InvalidReason::UnknownKey) => match self.keys.recheck().await {
+                    Err(InvalidReason::UnknownKey) => match self.keys.recheck(&keys).await {
                         Some(keys) => keys.authenticate(key, now_secs()).map_err(AuthError::Invalid),
                         None => Err(AuthError::Invalid(InvalidReason::UnknownKey)),
                     },

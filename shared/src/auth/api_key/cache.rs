@@ -1,5 +1,6 @@
 //! The key file as one process sees it: loaded once, refreshed when older than the TTL, never per
-//! request. A refresh is single-flight; while it runs, other requests keep using the previous keys.
+//! request. A refresh is single-flight; while it runs, other requests keep using the previous keys, and
+//! one whose key those do not hold waits for the refresh instead of being refused.
 //!
 //! When a refresh fails, the previous keys stay in use for `STALE_GRACE` past their TTL (a short Secrets
 //! Manager outage must not lock every caller out), with one log line per failed attempt; after that,
@@ -66,7 +67,12 @@ impl KeyCache {
             (Some(keys), Err(_)) => return Ok(keys),
             (None, Err(_)) => self.refresh.lock().await,
         };
-        // The refresh we waited for may have done the work already.
+        self.refresh_locked().await
+    }
+
+    /// With the refresh lock held: the keys, loaded from the source unless they are fresh (a refresh
+    /// we waited for may have done the work already) or the last failed attempt is too recent.
+    async fn refresh_locked(&self) -> Result<Arc<KeyFile>, KeyError> {
         let (fresh, usable) = self.snapshot();
         if let Some(keys) = fresh {
             return Ok(keys);
@@ -108,10 +114,18 @@ impl KeyCache {
         self.write().stale = true;
     }
 
-    /// After a well-formed key that is not in the file: the keys reloaded now, in case it was created
-    /// since they were loaded. `None` (no reload) when they were loaded or rechecked within
-    /// `UNKNOWN_KEY_RECHECK`.
-    pub(crate) async fn recheck(&self) -> Option<Arc<KeyFile>> {
+    /// After a well-formed key that is not in `seen` (the keys it was checked against): keys that may
+    /// hold it, in case it was created since `seen` was loaded. A refresh in flight is waited for rather
+    /// than answered with the keys it is replacing (a key created a moment ago must not be refused
+    /// because its first requests arrived while the instance was refreshing); keys loaded since `seen`
+    /// are returned as they are; otherwise they are reloaded now. `None` (no reload) when they were
+    /// loaded or rechecked within `UNKNOWN_KEY_RECHECK`.
+    pub(crate) async fn recheck(&self, seen: &Arc<KeyFile>) -> Option<Arc<KeyFile>> {
+        let _guard = self.refresh.lock().await;
+        let latest = self.read().loaded.as_ref().map(|l| l.keys.clone());
+        if let Some(keys) = latest.filter(|keys| !Arc::ptr_eq(keys, seen)) {
+            return Some(keys);
+        }
         {
             let mut state = self.write();
             let recent = |at: Option<Instant>| at.is_some_and(|t| t.elapsed() < UNKNOWN_KEY_RECHECK);
@@ -121,7 +135,7 @@ impl KeyCache {
             state.rechecked = Some(Instant::now());
             state.stale = true;
         }
-        self.get().await.ok()
+        self.refresh_locked().await.ok()
     }
 
     /// (keys within the TTL, keys within TTL + grace).
@@ -222,20 +236,57 @@ mod tests {
     async fn unknown_keys_reload_at_most_once_per_interval() {
         let source = Arc::new(MemoryKeySource::new(key_file_with(|k| k["id"] != "k_a")));
         let cache = cache(&source);
-        assert!(!knows(&cache.get().await.unwrap(), KEY_A));
+        let first = cache.get().await.unwrap();
+        assert!(!knows(&first, KEY_A));
         // Just loaded: an unknown key does not reload.
-        assert!(cache.recheck().await.is_none());
+        assert!(cache.recheck(&first).await.is_none());
         source.set(key_file());
         tokio::time::advance(UNKNOWN_KEY_RECHECK).await;
-        assert!(knows(&cache.recheck().await.unwrap(), KEY_A));
+        let second = cache.recheck(&first).await.unwrap();
+        assert!(knows(&second, KEY_A));
         // A flood of unknown keys right after costs nothing more.
         for _ in 0..100 {
-            assert!(cache.recheck().await.is_none());
+            assert!(cache.recheck(&second).await.is_none());
         }
         assert_eq!(source.loads(), 2);
         tokio::time::advance(UNKNOWN_KEY_RECHECK).await;
-        assert!(cache.recheck().await.is_some());
+        assert!(cache.recheck(&second).await.is_some());
         assert_eq!(source.loads(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_key_created_during_a_refresh_is_not_refused_by_the_requests_that_wait_for_it() {
+        let source = Arc::new(MemoryKeySource::new(key_file_with(|k| k["id"] != "k_a")));
+        source.set_delay(Duration::from_millis(500));
+        let cache = Arc::new(cache(&source));
+        cache.get().await.unwrap();
+        // The key is created; the instance's keys go stale and one request starts the refresh.
+        source.set(key_file());
+        tokio::time::advance(TTL).await;
+        let refresh = tokio::spawn({
+            let cache = cache.clone();
+            async move { cache.get().await.unwrap() }
+        });
+        tokio::task::yield_now().await;
+        // Requests arriving meanwhile are served the previous keys, which do not hold the new key: they
+        // wait for the refresh in flight instead of being refused.
+        let requests: Vec<_> = (0..8)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move {
+                    let seen = cache.get().await.unwrap();
+                    if knows(&seen, KEY_A) {
+                        return true;
+                    }
+                    cache.recheck(&seen).await.is_some_and(|keys| knows(&keys, KEY_A))
+                })
+            })
+            .collect();
+        for request in requests {
+            assert!(request.await.unwrap(), "a request during the refresh refused the new key");
+        }
+        assert!(knows(&refresh.await.unwrap(), KEY_A));
+        assert_eq!(source.loads(), 2, "the waiting requests share the refresh in flight");
     }
 
     #[tokio::test(start_paused = true)]
