@@ -8,12 +8,19 @@
 //! any stream from a backend bumps that backend's generation for the list (both eras), which makes its
 //! cached pages stale at once.
 //!
+//! A page is kept as one shared `Arc`: handing it out copies nothing, and the catalog can tell that a
+//! listing is made of exactly the pages it was built from (see `routing::catalog::Listed`).
+//!
 //! Only pages the gateway reached by itself are kept: a first page, or the page of a cursor a cached
 //! page handed out as `nextCursor`. A client can put any cursor in a gateway cursor it forges; the page
 //! the backend answers for it is passed on but never cached, so forged cursors cannot fill the
 //! instance's memory with copies of pages.
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use serde_json::Value;
 
@@ -52,7 +59,7 @@ fn key(backend: &str, era: Era, method: &str, cursor: Option<&str>) -> Key {
 #[derive(Clone)]
 struct Cached {
     /// `None`: the backend does not offer this list.
-    page: Option<Value>,
+    page: Option<Arc<Value>>,
     generation: u64,
 }
 
@@ -86,7 +93,7 @@ impl ListCache {
     }
 
     /// A fresh cached page of `era`: `Some(None)` means "the backend has no such list".
-    pub fn get(&self, backend: &str, era: Era, method: &str, cursor: Option<&str>) -> Option<Option<Value>> {
+    pub fn get(&self, backend: &str, era: Era, method: &str, cursor: Option<&str>) -> Option<Option<Arc<Value>>> {
         if self.pages.ttl().is_zero() {
             return None;
         }
@@ -98,7 +105,7 @@ impl ListCache {
 
     /// Remembers a page of `era` fetched now, if it was fetched without a cursor or with one a cached
     /// page issued.
-    pub fn put(&self, backend: &str, era: Era, method: &str, cursor: Option<&str>, page: Option<Value>) {
+    pub fn put(&self, backend: &str, era: Era, method: &str, cursor: Option<&str>, page: Option<Arc<Value>>) {
         if self.pages.ttl().is_zero() {
             return;
         }
@@ -146,12 +153,12 @@ mod tests {
     async fn pages_are_fresh_for_the_ttl_only() {
         let cache = ListCache::new(Duration::from_secs(30));
         assert_eq!(cache.get("a", L, "tools/list", None), None);
-        cache.put("a", L, "tools/list", None, Some(json!({"tools": []})));
+        cache.put("a", L, "tools/list", None, Some(Arc::new(json!({"tools": []}))));
         cache.put("a", L, "prompts/list", None, None);
-        assert_eq!(cache.get("a", L, "tools/list", None), Some(Some(json!({"tools": []}))));
+        assert_eq!(cache.get("a", L, "tools/list", None), Some(Some(Arc::new(json!({"tools": []})))));
         assert_eq!(cache.get("a", L, "prompts/list", None), Some(None));
         assert_eq!(cache.get("a", L, "tools/list", Some("c2")), None);
-        cache.put("a", L, "tools/list", Some("c2"), Some(json!({"tools": []})));
+        cache.put("a", L, "tools/list", Some("c2"), Some(Arc::new(json!({"tools": []}))));
         assert_eq!(cache.get("a", L, "tools/list", Some("c2")), None, "c2 was never handed out");
         assert_eq!(cache.get("b", L, "tools/list", None), None);
         assert_eq!(cache.get("a", Era::Modern, "tools/list", None), None, "each era has its own pages");
@@ -163,9 +170,9 @@ mod tests {
     fn list_changed_invalidates_only_that_backend_and_family() {
         let cache = ListCache::new(Duration::from_secs(30));
         for method in ["tools/list", "resources/list", "resources/templates/list"] {
-            cache.put("a", L, method, None, Some(json!({})));
+            cache.put("a", L, method, None, Some(Arc::new(json!({}))));
         }
-        cache.put("b", L, "tools/list", None, Some(json!({})));
+        cache.put("b", L, "tools/list", None, Some(Arc::new(json!({}))));
         cache.observe("a", "notifications/progress");
         cache.observe("a", "notifications/resources/list_changed");
         assert!(cache.get("a", L, "tools/list", None).is_some());
@@ -175,21 +182,21 @@ mod tests {
         assert!(cache.get("a", L, "tools/list", None).is_none());
         assert!(cache.get("b", L, "tools/list", None).is_some());
         // A page fetched after the notification is fresh again.
-        cache.put("a", L, "tools/list", None, Some(json!({})));
+        cache.put("a", L, "tools/list", None, Some(Arc::new(json!({}))));
         assert!(cache.get("a", L, "tools/list", None).is_some());
     }
 
     #[test]
     fn pages_of_cursors_no_cached_page_issued_are_not_kept() {
         let cache = ListCache::new(Duration::from_secs(30));
-        cache.put("a", L, "resources/list", Some("forged"), Some(json!({"resources": []})));
+        cache.put("a", L, "resources/list", Some("forged"), Some(Arc::new(json!({"resources": []}))));
         assert_eq!(cache.get("a", L, "resources/list", Some("forged")), None);
-        cache.put("a", L, "resources/list", None, Some(json!({"resources": [], "nextCursor": "p2"})));
-        cache.put("a", L, "resources/list", Some("p2"), Some(json!({"resources": []})));
+        cache.put("a", L, "resources/list", None, Some(Arc::new(json!({"resources": [], "nextCursor": "p2"}))));
+        cache.put("a", L, "resources/list", Some("p2"), Some(Arc::new(json!({"resources": []}))));
         assert!(cache.get("a", L, "resources/list", Some("p2")).is_some());
         // Issued by backend a's resources list: not a cursor of another list or backend.
-        cache.put("b", L, "resources/list", Some("p2"), Some(json!({})));
-        cache.put("a", L, "tools/list", Some("p2"), Some(json!({})));
+        cache.put("b", L, "resources/list", Some("p2"), Some(Arc::new(json!({}))));
+        cache.put("a", L, "tools/list", Some("p2"), Some(Arc::new(json!({}))));
         assert_eq!(cache.get("b", L, "resources/list", Some("p2")), None);
         assert_eq!(cache.get("a", L, "tools/list", Some("p2")), None);
     }
@@ -197,7 +204,7 @@ mod tests {
     #[test]
     fn zero_ttl_disables_the_cache() {
         let cache = ListCache::new(Duration::ZERO);
-        cache.put("a", L, "tools/list", None, Some(json!({})));
+        cache.put("a", L, "tools/list", None, Some(Arc::new(json!({}))));
         assert_eq!(cache.get("a", L, "tools/list", None), None);
     }
 }

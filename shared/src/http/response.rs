@@ -38,7 +38,9 @@ pub fn not_allowed(allow: &'static str) -> Response<Body> {
 }
 
 pub fn json(status: StatusCode, value: &Value) -> Response<Body> {
-    let mut response = secured(status, Body::Text(value.to_string()));
+    // Straight into a buffer (`to_string` goes through `fmt::Write`); a `Value` always serializes.
+    let text = serde_json::to_string(value).unwrap_or_default();
+    let mut response = secured(status, Body::Text(text));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }

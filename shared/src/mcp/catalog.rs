@@ -24,7 +24,7 @@ use super::{
 use crate::{
     auth::ItemKind,
     backend::Backend,
-    routing::{Index, Route},
+    routing::{Index, Listed, Listing, Route},
     schema::ToolSchema,
 };
 
@@ -58,14 +58,16 @@ pub fn item_kind(kind: ListKind) -> ItemKind {
 }
 
 /// The merged list of tools or prompts with settled names, filtered by the caller's scopes (by the
-/// backend each item belongs to), in one page. Rebuilt from the backends' cached pages, so a warm list
-/// costs no backend round-trip.
+/// backend each item belongs to), in one page. Built from the backends' cached pages, so a warm list
+/// costs no backend round-trip, and not built again while those pages are the same.
 pub async fn list(ctx: &Ctx<'_>, kind: ListKind, shield: &mut Shield<'_>) -> Value {
-    let (_, items) = build(ctx, kind).await;
+    let index = build(ctx, kind).await;
     let gateway_tools = &ctx.app.gateway_tools;
     let disabled = ctx.app.disabled_tools.snapshot();
-    let visible: Vec<(Arc<Backend>, Value)> = items
-        .into_iter()
+    let visible: Vec<(Arc<Backend>, Value)> = index
+        .listed
+        .items
+        .iter()
         .filter(|(backend, item)| {
             let Some(name) = item.get("name").and_then(Value::as_str) else { return false };
             // A backend tool under a gateway tool's reserved name is never reachable, so never listed;
@@ -73,6 +75,7 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind, shield: &mut Shield<'_>) -> Val
             let hidden = kind == ListKind::Tools && (gateway_tools.is_gateway_tool(name) || disabled.contains(name));
             !hidden && access::may_reach(ctx, backend, item_kind(kind), name)
         })
+        .cloned()
         .collect();
     let mut result = Map::new();
     result.insert(kind.field().into(), Value::Array(protect_listed(shield, visible).await));
@@ -127,7 +130,7 @@ pub async fn route(ctx: &Ctx<'_>, kind: ListKind, exposed: &str) -> Routed {
         let from_cache = cached.is_some();
         let index = match cached.take() {
             Some(index) => index,
-            None => build(ctx, kind).await.0,
+            None => build(ctx, kind).await,
         };
         if let Some(route) = index.routes.get(exposed) {
             return Routed::To(route.clone());
@@ -155,25 +158,31 @@ fn unlisted(kind: ListKind, resolved: Option<crate::backend::Resolved>) -> Route
 }
 
 /// Lists every backend completely (in parallel, bounded by the client's in-flight limit), settles the
-/// names across backends, records the index, and returns it with the renamed items and their backends.
+/// names across backends and records the index with the renamed items; or, when every listing is the
+/// same cached pages the latest index was built from, confirms that index instead of building it again.
 /// Every backend is listed whoever asks: names are settled over all of them, the same for every caller.
-pub(super) async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<(Arc<Backend>, Value)>) {
+pub(super) async fn build(ctx: &Ctx<'_>, kind: ListKind) -> Arc<Index> {
     let set = ctx.app.backends();
-    let backends: Vec<&Arc<Backend>> = set.iter().collect();
-    let listings = join_all(backends.iter().map(|b| listing(ctx, b, kind))).await;
+    let fetched = join_all(set.iter().map(|b| listing(ctx, b, kind))).await;
+    let listings: Vec<Listing> = set.iter().cloned().zip(fetched).collect();
+    if let Some(index) = ctx.app.tools.latest(family(kind), ctx.era()).filter(|i| i.listed.built_from(&listings)) {
+        index.confirm();
+        return index;
+    }
     let mut unavailable = HashSet::new();
     let mut named = Vec::new();
     let mut items: HashMap<(String, String), Value> = HashMap::new();
-    for (backend, listing) in backends.into_iter().zip(listings) {
-        let Some(found) = listing else {
+    for (backend, pages) in &listings {
+        let Some(pages) = pages else {
             unavailable.insert(backend.id.clone());
             continue;
         };
-        let mut names = Vec::with_capacity(found.len());
+        let found = pages.iter().filter_map(|page| page.get(kind.field()).and_then(Value::as_array)).flatten();
+        let mut names = Vec::new();
         for item in found {
-            let Some(name) = item.get("name").and_then(Value::as_str).map(str::to_owned) else { continue };
-            items.entry((backend.id.clone(), name.clone())).or_insert(item);
-            names.push(name);
+            let Some(name) = item.get("name").and_then(Value::as_str) else { continue };
+            items.entry((backend.id.clone(), name.to_owned())).or_insert_with(|| item.clone());
+            names.push(name.to_owned());
         }
         named.push((backend.clone(), names));
     }
@@ -191,7 +200,8 @@ pub(super) async fn build(ctx: &Ctx<'_>, kind: ListKind) -> (Arc<Index>, Vec<(Ar
         ListKind::Tools => renamed.iter().filter_map(|(_, tool)| tool_schema(tool)).collect(),
         _ => HashMap::new(),
     };
-    (ctx.app.tools.record(family(kind), ctx.era(), &exposure, unavailable, schemas), renamed)
+    let listed = Listed { listings, items: renamed };
+    ctx.app.tools.record(family(kind), ctx.era(), &exposure, unavailable, schemas, listed)
 }
 
 /// A listed tool's exposed name and `inputSchema` (compiled when a call first needs it).
@@ -201,21 +211,23 @@ fn tool_schema(tool: &Value) -> Option<(String, Arc<ToolSchema>)> {
     Some((name.to_owned(), Arc::new(schema)))
 }
 
-/// Every item `backend` has in list `kind`, following its cursors (bounded); `None` if it could not
-/// answer. A backend without the capability has an empty list.
-async fn listing(ctx: &Ctx<'_>, backend: &Backend, kind: ListKind) -> Option<Vec<Value>> {
-    let mut all = Vec::new();
+/// Every page `backend` has in list `kind`, following its cursors (bounded); `None` if it could not
+/// answer. A backend without the capability has no pages.
+async fn listing(ctx: &Ctx<'_>, backend: &Backend, kind: ListKind) -> Option<Vec<Arc<Value>>> {
+    let mut pages = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let Some(mut page) = lists::page(ctx, backend, kind, cursor.clone()).await.ok()? else { break };
-        if let Some(Value::Array(found)) = page.get_mut(kind.field()).map(Value::take) {
-            all.extend(found);
-        }
-        match page.get("nextCursor") {
+        let Some(page) = lists::page(ctx, backend, kind, cursor.clone()).await.ok()? else { break };
+        let next = match page.get("nextCursor") {
             // A backend handing back the cursor it was given would page forever.
-            Some(Value::String(next)) if cursor.as_ref() != Some(next) => cursor = Some(next.clone()),
-            _ => break,
+            Some(Value::String(next)) if cursor.as_ref() != Some(next) => Some(next.clone()),
+            _ => None,
+        };
+        pages.push(page);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
         }
     }
-    Some(all)
+    Some(pages)
 }

@@ -4,7 +4,7 @@
 //! Resources and templates keep their URIs and are paginated with one opaque gateway cursor holding
 //! each unfinished backend's own cursor. Backend pages are cached per instance for a short TTL.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use futures_util::future::join_all;
@@ -107,7 +107,8 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind, params: &Value) -> Result<Value
     let mut items = Vec::new();
     let mut next = BTreeMap::new();
     for ((backend, cursor), page) in positions.iter().zip(pages) {
-        let Ok(Some(mut page)) = page else { continue };
+        let Ok(Some(page)) = page else { continue };
+        let mut page = Arc::unwrap_or_clone(page);
         let found = match page.get_mut(kind.field()).map(Value::take) {
             Some(Value::Array(found)) => found,
             _ => Vec::new(),
@@ -136,15 +137,15 @@ pub async fn list(ctx: &Ctx<'_>, kind: ListKind, params: &Value) -> Result<Value
     Ok(Value::Object(result))
 }
 
-/// One page from one backend, from the instance's cache when fresh. `Ok(None)`: the backend has no
-/// such list. `Err(())`: it could not answer (logged; failures are not cached, so the next request asks
-/// again, unless its circuit breaker is open).
+/// One page from one backend, from the instance's cache when fresh (the cached page itself, shared).
+/// `Ok(None)`: the backend has no such list. `Err(())`: it could not answer (logged; failures are not
+/// cached, so the next request asks again, unless its circuit breaker is open).
 pub(super) async fn page(
     ctx: &Ctx<'_>,
     backend: &Backend,
     kind: ListKind,
     cursor: Option<String>,
-) -> Result<Option<Value>, ()> {
+) -> Result<Option<Arc<Value>>, ()> {
     // While its breaker is open a backend's items are left out, even those still in the cache.
     if ctx.app.client.is_open(&backend.id) {
         return Err(());
@@ -164,7 +165,8 @@ pub(super) async fn page(
     };
     match outcome.await {
         Ok(Some(Reply::Result(page))) => {
-            cache.put(&backend.id, era, kind.method(), cursor.as_deref(), Some(page.clone()));
+            let page = Arc::new(page);
+            cache.put(&backend.id, era, kind.method(), cursor.as_deref(), Some(Arc::clone(&page)));
             Ok(Some(page))
         }
         Ok(None) => {

@@ -28,9 +28,9 @@ pub mod tools {
     /// returned apart.
     pub async fn catalog(app: &App, principal: &Principal) -> (Vec<(Value, String)>, Vec<String>) {
         let ctx = Ctx::stateless(app, principal);
-        let (index, items) = catalog::build(&ctx, lists::ListKind::Tools).await;
+        let index = catalog::build(&ctx, lists::ListKind::Tools).await;
         ctx.keep_stateless();
-        let tools = items.into_iter().map(|(backend, item)| (item, backend.id.clone())).collect();
+        let tools = index.listed.items.iter().map(|(backend, item)| (item.clone(), backend.id.clone())).collect();
         let mut unavailable: Vec<String> = index.unavailable.iter().cloned().collect();
         unavailable.sort();
         (tools, unavailable)
@@ -40,7 +40,7 @@ pub mod tools {
     /// instance's routing index says it belongs to (as `tools/call` decides); false when no backend
     /// listed it.
     pub fn may_call(app: &App, principal: &Principal, name: &str) -> bool {
-        let Some(index) = app.tools.fresh("tools", crate::protocol::Era::Legacy, std::time::Duration::MAX) else {
+        let Some(index) = app.tools.latest("tools", crate::protocol::Era::Legacy) else {
             return false;
         };
         index.routes.get(name).is_some_and(|route| {

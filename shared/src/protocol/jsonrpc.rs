@@ -1,7 +1,7 @@
 //! JSON-RPC 2.0 framing over `serde_json::Value`: messages are classified, never re-typed, so fields
 //! the gateway does not know pass through byte-faithfully.
 
-use serde_json::{json, Value};
+use serde_json::{Map, Value};
 
 /// One incoming message.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,15 +62,27 @@ pub fn id_of(message: &Value) -> Value {
 }
 
 pub fn success(id: &Value, result: Value) -> Value {
-    json!({ "jsonrpc": "2.0", "id": id, "result": result })
+    response(id, "result", result)
 }
 
 pub fn failure(id: &Value, error: Value) -> Value {
-    json!({ "jsonrpc": "2.0", "id": id, "error": error })
+    response(id, "error", error)
+}
+
+/// The result (or error) moves into the response as it is: `json!` would serialize it into a copy, a
+/// second pass over every tool result and list on every request.
+fn response(id: &Value, member: &str, value: Value) -> Value {
+    let mut response = Map::with_capacity(3);
+    response.insert("jsonrpc".to_owned(), Value::from("2.0"));
+    response.insert("id".to_owned(), id.clone());
+    response.insert(member.to_owned(), value);
+    Value::Object(response)
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

@@ -8,10 +8,11 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, RwLock},
+    sync::{Arc, Mutex, RwLock},
     time::Duration,
 };
 
+use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::{
@@ -33,12 +34,52 @@ pub struct Route {
 /// One built index.
 #[derive(Debug)]
 pub struct Index {
-    pub built: Instant,
+    /// When the listings were last found to be the ones it was built from (see `Index::confirm`).
+    checked: Mutex<Instant>,
     pub routes: HashMap<String, Route>,
     pub collisions: Vec<Collision>,
     /// Backends whose listing failed (or whose breaker is open) when the index was built: their names
     /// are missing, so a call to one of them is "unavailable", not "unknown".
     pub unavailable: HashSet<String>,
+    pub listed: Listed,
+}
+
+/// A backend's complete listing as the list cache handed it out: its pages (`None`: it could not be
+/// listed).
+pub type Listing = (Arc<Backend>, Option<Vec<Arc<Value>>>);
+
+/// What an index was built from and the merged list it made: every backend's listing and the items
+/// under their settled names, in the order the list shows them. A warm `tools/list` whose listings are
+/// the very same cached pages (same backends, same `Arc`s: nothing expired, was refetched, invalidated
+/// by `list_changed` or left out for an open breaker) is this list again, so it is not rebuilt.
+#[derive(Debug, Default)]
+pub struct Listed {
+    pub listings: Vec<Listing>,
+    pub items: Vec<(Arc<Backend>, Value)>,
+}
+
+impl Listed {
+    /// Whether `listings` are exactly the ones this was built from.
+    pub fn built_from(&self, listings: &[Listing]) -> bool {
+        let same_pages = |a: &Option<Vec<Arc<Value>>>, b: &Option<Vec<Arc<Value>>>| match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.len() == b.len() && a.iter().zip(b).all(|(a, b)| Arc::ptr_eq(a, b)),
+            _ => false,
+        };
+        self.listings.len() == listings.len()
+            && self.listings.iter().zip(listings).all(|((a, pa), (b, pb))| Arc::ptr_eq(a, b) && same_pages(pa, pb))
+    }
+}
+
+impl Index {
+    /// The listings were just found to be the ones the index was built from: it is fresh again.
+    pub fn confirm(&self) {
+        *self.checked.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
+
+    fn age(&self) -> Duration {
+        self.checked.lock().unwrap_or_else(|p| p.into_inner()).elapsed()
+    }
 }
 
 #[derive(Default)]
@@ -51,10 +92,16 @@ impl ToolCatalog {
     /// The index of `family` for clients of `era`, if built within `max_age`.
     pub fn fresh(&self, family: &'static str, era: Era, max_age: Duration) -> Option<Arc<Index>> {
         let indexes = self.indexes.read().unwrap_or_else(|p| p.into_inner());
-        indexes.get(&(family, era)).filter(|i| i.built.elapsed() < max_age).cloned()
+        indexes.get(&(family, era)).filter(|i| i.age() < max_age).cloned()
     }
 
-    /// Replaces the index of `family` for `era` with one built from `exposure`, with the tools' schemas.
+    /// The index of `family` for clients of `era`, however old.
+    pub fn latest(&self, family: &'static str, era: Era) -> Option<Arc<Index>> {
+        self.indexes.read().unwrap_or_else(|p| p.into_inner()).get(&(family, era)).cloned()
+    }
+
+    /// Replaces the index of `family` for `era` with one built from `exposure`, with the tools' schemas
+    /// and what it was built from.
     pub fn record(
         &self,
         family: &'static str,
@@ -62,6 +109,7 @@ impl ToolCatalog {
         exposure: &Exposure,
         unavailable: HashSet<String>,
         mut schemas: HashMap<String, Arc<ToolSchema>>,
+        listed: Listed,
     ) -> Arc<Index> {
         let previous = self.indexes.read().unwrap_or_else(|p| p.into_inner()).get(&(family, era)).cloned();
         // A schema that did not change keeps its compiled form: rebuilding the index (every list, every
@@ -79,8 +127,8 @@ impl ToolCatalog {
                 (n.exposed.clone(), route)
             })
             .collect();
-        let index =
-            Arc::new(Index { built: Instant::now(), routes, collisions: exposure.collisions.clone(), unavailable });
+        let collisions = exposure.collisions.clone();
+        let index = Arc::new(Index { checked: Mutex::new(Instant::now()), routes, collisions, unavailable, listed });
         let mut indexes = self.indexes.write().unwrap_or_else(|p| p.into_inner());
         let known = indexes.get(&(family, era)).map(|i| i.collisions.as_slice()).unwrap_or_default();
         // Reported when they appear or change, not on every list.
@@ -123,7 +171,8 @@ mod tests {
         let catalog = ToolCatalog::default();
         let ttl = Duration::from_secs(30);
         assert!(catalog.fresh("tools", Era::Legacy, ttl).is_none());
-        catalog.record("tools", Era::Legacy, &exposure, HashSet::from(["other".to_owned()]), HashMap::new());
+        let unavailable = HashSet::from(["other".to_owned()]);
+        catalog.record("tools", Era::Legacy, &exposure, unavailable, HashMap::new(), Listed::default());
         let index = catalog.fresh("tools", Era::Legacy, ttl).unwrap();
         assert_eq!(index.routes["demo_echo"].original, "echo");
         assert!(!index.routes.contains_key("demo_nope") && index.unavailable.contains("other"));
@@ -149,6 +198,7 @@ mod tests {
             &exposure,
             HashSet::new(),
             [schema("demo_echo", "string"), schema("demo_add", "number")].into(),
+            Listed::default(),
         );
         let second = catalog.record(
             "tools",
@@ -156,9 +206,30 @@ mod tests {
             &exposure,
             HashSet::new(),
             [schema("demo_echo", "string"), schema("demo_add", "string")].into(),
+            Listed::default(),
         );
         let same = |i: &Index, n: &str| i.routes[n].schema.clone().unwrap();
         assert!(Arc::ptr_eq(&same(&first, "demo_echo"), &same(&second, "demo_echo")), "unchanged: reused");
         assert!(!Arc::ptr_eq(&same(&first, "demo_add"), &same(&second, "demo_add")), "changed: replaced");
+    }
+
+    #[test]
+    fn a_list_is_the_same_only_for_the_very_same_pages() {
+        let set =
+            BackendSet::from_json(r#"{"backends":[{"id":"a","url":"http://h/mcp"},{"id":"b","url":"http://h/mcp"}]}"#)
+                .unwrap();
+        let (a, b) = (set.get("a").unwrap().clone(), set.get("b").unwrap().clone());
+        let page = Arc::new(serde_json::json!({"tools": [{"name": "echo"}]}));
+        let listed = Listed { listings: vec![(a.clone(), Some(vec![page.clone()])), (b.clone(), None)], items: vec![] };
+        assert!(listed.built_from(&[(a.clone(), Some(vec![page.clone()])), (b.clone(), None)]));
+        // Fetched again (expired, list_changed): equal content, another page.
+        let refetched = Arc::new((*page).clone());
+        assert!(!listed.built_from(&[(a.clone(), Some(vec![refetched])), (b.clone(), None)]));
+        // A backend that answers now, or no longer (failure, open breaker); one page more; another backend.
+        assert!(!listed.built_from(&[(a.clone(), Some(vec![page.clone()])), (b.clone(), Some(vec![]))]));
+        assert!(!listed.built_from(&[(a.clone(), None), (b.clone(), None)]));
+        assert!(!listed.built_from(&[(a.clone(), Some(vec![page.clone(), page.clone()])), (b.clone(), None)]));
+        assert!(!listed.built_from(&[(b.clone(), Some(vec![page.clone()])), (a.clone(), None)]));
+        assert!(!listed.built_from(&[(a, Some(vec![page]))]));
     }
 }

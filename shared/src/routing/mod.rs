@@ -8,7 +8,7 @@ mod modern;
 mod owners;
 mod switches;
 
-pub use catalog::{Index, Route, ToolCatalog};
+pub use catalog::{Index, Listed, Listing, Route, ToolCatalog};
 pub use modern::ModernSessions;
 pub use owners::ResourceOwners;
 pub use switches::DisabledTools;

@@ -1,7 +1,12 @@
 //! Tools, resources, prompts and completions routed to the backend that owns them.
 
+use std::sync::Arc;
+
 use serde_json::json;
-use shared::testing::{FakeBackend, TestClient};
+use shared::{
+    protocol::Era,
+    testing::{FakeBackend, TestClient},
+};
 
 use crate::{tool_names, Deployment};
 
@@ -130,4 +135,28 @@ async fn code_on_the_api_route_calls_tools_with_the_caller_s_scopes() {
         .send_with(::http::Method::POST, "/api/code/execute", Some(&body), &[])
         .await;
     assert_eq!(refused.status, 403);
+}
+
+#[tokio::test]
+async fn a_warm_list_is_built_once_filtered_per_caller_and_built_again_when_a_listing_changes() {
+    let d = Deployment::new(&[]).await;
+    let app = d.instance();
+    let latest = || app.tools.latest("tools", Era::Legacy).expect("an index");
+    let mut all = TestClient::with_key(&app, &d.keys.all);
+    all.initialize().await;
+    let listed = tool_names(all.rpc("tools/list", json!({})).await.result());
+    let built = latest();
+    assert_eq!(tool_names(all.rpc("tools/list", json!({})).await.result()), listed);
+    assert!(Arc::ptr_eq(&built, &latest()), "the same cached pages: the list is not built again");
+    // The same built list, filtered by each caller's scopes.
+    let mut adder = TestClient::with_key(&app, &d.keys.adder);
+    adder.initialize().await;
+    assert_eq!(tool_names(adder.rpc("tools/list", json!({})).await.result()), ["fake_add"]);
+    assert!(Arc::ptr_eq(&built, &latest()));
+    // The backend says its tools changed: its pages are fetched again and the list is built again.
+    let asked = d.backend.received("tools/list").len();
+    app.client.lists().observe("fake", "notifications/tools/list_changed");
+    assert_eq!(tool_names(all.rpc("tools/list", json!({})).await.result()), listed);
+    assert_eq!(d.backend.received("tools/list").len(), asked + 1);
+    assert!(!Arc::ptr_eq(&built, &latest()), "new pages: a new list");
 }

@@ -207,7 +207,7 @@ async fn legacy_sse_backends_work_per_request_and_auto_falls_back_to_them() {
         let b = backend(&cfg);
         let handshake = client.initialize(&b, "2025-11-25").await.unwrap();
         assert_eq!((handshake.session_id, client.transport(&b)), (None, Transport::Sse), "{transport}");
-        client.lists().put("a", crate::protocol::Era::Legacy, "tools/list", None, Some(json!({ "tools": [] })));
+        client.lists().put("a", crate::protocol::Era::Legacy, "tools/list", None, Some(json!({ "tools": [] }).into()));
         let reply = client.request(&b, None, "2025-11-25", "tools/list", json!({})).await.unwrap();
         assert_eq!(reply, Reply::Result(json!({ "tools": [{ "name": "echo" }] })));
         let cached = client.lists().get("a", crate::protocol::Era::Legacy, "tools/list", None);
