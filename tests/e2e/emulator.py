@@ -16,12 +16,13 @@ ATTEMPTS = 3
 resent = 0
 
 
+def is_lost(status: int, content_type: str, body: bytes) -> bool:
+    """Whether an answer is the emulator's own 500 for a response it lost (any client's view of it)."""
+    return status == 500 and content_type.startswith("text/plain") and b"httpstatuses.com/500" in body
+
+
 def is_emulator_failure(response: httpx2.Response, body: bytes) -> bool:
-    return (
-        response.status_code == 500
-        and response.headers.get("content-type", "").startswith("text/plain")
-        and b"httpstatuses.com/500" in body
-    )
+    return is_lost(response.status_code, response.headers.get("content-type", ""), body)
 
 
 def _might_be_emulator_failure(response: httpx2.Response) -> bool:

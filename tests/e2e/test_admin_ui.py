@@ -57,8 +57,7 @@ def resend_emulator_failures(route: Route) -> None:
     A browser cannot do this itself, and a lost `app.js` left the page without its script."""
     for attempt in range(emulator.ATTEMPTS):
         response = route.fetch()
-        lost = (response.status == 500 and response.headers.get("content-type", "").startswith("text/plain")
-                and b"httpstatuses.com/500" in response.body())
+        lost = emulator.is_lost(response.status, response.headers.get("content-type", ""), response.body())
         if not lost or attempt == emulator.ATTEMPTS - 1:
             break
         emulator.resent += 1

@@ -91,8 +91,7 @@ pub struct ToolCatalog {
 impl ToolCatalog {
     /// The index of `family` for clients of `era`, if built within `max_age`.
     pub fn fresh(&self, family: &'static str, era: Era, max_age: Duration) -> Option<Arc<Index>> {
-        let indexes = self.indexes.read().unwrap_or_else(|p| p.into_inner());
-        indexes.get(&(family, era)).filter(|i| i.age() < max_age).cloned()
+        self.latest(family, era).filter(|i| i.age() < max_age)
     }
 
     /// The index of `family` for clients of `era`, however old.
